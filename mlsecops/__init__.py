@@ -1,0 +1,3 @@
+"""mlsecops: security checkpoints for ML pipelines."""
+
+__version__ = "0.1.0"

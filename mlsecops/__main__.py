@@ -1,0 +1,7 @@
+"""`python -m mlsecops` runs the same CLI as the `mlsecops` console script."""
+
+import sys
+
+from mlsecops.cli import main
+
+sys.exit(main())

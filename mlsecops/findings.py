@@ -1,0 +1,69 @@
+"""The one findings model every scanner feeds and every report reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """Severities in gating order; UNKNOWN ranks lowest so it never trips a gate by itself."""
+
+    UNKNOWN = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read a severity name case-insensitively; anything unrecognised is UNKNOWN."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            return cls.UNKNOWN
+
+
+# Highest first: the order of report sections and of count objects.
+SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
+
+
+class Kind(enum.StrEnum):
+    VULNERABILITY = "vulnerability"
+    MODEL = "model"
+    SECRET = "secret"  # noqa: S105 (a finding kind, not a password)
+    MISCONFIGURATION = "misconfiguration"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one target. Scanners fill what they know; reports read the rest as empty."""
+
+    id: str
+    kind: Kind
+    severity: Severity
+    target: str  # the file, image or model path the finding is in (repo-relative when possible)
+    title: str = ""
+    package: str = ""
+    installed_version: str = ""
+    fixed_version: str = ""
+    description: str = ""
+    fix: str = ""  # what to do about it, in words a person can act on
+    primary_url: str = ""
+    references: tuple[str, ...] = ()
+    cvss_score: float | None = None
+    line: int | None = None  # 1-based line in `target` where the finding sits, when known
+    end_line: int | None = None
+    location: str = ""  # detail inside the target: an image layer path, an archive member, ...
+    ecosystem: str = ""  # pip, debian, ... as the scanner names it
+    ignored: bool = False
+    ignore_reason: str = ""
+    properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        """Most severe first, then stable by target, package and id."""
+        return (-int(self.severity), self.target, self.package, self.id, self.installed_version)
+
+
+def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
+    return sorted(findings, key=Finding.sort_key)

@@ -1,0 +1,1 @@
+"""Everything that turns a ScanOutcome into something people or machines read."""

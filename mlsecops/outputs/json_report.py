@@ -1,0 +1,100 @@
+"""The machine report (`--json`), validated against the shipped schema before it is written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mlsecops import __version__
+from mlsecops.errors import ToolError, UsageError
+from mlsecops.findings import Finding
+from mlsecops.outcome import ScanOutcome
+from mlsecops.policy import IgnoreEntry
+from mlsecops.schemas import describe, schema_errors
+
+SCHEMA_VERSION = 1
+
+
+def report_dict(outcome: ScanOutcome) -> dict[str, Any]:
+    """The JSON report as plain data (see docs/interface.md for the fixed fields)."""
+    failing = set(map(id, outcome.failing))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "mlsecops", "version": __version__},
+        "passed": outcome.passed,
+        "fail_on": outcome.gate.label,
+        "counts": outcome.counts(),
+        "failing": len(outcome.failing),
+        "ignored": len(outcome.ignored_findings),
+        "targets": list(outcome.targets),
+        "notes": list(outcome.notes),
+        "policy": {
+            "source": outcome.policy_source,
+            "expired": [_entry(e) for e in outcome.expired_ignores],
+            "stale": [_entry(e) for e in outcome.stale_ignores],
+        },
+        "findings": [_finding(f, id(f) in failing) for f in outcome.findings],
+    }
+
+
+def _finding(finding: Finding, fails_gate: bool) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "kind": str(finding.kind),
+        "severity": finding.severity.name,
+        "target": finding.target,
+        "package": finding.package,
+        "installed_version": finding.installed_version,
+        "fixed_version": finding.fixed_version,
+        "title": finding.title,
+        "ignored": finding.ignored,
+        "ignore_reason": finding.ignore_reason,
+        "fails_gate": fails_gate,
+        "description": finding.description,
+        "fix": finding.fix,
+        "primary_url": finding.primary_url,
+        "references": list(finding.references),
+        "cvss_score": finding.cvss_score,
+        "line": finding.line,
+        "end_line": finding.end_line,
+        "location": finding.location,
+        "ecosystem": finding.ecosystem,
+        "properties": dict(finding.properties),
+    }
+
+
+def _entry(entry: IgnoreEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": entry.id, "reason": entry.reason, "line": entry.line}
+    if entry.package:
+        data["package"] = entry.package
+    if entry.target:
+        data["target"] = entry.target
+    if entry.expires:
+        data["expires"] = entry.expires.isoformat()
+    return data
+
+
+def write_json_report(outcome: ScanOutcome, path: Path) -> None:
+    """Validate, then write atomically: a reader never sees half a report."""
+    data = report_dict(outcome)
+    errors = schema_errors(data, "report.schema.json")
+    if errors:  # a bug on our side, never the user's input
+        raise ToolError(f"internal error: report fails its schema: {describe(errors[0])}")
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same directory."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: no directory {directory}", "create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", "check the path") from exc

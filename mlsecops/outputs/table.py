@@ -1,0 +1,65 @@
+"""The human-readable table printed on stdout."""
+
+from __future__ import annotations
+
+from mlsecops.findings import Finding
+from mlsecops.outcome import ScanOutcome
+
+_COLUMNS = ("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "TARGET")
+_MAX_WIDTH = 48
+
+
+def render_table(outcome: ScanOutcome) -> str:
+    """Findings most severe first (open, then ignored), then a one-line verdict."""
+    lines: list[str] = []
+    if outcome.open_findings:
+        lines += _table(list(outcome.open_findings))
+    if outcome.ignored_findings:
+        lines += ["", "Ignored:"]
+        lines += [
+            f"  {f.id} {f.package} {f.installed_version} in {f.target}: {f.ignore_reason}"
+            for f in outcome.ignored_findings
+        ]
+    for entry in outcome.expired_ignores:
+        lines.append(f"note: policy ignore for {entry.id} expired on {entry.expires}")
+    for entry in outcome.stale_ignores:
+        lines.append(f"note: policy ignore for {entry.id} (line {entry.line}) matched nothing")
+    lines += [f"note: {note}" for note in outcome.notes]
+    if lines:
+        lines.append("")
+    lines.append(verdict_line(outcome))
+    return "\n".join(lines) + "\n"
+
+
+def verdict_line(outcome: ScanOutcome) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in outcome.counts().items() if n) or "no open findings"
+    if outcome.passed:
+        return f"PASSED (fail-on {outcome.gate.label}): {counts}"
+    return (
+        f"FAILED (fail-on {outcome.gate.label}): {len(outcome.failing)} finding(s) "
+        f"at or above the gate; {counts}"
+    )
+
+
+def _table(findings: list[Finding]) -> list[str]:
+    raw_rows = [
+        (
+            f.severity.name,
+            f.id,
+            f.package,
+            f.installed_version,
+            f.fixed_version or "-",
+            f.target + (f":{f.line}" if f.line else ""),
+        )
+        for f in findings
+    ]
+    rows = [tuple(_clip(cell) for cell in row) for row in raw_rows]
+    widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [_COLUMNS, *rows]
+    ]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 1] + "…"

@@ -1,0 +1,113 @@
+"""`mlsecops scan`: targets in -> Trivy / model scanner -> one findings model -> policy -> gate.
+
+All input is checked before any scanner runs, so a typo costs a second, not a Trivy run,
+and usage errors (exit 2) always win over tool errors (exit 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlsecops.errors import UsageError
+from mlsecops.findings import Finding, sorted_findings
+from mlsecops.gate import Gate, parse_fail_on
+from mlsecops.outcome import ScanOutcome
+from mlsecops.paths import display_path
+from mlsecops.policy import Policy, apply_policy, find_policy, load_policy
+from mlsecops.targets import (
+    ImageSource,
+    ImageTarget,
+    check_project,
+    classify_image,
+    extract_oci_tarball,
+)
+from mlsecops.trivy.locate import default_cache_dir, find_trivy, require_offline_db
+from mlsecops.trivy.parse import findings_from_report
+from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun, raise_on_parse_failures
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """Everything `mlsecops scan` and the action's inputs can ask for."""
+
+    project: Path = Path(".")
+    images: tuple[str, ...] = ()
+    models: tuple[Path, ...] = ()
+    fail_on: str | None = None  # None: the policy's `fail-on`, else HIGH
+    ignore_unfixed: bool = False
+    policy: Path | None = None
+    trivy: str | None = None
+    trivy_cache_dir: Path | None = None
+    offline: bool = False
+
+
+def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
+    """Scan everything the request names and judge it; raises MlsecopsError on bad input."""
+    if request.fail_on is not None:
+        parse_fail_on(request.fail_on)  # a bad flag is reported before anything else
+    project = check_project(request.project)
+    policy_path = find_policy(request.policy, project)
+    policy = load_policy(policy_path) if policy_path else Policy()
+    gate = Gate(parse_fail_on(request.fail_on or policy.fail_on or "HIGH"))
+    images = [classify_image(arg) for arg in request.images]
+    if request.models:
+        raise UsageError(
+            "--model: model file scanning is not available in this build", "drop --model"
+        )
+
+    trivy = _trivy(request)
+    findings: list[Finding] = []
+    notes: list[str] = []
+    targets = [display_path(project)]
+    findings += _project_findings(trivy, project, notes)
+    for image in images:
+        findings += _image_findings(trivy, image, project, notes)
+        targets.append(image.name)
+
+    triage = apply_policy(findings, policy, ignore_unfixed=request.ignore_unfixed, today=today)
+    return ScanOutcome(
+        findings=tuple(sorted_findings(triage.findings)),
+        gate=gate,
+        targets=tuple(targets),
+        notes=tuple(notes),
+        policy_source=policy.source,
+        expired_ignores=triage.expired,
+        stale_ignores=triage.stale,
+    )
+
+
+def _trivy(request: ScanRequest) -> Trivy:
+    binary = find_trivy(request.trivy)
+    if request.offline:
+        require_offline_db(request.trivy_cache_dir or default_cache_dir())
+    return Trivy(TrivyOptions(binary, request.trivy_cache_dir, request.offline))
+
+
+def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Finding]:
+    run = trivy.fs(project)
+    raise_on_parse_failures(run)
+    _collect_warnings(run, notes)
+    return findings_from_report(run.report, lambda target: display_path(project / target))
+
+
+def _image_findings(trivy: Trivy, image: ImageTarget, cwd: Path, notes: list[str]) -> list[Finding]:
+    run = _run_image(trivy, image, cwd)
+    _collect_warnings(run, notes)
+    return findings_from_report(run.report, lambda _target: image.name)
+
+
+def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:
+    if image.source is ImageSource.REFERENCE:
+        return trivy.image_reference(image.name, cwd)
+    assert image.path is not None
+    if image.source is ImageSource.OCI_TARBALL:
+        with tempfile.TemporaryDirectory(prefix="mlsecops-oci-") as tmp:
+            return trivy.image_input(extract_oci_tarball(image.path, Path(tmp)), cwd)
+    return trivy.image_input(image.path, cwd)
+
+
+def _collect_warnings(run: TrivyRun, notes: list[str]) -> None:
+    notes.extend(f"trivy: {warning}" for warning in run.warnings if warning not in notes)

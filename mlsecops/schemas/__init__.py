@@ -1,0 +1,32 @@
+"""JSON Schemas shipped with the package, and validation that names what is wrong."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A schema shipped inside the package, by file name (e.g. 'report.schema.json')."""
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def schema_errors(instance: Any, name: str) -> list[jsonschema.ValidationError]:
+    """Every violation of schema `name`, most specific first, in document order."""
+    validator = jsonschema.Draft202012Validator(load_schema(name))
+    return sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """`ignore[0].reason: 'reason' is a required property` style text."""
+    where = ""
+    for part in error.absolute_path:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    return f"{where or '(top level)'}: {error.message}"

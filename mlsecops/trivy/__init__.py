@@ -1,0 +1,1 @@
+"""Everything that knows Trivy: finding the binary, running it, reading its JSON."""

@@ -1,0 +1,143 @@
+"""Running the trivy binary and handing back its parsed JSON.
+
+Trivy's JSON report is an implementation detail; this module only gets it onto disk and
+turns Trivy's failures into errors that say what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlsecops.errors import ToolError, UsageError
+
+# With all four Trivy makes no network connection at all (checked against Trivy 0.76).
+OFFLINE_FLAGS = (
+    "--skip-db-update",
+    "--skip-java-db-update",
+    "--skip-version-check",
+    "--disable-telemetry",
+)
+# Trivy's log lines look like `2026-01-01T00:00:00Z\tFATAL\tFatal error\trun error: ...`.
+_LOG_LINE = re.compile(r"^\S+\s+(?P<level>DEBUG|INFO|WARN|ERROR|FATAL)\s+(?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class TrivyOptions:
+    binary: Path
+    cache_dir: Path | None = None
+    offline: bool = False
+    timeout_seconds: int = 1800
+
+
+@dataclass(frozen=True)
+class TrivyRun:
+    """Trivy's JSON report and the warnings it logged while producing it."""
+
+    report: dict[str, Any]
+    warnings: tuple[str, ...]
+
+
+class Trivy:
+    """A configured trivy binary; one method per kind of scan."""
+
+    def __init__(self, options: TrivyOptions) -> None:
+        self.options = options
+
+    def fs(self, project: Path) -> TrivyRun:
+        return self._run(["fs", "--scanners", "vuln", str(project)], cwd=project)
+
+    def image_input(self, archive_or_layout: Path, cwd: Path) -> TrivyRun:
+        return self._run(["image", "--scanners", "vuln", "--input", str(archive_or_layout)], cwd)
+
+    def image_reference(self, reference: str, cwd: Path) -> TrivyRun:
+        return self._run(["image", "--scanners", "vuln", reference], cwd)
+
+    def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
+        return self._run(["sbom", "--scanners", "vuln", str(sbom)], cwd)
+
+    def _common_flags(self, output: Path) -> list[str]:
+        # --list-all-pkgs: package locations (manifest line numbers) are only in Packages.
+        flags = ["--format", "json", "--output", str(output), "--list-all-pkgs"]
+        if self.options.cache_dir is not None:
+            flags += ["--cache-dir", str(self.options.cache_dir)]
+        if self.options.offline:
+            flags += list(OFFLINE_FLAGS)
+        return flags
+
+    def _run(self, args: Sequence[str], cwd: Path) -> TrivyRun:
+        with tempfile.TemporaryDirectory(prefix="mlsecops-trivy-") as tmp:
+            output = Path(tmp) / "report.json"
+            command = [str(self.options.binary), *args[:-1], *self._common_flags(output), args[-1]]
+            try:
+                proc = subprocess.run(
+                    command,
+                    cwd=cwd,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=self.options.timeout_seconds,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise ToolError(
+                    f"trivy did not finish within {self.options.timeout_seconds}s",
+                    "scan fewer targets per call or check the network to the DB mirror",
+                ) from exc
+            except OSError as exc:
+                raise ToolError(
+                    f"cannot run trivy at {self.options.binary}: {exc.strerror or exc}",
+                    "pass a working trivy binary with --trivy",
+                ) from exc
+            if proc.returncode != 0:
+                raise ToolError(
+                    f"trivy {args[0]} failed (exit {proc.returncode}): {_last_error(proc.stderr)}",
+                    "see trivy's message; rerun with the same flags to reproduce",
+                )
+            try:
+                report = json.loads(output.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ToolError(
+                    f"trivy {args[0]} exited 0 but wrote no readable JSON report ({exc})",
+                    "check that the trivy binary is Trivy (trivy --version)",
+                ) from exc
+        if not isinstance(report, dict):
+            raise ToolError("trivy wrote a JSON report that is not an object", "upgrade Trivy")
+        return TrivyRun(report, _warnings(proc.stderr))
+
+
+def _log_entries(stderr: str) -> list[tuple[str, str]]:
+    entries = []
+    for line in stderr.splitlines():
+        match = _LOG_LINE.match(line.strip())
+        if match:
+            entries.append((match["level"], " ".join(match["text"].split())))
+    return entries
+
+
+def _last_error(stderr: str) -> str:
+    errors = [text for level, text in _log_entries(stderr) if level in ("FATAL", "ERROR")]
+    if errors:
+        return errors[-1].removeprefix("Fatal error ").strip()
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _warnings(stderr: str) -> tuple[str, ...]:
+    return tuple(text for level, text in _log_entries(stderr) if level in ("WARN", "ERROR"))
+
+
+def raise_on_parse_failures(run: TrivyRun) -> None:
+    """Trivy logs a dependency file it cannot parse and carries on; for us that is bad input."""
+    for warning in run.warnings:
+        if "parse error" in warning.lower() or "failed to parse" in warning.lower():
+            raise UsageError(
+                f"a dependency file could not be parsed: {warning}",
+                "fix or regenerate the lock file, then scan again",
+            )
