@@ -43,6 +43,7 @@ class Finding:
     kind: Kind
     severity: Severity
     target: str  # the file, image or model path the finding is in (repo-relative when possible)
+    target_type: str = "file"  # "file" (a path in the repo) or "image" (a container image name)
     title: str = ""
     package: str = ""
     installed_version: str = ""

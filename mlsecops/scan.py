@@ -96,7 +96,7 @@ def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Fin
 def _image_findings(trivy: Trivy, image: ImageTarget, cwd: Path, notes: list[str]) -> list[Finding]:
     run = _run_image(trivy, image, cwd)
     _collect_warnings(run, notes)
-    return findings_from_report(run.report, lambda _target: image.name)
+    return findings_from_report(run.report, lambda _target: image.name, target_type="image")
 
 
 def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:

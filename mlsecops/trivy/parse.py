@@ -17,7 +17,9 @@ from mlsecops.findings import Finding, Kind, Severity
 TargetNamer = Callable[[str], str]
 
 
-def findings_from_report(report: dict[str, Any], name_target: TargetNamer) -> list[Finding]:
+def findings_from_report(
+    report: dict[str, Any], name_target: TargetNamer, target_type: str = "file"
+) -> list[Finding]:
     """Every vulnerability in a Trivy JSON report, de-duplicated."""
     seen: set[tuple[str, ...]] = set()
     findings: list[Finding] = []
@@ -25,7 +27,7 @@ def findings_from_report(report: dict[str, Any], name_target: TargetNamer) -> li
         trivy_target = _str(result.get("Target"))
         lines = _package_lines(result)
         for vuln in _dicts(result.get("Vulnerabilities")):
-            finding = _finding(vuln, result, name_target(trivy_target), lines)
+            finding = _finding(vuln, result, name_target(trivy_target), lines, target_type)
             key = (
                 finding.id,
                 finding.target,
@@ -44,6 +46,7 @@ def _finding(
     result: dict[str, Any],
     target: str,
     lines: dict[str, tuple[int, int]],
+    target_type: str,
 ) -> Finding:
     severity = Severity.parse(_str(vuln.get("Severity")) or "UNKNOWN")
     package = _str(vuln.get("PkgName"))
@@ -62,6 +65,7 @@ def _finding(
         kind=Kind.VULNERABILITY,
         severity=severity,
         target=target,
+        target_type=target_type,
         title=_str(vuln.get("Title")),
         package=package,
         installed_version=installed,
