@@ -14,7 +14,8 @@ from mlsecops import __version__
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, EXIT_USAGE, MlsecopsError
 from mlsecops.gate import FAIL_ON_CHOICES
 from mlsecops.outcome import ScanOutcome
-from mlsecops.outputs.json_report import write_json_report
+from mlsecops.outputs.reports import ReportRequest, write_reports
+from mlsecops.outputs.sarif import DEFAULT_CATEGORY
 from mlsecops.outputs.table import render_table
 from mlsecops.scan import ScanRequest, run_scan
 
@@ -73,6 +74,28 @@ def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--policy", type=Path, metavar="FILE", help="policy file (default: PATH/.mlsecops.yml)"
     )
     scan.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    scan.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 here")
+    scan.add_argument(
+        "--sarif-severity",
+        default=None,
+        metavar="SEVERITY",
+        help="lowest severity written to SARIF, independent of --fail-on: LOW | MEDIUM | HIGH "
+        "| CRITICAL (default LOW, or the policy file's sarif-severity)",
+    )
+    scan.add_argument(
+        "--sarif-category",
+        default=DEFAULT_CATEGORY,
+        metavar="NAME",
+        help=f"code scanning category (SARIF automationDetails.id; default {DEFAULT_CATEGORY})",
+    )
+    scan.add_argument(
+        "--summary", type=Path, metavar="FILE", help="write the Markdown summary here"
+    )
+    scan.add_argument(
+        "--annotations",
+        action="store_true",
+        help="print GitHub workflow-command annotations for the worst findings",
+    )
     scan.add_argument(
         "--trivy", metavar="PATH", help="trivy binary to use (default: trivy on PATH)"
     )
@@ -113,8 +136,19 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def write_outputs(outcome: ScanOutcome, args: argparse.Namespace) -> None:
     """Every report the flags asked for, then the table (or only the verdict when quiet)."""
-    if args.json:
-        write_json_report(outcome, args.json)
+    written = write_reports(
+        outcome,
+        ReportRequest(
+            json_file=args.json,
+            sarif_file=args.sarif,
+            sarif_floor=args.sarif_severity,
+            sarif_category=args.sarif_category,
+            summary_file=args.summary,
+            annotations=args.annotations,
+        ),
+    )
+    for line in written.annotation_lines:
+        print(line)
     text = render_table(outcome)
     sys.stdout.write(text.splitlines()[-1] + "\n" if args.quiet else text)
 

@@ -1,0 +1,116 @@
+"""What the scan action does after the scan: reports where people look, outputs, PR comment.
+
+The entrypoint hands over a config built from the action's inputs and the GitHub context;
+this module never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
+from mlsecops.github.api import GitHubApi, GitHubApiError
+from mlsecops.github.commands import command
+from mlsecops.github.context import GitHubContext
+from mlsecops.github.env_files import append, format_outputs
+from mlsecops.github.pr_comment import upsert_comment
+from mlsecops.outcome import ScanOutcome
+from mlsecops.outputs.reports import ReportRequest, WrittenReports, write_reports
+from mlsecops.outputs.table import render_table
+from mlsecops.scan import ScanRequest, run_scan
+
+
+@dataclass(frozen=True)
+class ActionConfig:
+    scan: ScanRequest
+    reports: ReportRequest
+    pr_comment: bool = False
+    github_token: str = ""
+
+
+def run_action(config: ActionConfig, github: GitHubContext) -> int:
+    """Scan, write every report and output; return the exit code of the gate."""
+    outcome = run_scan(config.scan)
+    notes = _pr_comment_notes(config, github)
+    reports = write_reports(outcome, _with_notes(config.reports, notes))
+    for line in reports.annotation_lines:
+        print(line)
+    sys.stdout.write(render_table(outcome))
+    if github.summary_file is not None:
+        append(github.summary_file, reports.summary_text)
+    comment_note = _post_pr_comment(config, github, reports)
+    if comment_note and github.summary_file is not None:
+        append(github.summary_file, f"\n> {comment_note}\n")
+    if github.output_file is not None:
+        append(github.output_file, format_outputs(step_outputs(outcome, config.reports)))
+    return EXIT_PASSED if outcome.passed else EXIT_FAILED
+
+
+def step_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, str]:
+    """The action's outputs: verdict, counts, and where the reports are."""
+    counts = outcome.counts()
+    return {
+        "passed": "true" if outcome.passed else "false",
+        "critical": str(counts["CRITICAL"]),
+        "high": str(counts["HIGH"]),
+        "medium": str(counts["MEDIUM"]),
+        "low": str(counts["LOW"]),
+        "unknown": str(counts["UNKNOWN"]),
+        "total": str(sum(counts.values())),
+        "failing": str(len(outcome.failing)),
+        "ignored": str(len(outcome.ignored_findings)),
+        "sarif-file": _path_text(reports.sarif_file),
+        "json-file": _path_text(reports.json_file),
+        "summary-file": _path_text(reports.summary_file),
+    }
+
+
+def _path_text(path: Path | None) -> str:
+    return str(path) if path is not None else ""
+
+
+def _with_notes(reports: ReportRequest, notes: list[str]) -> ReportRequest:
+    return ReportRequest(
+        json_file=reports.json_file,
+        sarif_file=reports.sarif_file,
+        sarif_floor=reports.sarif_floor,
+        sarif_category=reports.sarif_category,
+        summary_file=reports.summary_file,
+        annotations=reports.annotations,
+        extra_notes=(*reports.extra_notes, *notes),
+    )
+
+
+def _pr_comment_notes(config: ActionConfig, github: GitHubContext) -> list[str]:
+    """Why no PR comment will be posted, decided before the summary is written."""
+    if not config.pr_comment or github.pull_request is None:
+        return []
+    if github.is_fork_pull_request:
+        return [
+            "No PR comment: pull requests from forks get a read-only token. The report is "
+            "in this job summary."
+        ]
+    if not config.github_token:
+        return ["No PR comment: no github-token was given."]
+    return []
+
+
+def _post_pr_comment(config: ActionConfig, github: GitHubContext, reports: WrittenReports) -> str:
+    """Post or update the sticky comment; a failure is a warning, never a crash."""
+    if (
+        not config.pr_comment
+        or github.pull_request is None
+        or github.is_fork_pull_request
+        or not config.github_token
+    ):
+        return ""
+    api = GitHubApi(github.api_url, config.github_token)
+    try:
+        result = upsert_comment(api, github.repository, github.pull_request, reports.summary_text)
+    except GitHubApiError as error:
+        print(command("warning", f"PR comment not posted: {error.one_line()}"))
+        return f"PR comment not posted: {error.one_line()}"
+    print(f"PR comment {result.action}: {result.url}")
+    return ""
