@@ -24,7 +24,7 @@ class MlsecopsError(Exception):
 
     def one_line(self) -> str:
         """The message printed on stderr: problem, then fix, on a single line."""
-        text = self.problem if not self.fix else f"{self.problem} ({self.fix})"
+        text = self.problem if not self.fix else f"{self.problem}; to fix: {self.fix}"
         return " ".join(text.split())
 
 

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import tarfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,15 +66,38 @@ def dependency_files(root: Path) -> list[Path]:
     return found
 
 
+# Trivy skips a lock file it cannot parse without a word (0.76: "num=0" and no result), which
+# would read as "no vulnerabilities". So we check the syntax ourselves and refuse to pass.
+_LOCK_SYNTAX = {
+    "poetry.lock": ("TOML", "poetry lock"),
+    "uv.lock": ("TOML", "uv lock"),
+    "Pipfile.lock": ("JSON", "pipenv lock"),
+}
+
+
 def _check_readable(dep_file: Path) -> None:
     try:
-        with dep_file.open("rb") as handle:
-            handle.read(1)
+        data = dep_file.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(
             f"cannot read dependency file {dep_file}: {reason}",
             "fix the file's permissions or remove it, then scan again",
+        ) from exc
+    syntax = _LOCK_SYNTAX.get(dep_file.name)
+    if syntax is None:
+        return
+    language, regenerate = syntax
+    try:
+        text = data.decode("utf-8")
+        if language == "TOML":
+            tomllib.loads(text)
+        else:
+            json.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
+        raise UsageError(
+            f"malformed lock file {dep_file}: not valid {language} ({exc})",
+            f"regenerate it (`{regenerate}`) and scan again",
         ) from exc
 
 
