@@ -80,10 +80,12 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
 
 
 def _trivy(request: ScanRequest) -> Trivy:
-    binary = find_trivy(request.trivy)
+    binary = find_trivy(request.trivy).resolve()
+    # Absolute, because Trivy runs with the project as its working directory.
+    cache_dir = request.trivy_cache_dir.resolve() if request.trivy_cache_dir else None
     if request.offline:
-        require_offline_db(request.trivy_cache_dir or default_cache_dir())
-    return Trivy(TrivyOptions(binary, request.trivy_cache_dir, request.offline))
+        require_offline_db(cache_dir or default_cache_dir())
+    return Trivy(TrivyOptions(binary, cache_dir, request.offline))
 
 
 def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Finding]:

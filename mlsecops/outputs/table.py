@@ -53,7 +53,8 @@ def _table(findings: list[Finding]) -> list[str]:
         )
         for f in findings
     ]
-    rows = [tuple(_clip(cell) for cell in row) for row in raw_rows]
+    # Paths keep their end (file name and line), other cells their start.
+    rows = [(*(_clip(cell) for cell in row[:-1]), _clip_left(row[-1])) for row in raw_rows]
     widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -63,3 +64,8 @@ def _table(findings: list[Finding]) -> list[str]:
 
 def _clip(text: str) -> str:
     return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 1] + "…"
+
+
+def _clip_left(text: str) -> str:
+    limit = _MAX_WIDTH + 12
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
