@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, sorted_findings
 from mlsecops.gate import Gate, parse_fail_on
+from mlsecops.manifest_lines import ManifestLines
 from mlsecops.outcome import ScanOutcome
 from mlsecops.paths import display_path
 from mlsecops.policy import Policy, apply_policy, find_policy, load_policy
@@ -92,7 +93,21 @@ def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Fin
     run = trivy.fs(project)
     raise_on_parse_failures(run)
     _collect_warnings(run, notes)
-    return findings_from_report(run.report, lambda target: display_path(project / target))
+    findings = findings_from_report(run.report, lambda target: display_path(project / target))
+    return _with_manifest_lines(findings)
+
+
+def _with_manifest_lines(findings: list[Finding]) -> list[Finding]:
+    """Fill in the manifest line where Trivy gave none (it does not for poetry/uv locks)."""
+    lines = ManifestLines()
+    located = []
+    for finding in findings:
+        if finding.line is None and finding.package:
+            line = lines.line_of(Path(finding.target), finding.package)
+            if line is not None:
+                finding = replace(finding, line=line, end_line=line)
+        located.append(finding)
+    return located
 
 
 def _image_findings(trivy: Trivy, image: ImageTarget, cwd: Path, notes: list[str]) -> list[Finding]:
@@ -112,4 +127,9 @@ def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:
 
 
 def _collect_warnings(run: TrivyRun, notes: list[str]) -> None:
-    notes.extend(f"trivy: {warning}" for warning in run.warnings if warning not in notes)
+    for warning in run.warnings:
+        # License detection is not what we scan for; that warning is noise here.
+        if "license detection is skipped" in warning.lower():
+            continue
+        if f"trivy: {warning}" not in notes:
+            notes.append(f"trivy: {warning}")
