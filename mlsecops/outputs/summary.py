@@ -15,6 +15,7 @@ from mlsecops.versions import minimum_fix, version_key
 MAX_SUMMARY_BYTES = 1024 * 1024
 # Leave room under GitHub's limit for the truncation note and anything appended later.
 _BUDGET = MAX_SUMMARY_BYTES - 16 * 1024
+MAX_FIX_LINES = 100
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _fixes(outcome: ScanOutcome) -> str:
     if not upgrades:
         return ""
     lines = ["### How to fix", ""]
-    for up in upgrades:
+    for up in upgrades[:MAX_FIX_LINES]:
         if up.to:
             lines.append(f"- `{up.target}`: upgrade **{up.package}** {up.installed} → **{up.to}**")
         else:
@@ -102,8 +103,10 @@ def _fixes(outcome: ScanOutcome) -> str:
                 f"- `{up.target}`: **{up.package}** {up.installed} has no fixed version for "
                 f"{', '.join(up.ids)}: remove it, or ignore with a reason in `.mlsecops.yml`"
             )
+    if len(upgrades) > MAX_FIX_LINES:
+        lines.append(f"- … and {len(upgrades) - MAX_FIX_LINES} more packages (see the table)")
     others = [f for f in outcome.failing if f.kind != Kind.VULNERABILITY]
-    lines += [f"- `{f.target}`: {f.fix or f.title}" for f in others[:50]]
+    lines += [f"- `{f.target}`: {f.fix or f.title}" for f in others[:MAX_FIX_LINES]]
     return "\n".join(lines) + "\n\n"
 
 

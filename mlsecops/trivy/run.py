@@ -51,16 +51,18 @@ class Trivy:
         self.options = options
 
     def fs(self, project: Path) -> TrivyRun:
-        return self._run(["fs", "--scanners", "vuln", str(project)], cwd=project)
+        return self._run(["fs", "--scanners", "vuln"], str(project), cwd=project)
 
     def image_input(self, archive_or_layout: Path, cwd: Path) -> TrivyRun:
-        return self._run(["image", "--scanners", "vuln", "--input", str(archive_or_layout)], cwd)
+        return self._run(
+            ["image", "--scanners", "vuln", "--input", str(archive_or_layout)], None, cwd
+        )
 
     def image_reference(self, reference: str, cwd: Path) -> TrivyRun:
-        return self._run(["image", "--scanners", "vuln", reference], cwd)
+        return self._run(["image", "--scanners", "vuln"], reference, cwd)
 
     def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
-        return self._run(["sbom", "--scanners", "vuln", str(sbom)], cwd)
+        return self._run(["sbom", "--scanners", "vuln"], str(sbom), cwd)
 
     def _common_flags(self, output: Path) -> list[str]:
         # --list-all-pkgs: package locations (manifest line numbers) are only in Packages.
@@ -71,10 +73,13 @@ class Trivy:
             flags += list(OFFLINE_FLAGS)
         return flags
 
-    def _run(self, args: Sequence[str], cwd: Path) -> TrivyRun:
+    def _run(self, args: Sequence[str], target: str | None, cwd: Path) -> TrivyRun:
+        """Run `trivy ARGS... FLAGS... [--] [TARGET]` and read the JSON it wrote."""
         with tempfile.TemporaryDirectory(prefix="mlsecops-trivy-") as tmp:
             output = Path(tmp) / "report.json"
-            command = [str(self.options.binary), *args[:-1], *self._common_flags(output), args[-1]]
+            # "--" keeps a target that starts with "-" from being read as a flag.
+            positional = ["--", target] if target is not None else []
+            command = [str(self.options.binary), *args, *self._common_flags(output), *positional]
             try:
                 proc = subprocess.run(
                     command,
