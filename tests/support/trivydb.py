@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -285,3 +286,54 @@ def synthetic_advisories(count: int, *, prefix: str = "mlpkg") -> list[Advisory]
         )
         for index in range(count)
     ]
+
+
+# With all four, Trivy makes no network connection at all (no DB/Java DB download,
+# no version check, no telemetry).
+OFFLINE_FLAGS = (
+    "--skip-db-update",
+    "--skip-java-db-update",
+    "--skip-version-check",
+    "--disable-telemetry",
+)
+
+
+def run_trivy(trivy_bin: Path, cache_dir: Path, command: str, *args: str) -> dict[str, Any]:
+    """Run Trivy offline with the vuln scanner and JSON output; return the parsed report.
+
+    `run_trivy(bin, cache, "fs", "path/to/project")`,
+    `run_trivy(bin, cache, "image", "--input", "image.tar")`. Raises TrivyFailed on a
+    non-zero exit (Trivy then prints no report).
+    """
+    completed = subprocess.run(
+        [
+            str(trivy_bin),
+            command,
+            "--cache-dir",
+            str(cache_dir),
+            *OFFLINE_FLAGS,
+            "--scanners",
+            "vuln",
+            "--format",
+            "json",
+            "--quiet",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise TrivyFailed(completed.returncode, completed.stderr)
+    report: dict[str, Any] = json.loads(completed.stdout)
+    return report
+
+
+class TrivyFailed(Exception):
+    """Trivy exited non-zero; `stderr` holds its log (the FATAL line says why)."""
+
+    def __init__(self, returncode: int, stderr: str) -> None:
+        super().__init__(f"trivy exited {returncode}: {stderr.strip()[-2000:]}")
+        self.returncode = returncode
+        self.stderr = stderr
