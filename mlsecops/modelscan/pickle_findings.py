@@ -1,0 +1,401 @@
+"""Judge what a pickle would do (from `pickle_ops`) against the rules, as findings.
+
+One finding per global and rule in a target, at the first opcode that shows it, with the
+number of other occurrences in its properties: a checkpoint that calls the same gadget a
+thousand times is one problem to fix, not a thousand.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.modelscan.pickle_ops import (
+    Action,
+    Const,
+    Event,
+    Global,
+    Items,
+    Opaque,
+    Position,
+    Result,
+    Segment,
+    Value,
+)
+from mlsecops.modelscan.rules import Rules, Trust, normalize
+
+DENY = "MLS-PICKLE-DENY"
+CALL = "MLS-PICKLE-CALL"
+DYNAMIC_CALL = "MLS-PICKLE-DYNAMIC-CALL"
+SETATTR = "MLS-PICKLE-SETATTR"
+INSTANCE = "MLS-PICKLE-INSTANCE"
+IMPORT = "MLS-PICKLE-IMPORT"
+MALFORMED = "MLS-PICKLE-MALFORMED"
+TRAILING = "MLS-PICKLE-TRAILING"
+
+
+class Loader(enum.Enum):
+    """Which loader runs this pickle: it decides the advice."""
+
+    PICKLE = "pickle"  # pickle.load, joblib.load, pandas.read_pickle
+    TORCH = "torch"
+    NUMPY = "numpy"
+
+
+@dataclass(frozen=True)
+class PickleSource:
+    target: str  # display path, plus `:member` inside an archive
+    loader: Loader = Loader.PICKLE
+    where: str = ""  # prefix of each location, for pickles nested in other data
+
+
+# Scans bytes found inside a pickle (a nested pickle, zip or .npy) as their own model data.
+NestedScan = Callable[[bytes, PickleSource], list[Finding]]
+
+
+def judge(
+    segments: Sequence[Segment],
+    rules: Rules,
+    source: PickleSource,
+    nested: NestedScan | None = None,
+) -> list[Finding]:
+    """Findings for every pickle read from one stream."""
+    tally = _Tally()
+    findings: list[Finding] = []
+    for number, segment in enumerate(_flatten(segments), start=1):
+        label = f"pickle {number} of {len(segments)}" if len(segments) > 1 else ""
+        for event in segment.events:
+            _note_event(event, rules, tally, label)
+        if nested is not None:
+            for position, blob in segment.blobs:
+                where = f"{source.where}bytes at {position.describe()}: "
+                findings += nested(blob, PickleSource(source.target, source.loader, where))
+    findings += tally.findings(rules, source)
+    findings += _stream_problems(segments, source)
+    return findings
+
+
+def _flatten(segments: Sequence[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for segment in segments:
+        out.append(segment)
+        out += _flatten(segment.inner)
+    return out
+
+
+@dataclass
+class _Use:
+    module: str
+    name: str
+    first: dict[Action, tuple[Position, str, str]] = field(default_factory=dict)
+    count: int = 0
+    call_text: str = ""
+
+
+@dataclass
+class _Tally:
+    uses: dict[tuple[str, str], _Use] = field(default_factory=dict)
+    dynamic: dict[str, tuple[Position, str, str]] = field(default_factory=dict)
+
+    def note(self, target: Global, action: Action, event: Event, label: str) -> None:
+        module, name = normalize(target.module, target.name)
+        use = self.uses.setdefault((module, name), _Use(module, name))
+        use.count += 1
+        use.first.setdefault(action, (event.position, event.opcode, label))
+        if action is Action.CALL and not use.call_text and event.args is not None:
+            use.call_text = f"{module}.{name}({_render_args(event.args)})"
+
+    def findings(self, rules: Rules, source: PickleSource) -> list[Finding]:
+        out = [f for use in self.uses.values() if (f := _judge_use(use, rules, source))]
+        for text, (position, opcode, label) in self.dynamic.items():
+            out.append(
+                _finding(
+                    DYNAMIC_CALL,
+                    Severity.HIGH,
+                    source,
+                    package=text,
+                    title="Pickle calls a value computed while loading",
+                    description=(
+                        f"{opcode} calls {text}, a callable that the pickle builds at load time "
+                        "instead of naming it: a common way to reach a dangerous function "
+                        "through harmless-looking globals."
+                    ),
+                    fix=_fix(source.loader, Severity.HIGH, text),
+                    position=position,
+                    extra={"opcode": opcode, **({"pickle": label} if label else {})},
+                )
+            )
+        return out
+
+
+def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
+    target = event.target
+    if not isinstance(target, Global):
+        if event.action in (Action.CALL, Action.INSTANCE) and isinstance(target, Result | Opaque):
+            tally.dynamic.setdefault(_describe(target), (event.position, event.opcode, label))
+        return
+    tally.note(target, event.action, event, label)
+    if event.action is not Action.CALL:
+        return
+    # A trusted reconstructor that instantiates or calls one of its arguments must not
+    # launder that argument: judge it as if the pickle had used it directly.
+    roles = rules.roles(*normalize(target.module, target.name))
+    items = event.args.items if isinstance(event.args, Items) else []
+    for indexes, action in ((roles.instance, Action.INSTANCE), (roles.call, Action.CALL)):
+        for index in indexes:
+            if index >= len(items):
+                continue
+            argument = items[index]
+            if isinstance(argument, Global):
+                tally.note(argument, action, event, label)
+            elif isinstance(argument, Result | Opaque):
+                tally.dynamic.setdefault(_describe(argument), (event.position, event.opcode, label))
+
+
+def _judge_use(use: _Use, rules: Rules, source: PickleSource) -> Finding | None:
+    verdict = rules.judge(use.module, use.name)
+    dotted = f"{use.module}.{use.name}"
+    called = Action.CALL in use.first
+    if verdict.trust is Trust.DENY:
+        action = next(a for a in _ORDER if a in use.first)
+        what = use.call_text or dotted
+        return _use_finding(
+            use,
+            action,
+            DENY,
+            Severity.CRITICAL,
+            source,
+            title=f"Pickle {'calls' if called else 'uses'} dangerous {dotted}",
+            description=(
+                f"Loading this file {_VERBS[action]} {what}, which {verdict.why}. "
+                "Nothing else is needed for it to run: opening the file is enough."
+            ),
+        )
+    if Action.SETATTR in use.first:
+        return _use_finding(
+            use,
+            Action.SETATTR,
+            SETATTR,
+            Severity.HIGH,
+            source,
+            title=f"Pickle overwrites attributes of {dotted}",
+            description=(
+                f"BUILD is applied to {dotted} itself, so loading replaces attributes of that "
+                "module or class for the rest of the process: a way to plant code in a "
+                "library without calling anything."
+            ),
+        )
+    if verdict.trust is Trust.ALLOW or (verdict.trust is Trust.INSTANCE and not called):
+        return None
+    if called:
+        return _use_finding(
+            use,
+            Action.CALL,
+            CALL,
+            Severity.HIGH,
+            source,
+            title=f"Pickle calls {dotted}, which is not on the allow-list",
+            description=(
+                f"Loading this file calls {use.call_text or dotted}. It is not one of the "
+                "reconstructors known to be safe, so whatever it does runs on load; "
+                "deny-lists miss such gadgets, which is why this is judged by allow-list."
+            ),
+        )
+    if Action.INSTANCE in use.first:
+        return _use_finding(
+            use,
+            Action.INSTANCE,
+            INSTANCE,
+            Severity.MEDIUM,
+            source,
+            title=f"Pickle creates an instance of {dotted}",
+            description=(
+                f"Loading this file creates a {dotted} and restores its state, so it imports "
+                f"{use.module} and runs that class's __setstate__ if it has one. This is how "
+                "whole-model pickles of a custom class look: not a payload by itself, but the "
+                "class's code must be trusted."
+            ),
+        )
+    return _use_finding(
+        use,
+        Action.IMPORT,
+        IMPORT,
+        Severity.MEDIUM,
+        source,
+        title=f"Pickle imports {dotted}",
+        description=(
+            f"Loading this file imports {dotted} (running {use.module}'s import-time code) "
+            "without calling it; it is not on the allow-list."
+        ),
+    )
+
+
+_ORDER = (Action.CALL, Action.SETATTR, Action.INSTANCE, Action.IMPORT)
+_VERBS = {
+    Action.CALL: "calls",
+    Action.SETATTR: "overwrites attributes of",
+    Action.INSTANCE: "instantiates",
+    Action.IMPORT: "imports",
+}
+
+
+def _use_finding(
+    use: _Use,
+    action: Action,
+    rule: str,
+    severity: Severity,
+    source: PickleSource,
+    *,
+    title: str,
+    description: str,
+) -> Finding:
+    position, opcode, label = use.first[action]
+    dotted = f"{use.module}.{use.name}"
+    extra = {"opcode": opcode, "occurrences": str(use.count)}
+    if label:
+        extra["pickle"] = label
+    return _finding(
+        rule,
+        severity,
+        source,
+        package=dotted,
+        title=title,
+        description=description,
+        fix=_fix(source.loader, severity, dotted),
+        position=position,
+        extra=extra,
+    )
+
+
+def _finding(
+    rule: str,
+    severity: Severity,
+    source: PickleSource,
+    *,
+    package: str,
+    title: str,
+    description: str,
+    fix: str,
+    position: Position | None,
+    extra: dict[str, str],
+) -> Finding:
+    location = source.where + (position.describe() if position else "")
+    return Finding(
+        id=rule,
+        kind=Kind.MODEL,
+        severity=severity,
+        target=source.target,
+        package=package,
+        title=title,
+        description=description,
+        fix=fix,
+        location=location.rstrip(": "),
+        ecosystem=source.loader.value,
+        properties=extra,
+    )
+
+
+def _fix(loader: Loader, severity: Severity, dotted: str) -> str:
+    if loader is Loader.NUMPY:
+        return (
+            "Load it with numpy.load(path, allow_pickle=False) (the default), which refuses "
+            "object arrays, and keep model data as plain numeric arrays or safetensors."
+        )
+    if severity >= Severity.HIGH:
+        if loader is Loader.TORCH:
+            return (
+                "Do not load it with torch.load(..., weights_only=False). "
+                "torch.load(path, weights_only=True) (the default since PyTorch 2.6) refuses "
+                "this; get the weights from a trusted source, ideally saved with safetensors."
+            )
+        return (
+            "Do not unpickle this file (pickle.load, joblib.load and pandas.read_pickle all "
+            "run it). Rebuild the model from a trusted source and save it without code: "
+            "safetensors for weights, ONNX or skops for scikit-learn models."
+        )
+    if loader is Loader.TORCH:
+        return (
+            "Save model.state_dict() instead of the whole model and load it with "
+            f"torch.load(path, weights_only=True); if {dotted} is your own trusted code, "
+            "allow it in the policy."
+        )
+    return (
+        f"If {dotted} is your own trusted code, allow it in the policy; otherwise save the "
+        "model's state in a format without code, such as safetensors."
+    )
+
+
+def _stream_problems(segments: Sequence[Segment], source: PickleSource) -> list[Finding]:
+    out: list[Finding] = []
+    for number, segment in enumerate(_flatten(segments)):
+        if not segment.error:
+            continue
+        if number > 0 and segment.ops == 0:
+            out.append(
+                _finding(
+                    TRAILING,
+                    Severity.LOW,
+                    source,
+                    package="",
+                    title="Data after the end of the pickle",
+                    description=(
+                        f"After the pickle's STOP, the stream continues at byte offset "
+                        f"{segment.start} with bytes that are not a pickle. pickle.load ignores "
+                        "them, but hiding data behind a valid pickle is a known trick to evade "
+                        "scanners."
+                    ),
+                    fix="Re-save the model so the file holds only what its format defines.",
+                    position=None,
+                    extra={"offset": str(segment.start)},
+                )
+            )
+            continue
+        out.append(
+            _finding(
+                MALFORMED,
+                Severity.MEDIUM,
+                source,
+                package="",
+                title="Pickle is malformed part-way",
+                description=(
+                    f"Reading stopped: {segment.error}. A loader runs every opcode before this "
+                    "point (those were scanned), and a lenient or custom loader may read on "
+                    "past it, where this scanner cannot see."
+                ),
+                fix="Do not load this file; re-create it from a trusted source.",
+                position=None,
+                extra={"offset": str(segment.end), "opcodes_read": str(segment.ops)},
+            )
+        )
+    return out
+
+
+def _describe(value: Value) -> str:
+    if isinstance(value, Global):
+        return value.dotted
+    if isinstance(value, Result):
+        inner = _describe(value.target)
+        if value.action is Action.CALL:
+            return f"the result of {inner}({_render_args(value.args)})"
+        return f"an instance of {inner}"
+    if isinstance(value, Opaque):
+        return f"a {value.what}"
+    return "a constant"
+
+
+def _render_args(args: Value, limit: int = 80) -> str:
+    items = args.items if isinstance(args, Items) else [args]
+    parts = []
+    for item in items:
+        if isinstance(item, Const) and isinstance(item.value, str | int | float | bool | None):
+            parts.append(repr(item.value))
+        elif isinstance(item, Const) and isinstance(item.value, bytes):
+            parts.append(repr(item.value[:40]))
+        elif isinstance(item, Global):
+            parts.append(item.dotted)
+        else:
+            parts.append("...")
+    text = ", ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

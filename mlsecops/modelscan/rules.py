@@ -1,0 +1,189 @@
+"""The allow-list and deny-list of pickle globals, read from data shipped in the package.
+
+The lists live in `mlsecops/data/modelscan-rules.yml` so they can be reviewed and extended
+without touching code; this module only compiles the patterns and applies the precedence
+that file documents.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+RULES_RESOURCE = "modelscan-rules.yml"
+
+
+class Trust(enum.Enum):
+    DENY = "deny"  # known dangerous: any use is CRITICAL
+    ALLOW = "allow"  # known safe to import, call and instantiate
+    INSTANCE = "instance"  # safe to create through NEWOBJ/BUILD, not to call
+    UNKNOWN = "unknown"  # judged by what the pickle does with it
+
+
+@dataclass(frozen=True)
+class Verdict:
+    trust: Trust
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class ArgumentRoles:
+    """Which positional arguments a trusted reconstructor instantiates or calls."""
+
+    instance: tuple[int, ...] = ()
+    call: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    why: str
+    exact: bool
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled rules; `judge` answers for one global."""
+
+    deny: tuple[_Pattern, ...]
+    allow: tuple[_Pattern, ...]
+    instances: tuple[_Pattern, ...]
+    arguments: Mapping[str, ArgumentRoles] = field(default_factory=dict)
+
+    def judge(self, module: str, name: str) -> Verdict:
+        """How far `module.name` is trusted; see the precedence in the rules file."""
+        key = f"{module}:{name}"
+        for pattern in self.allow:
+            if pattern.exact and pattern.regex.fullmatch(key):
+                return Verdict(Trust.ALLOW, pattern.why)
+        for pattern in self.deny:
+            if pattern.regex.fullmatch(key):
+                return Verdict(Trust.DENY, pattern.why)
+        if any(_is_dunder(part) for part in name.split(".")[1:]) or _is_dunder_walk(name):
+            # `Class.__init__.__globals__` and friends walk from any harmless class to
+            # the builtins: protocol 4 resolves dotted names attribute by attribute.
+            return Verdict(Trust.DENY, "walks Python internals through dunder attributes")
+        for pattern in self.allow:
+            if pattern.regex.fullmatch(key):
+                return Verdict(Trust.ALLOW, pattern.why)
+        for pattern in self.instances:
+            if pattern.regex.fullmatch(key):
+                return Verdict(Trust.INSTANCE, pattern.why)
+        return Verdict(Trust.UNKNOWN)
+
+    def roles(self, module: str, name: str) -> ArgumentRoles:
+        return self.arguments.get(f"{module}:{name}", ArgumentRoles())
+
+    def with_allowed(self, extra: Sequence[str]) -> Rules:
+        """These rules plus project-allowed globals (`module.name` or `module:name` patterns).
+
+        Extra entries rank with the wildcard allow entries, so they never override a deny.
+        """
+        if not extra:
+            return self
+        patterns = tuple(
+            _Pattern(_compile(_split_global(text)), "allowed by the project policy", exact=False)
+            for text in extra
+        )
+        return Rules(self.deny, self.allow + patterns, self.instances, self.arguments)
+
+
+def normalize(module: str, name: str) -> tuple[str, str]:
+    """Map Python 2 names to what Python 3's unpickler imports (`__builtin__` -> `builtins`)."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> Rules:
+    """The rules shipped with the package."""
+    text = resources.files("mlsecops").joinpath("data", RULES_RESOURCE).read_text("utf-8")
+    return parse_rules(yaml.safe_load(text))
+
+
+def parse_rules(data: Mapping[str, Any]) -> Rules:
+    """Compile the rules file's structure (see the file for its shape)."""
+    arguments = {
+        key: ArgumentRoles(tuple(roles.get("instance", ())), tuple(roles.get("call", ())))
+        for key, roles in (data.get("arguments") or {}).items()
+    }
+    return Rules(
+        deny=tuple(_patterns(data.get("deny", ()))),
+        allow=tuple(_patterns(data.get("allow", ()))),
+        instances=tuple(_patterns(data.get("instances", ()))),
+        arguments=arguments,
+    )
+
+
+def _patterns(groups: Iterable[Mapping[str, Any]]) -> Iterable[_Pattern]:
+    for group in groups:
+        for text in group["match"]:
+            module, name = _split_global(str(text))
+            exact = not any(char in text for char in "*[") and ":" in text
+            yield _Pattern(_compile((module, name)), str(group["why"]), exact)
+
+
+def _split_global(text: str) -> tuple[str, str | None]:
+    if ":" in text:
+        module, name = text.split(":", 1)
+        return module, name
+    if "." in text and text.rsplit(".", 1)[1][:1].isupper():
+        # `mypkg.models.Net` from a policy file: the last part is the class.
+        module, name = text.rsplit(".", 1)
+        return module, name
+    return text, None
+
+
+def _compile(parts: tuple[str, str | None]) -> re.Pattern[str]:
+    module, name = parts
+    if name is None:  # a whole module tree
+        return re.compile(re.escape(module) + r"(\.[^:]*)?:.*")
+    return re.compile(_glob(module, module_part=True) + ":" + _glob(name, module_part=False))
+
+
+def _glob(text: str, *, module_part: bool) -> str:
+    # `**` crosses dots (module parts only), `*` stays within one dotted part, `[A-Z]` is a
+    # character class; everything else is literal.
+    out = []
+    index = 0
+    while index < len(text):
+        if text.startswith("**", index):
+            out.append(".*" if module_part else "[^.:]*")
+            index += 2
+        elif text[index] == "*":
+            out.append("[^.:]*")
+            index += 1
+        elif text[index] == "[" and "]" in text[index:]:
+            end = text.index("]", index)
+            out.append(text[index : end + 1])
+            index = end + 1
+        else:
+            out.append(re.escape(text[index]))
+            index += 1
+    return "".join(out)
+
+
+def _is_dunder(part: str) -> bool:
+    return len(part) > 4 and part.startswith("__") and part.endswith("__")
+
+
+def _is_dunder_walk(name: str) -> bool:
+    # A lone dunder name is fine only for the few module-level functions that have one.
+    return _is_dunder(name) and name not in _MODULE_LEVEL_DUNDERS
+
+
+_MODULE_LEVEL_DUNDERS = frozenset(
+    {
+        "__newobj__",  # copyreg
+        "__newobj_ex__",
+    }
+)
