@@ -61,7 +61,14 @@ def typical() -> ScanOutcome:
         vuln("CVE-2024-34062", Severity.LOW, "tqdm", "4.66.1", "4.66.3", line=5, cvss=4.8),
         vuln("CVE-2024-5206", Severity.MEDIUM, "scikit-learn", "1.4.0", "1.5.0", ignored=True),
         vuln(
-            "CVE-2023-4911", Severity.HIGH, "libc6", "2.36-9", "2.36-9+deb12u3",
-            target="registry.example/ml:1.0", target_type="image", line=None, cvss=7.8,
-        ),  # fmt: skip
+            "CVE-2023-4911",
+            Severity.HIGH,
+            "libc6",
+            "2.36-9",
+            "2.36-9+deb12u3",
+            target="registry.example/ml:1.0",
+            target_type="image",
+            line=None,
+            cvss=7.8,
+        ),
     )

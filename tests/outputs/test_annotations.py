@@ -21,7 +21,7 @@ def test_errors_on_the_manifest_line_for_gate_failures_warnings_for_the_rest():
     warnings = [line for line in plan.lines if line.startswith("::warning")]
     assert len(errors) == 4 and len(warnings) == 2
     assert errors[0].startswith("::error file=requirements.txt,line=3,endLine=3,title=CRITICAL")
-    image = [line for line in errors if "CVE-2023-4911" in line][0]
+    image = next(line for line in errors if "CVE-2023-4911" in line)
     assert "file=" not in image and "in image registry.example/ml%3A1.0" in image
     assert plan.omitted == 0
 

@@ -94,9 +94,7 @@ def test_floor_is_independent_of_the_gate(sarif_validator):
 
 
 def test_result_cap_keeps_the_most_severe(sarif_validator):
-    findings = [
-        vuln(f"CVE-2000-{i:05d}", Severity.LOW, f"pkg{i}", "1.0", "1.1") for i in range(30)
-    ]
+    findings = [vuln(f"CVE-2000-{i:05d}", Severity.LOW, f"pkg{i}", "1.0", "1.1") for i in range(30)]
     findings.append(vuln("CVE-2999-00001", Severity.CRITICAL, "worst", "1.0", "2.0"))
     result = build_sarif(outcome(*findings), max_results=10)
     results = result.document["runs"][0]["results"]

@@ -57,8 +57,7 @@ def test_gate_off_says_so():
 
 def test_truncates_under_the_limit_with_a_visible_note():
     many = [
-        vuln(f"CVE-2000-{i:05d}", Severity.HIGH, f"package-{i}", "1.0", "1.1")
-        for i in range(3000)
+        vuln(f"CVE-2000-{i:05d}", Severity.HIGH, f"package-{i}", "1.0", "1.1") for i in range(3000)
     ]
     text = render_summary(outcome(*many), notes=["a note at the end"], limit=50_000)
     assert len(text.encode()) <= 52_000

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Step 1 of action.yml: check the runner, make an isolated venv with hash-pinned deps.
+# Never touches the user's Python environment.
+set -euo pipefail
+
+fail() {
+  echo "::error title=mlsecops::$1"
+  exit 2
+}
+
+case "${RUNNER_OS:-}-${RUNNER_ARCH:-}" in
+  Linux-X64 | Linux-ARM64 | macOS-X64 | macOS-ARM64) ;;
+  *) fail "unsupported runner ${RUNNER_OS:-?}/${RUNNER_ARCH:-?}: use a Linux or macOS runner (x86_64 or arm64)" ;;
+esac
+
+python="$(command -v python3 || true)"
+[ -n "$python" ] || fail "python3 not found: add actions/setup-python (3.11 or newer) before this action"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  fail "Python 3.11 or newer is needed, found $("$python" --version 2>&1): add actions/setup-python before this action"
+
+venv="$RUNNER_TEMP/mlsecops-venv"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+# --require-hashes: every package, transitive ones included, must match a pinned hash.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+  --require-hashes -r "$GITHUB_ACTION_PATH/requirements/action.txt"
+
+{
+  echo "venv=$venv"
+  echo "trivy-dir=$RUNNER_TEMP/mlsecops-trivy-bin"
+  echo "cache-dir=$RUNNER_TEMP/mlsecops-trivy-cache"
+  echo "date=$(date -u +%Y-%m-%d)"
+} >>"$GITHUB_OUTPUT"

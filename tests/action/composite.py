@@ -1,0 +1,249 @@
+"""Run a composite action's steps the way a GitHub runner would, as far as that can go here.
+
+`run:` steps execute with bash in order, inputs reach them only through their `env:`, and
+GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH are real files read back after
+each step. `uses:` steps cannot run here (no network, no node actions): they are skipped and
+recorded with their evaluated `with:` so tests can assert on what would have been passed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_TOKEN = re.compile(
+    r"\s*(&&|\|\||==|!=|\(|\)|!|'(?:[^']|'')*'|[A-Za-z_][A-Za-z0-9_.\-]*\(\)|[A-Za-z_][A-Za-z0-9_.\-]*)"
+)
+
+
+@dataclass
+class StepRecord:
+    name: str
+    kind: str  # "run", "uses" (skipped here) or "skipped" (its `if:` was false)
+    outcome: str  # success | failure | skipped
+    exit_code: int = 0
+    uses: str = ""
+    with_: dict[str, str] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class ActionRun:
+    steps: list[StepRecord]
+    outputs: dict[str, str]
+    summary: str
+    failed: bool
+
+    def step(self, name: str) -> StepRecord:
+        return next(s for s in self.steps if s.name == name)
+
+
+class Expressions:
+    """Just the expression language action.yml uses: contexts, ==, !=, &&, ||, !, always()."""
+
+    def __init__(self, contexts: dict[str, Any], job_failed: bool) -> None:
+        self.contexts = contexts
+        self.job_failed = job_failed
+
+    def substitute(self, text: str) -> str:
+        return _EXPR.sub(lambda m: _to_str(self.evaluate(m.group(1))), text)
+
+    def condition(self, text: str | None) -> bool:
+        if text is None:
+            return not self.job_failed
+        expr = _EXPR.sub(lambda m: m.group(1), str(text))
+        uses_status = any(f in expr for f in ("always()", "failure()", "success()", "cancelled()"))
+        value = _truthy(self.evaluate(expr))
+        return value if uses_status else value and not self.job_failed
+
+    def evaluate(self, expr: str) -> Any:
+        tokens = [t for t in _TOKEN.findall(expr) if t.strip()]
+        value, rest = self._or(tokens)
+        if rest:
+            raise ValueError(f"cannot parse expression {expr!r}")
+        return value
+
+    def _or(self, tokens: list[str]) -> tuple[Any, list[str]]:
+        left, tokens = self._and(tokens)
+        while tokens and tokens[0] == "||":
+            right, tokens = self._and(tokens[1:])
+            left = left if _truthy(left) else right
+        return left, tokens
+
+    def _and(self, tokens: list[str]) -> tuple[Any, list[str]]:
+        left, tokens = self._compare(tokens)
+        while tokens and tokens[0] == "&&":
+            right, tokens = self._compare(tokens[1:])
+            left = right if _truthy(left) else left
+        return left, tokens
+
+    def _compare(self, tokens: list[str]) -> tuple[Any, list[str]]:
+        left, tokens = self._unary(tokens)
+        while tokens and tokens[0] in ("==", "!="):
+            op = tokens[0]
+            right, tokens = self._unary(tokens[1:])
+            equal = _to_str(left).lower() == _to_str(right).lower()
+            left = equal if op == "==" else not equal
+        return left, tokens
+
+    def _unary(self, tokens: list[str]) -> tuple[Any, list[str]]:
+        head, rest = tokens[0], tokens[1:]
+        if head == "!":
+            value, rest = self._unary(rest)
+            return not _truthy(value), rest
+        if head == "(":
+            value, rest = self._or(rest)
+            return value, rest[1:]
+        if head.startswith("'"):
+            return head[1:-1].replace("''", "'"), rest
+        if head.endswith("()"):
+            function = head[:-2]
+            return {
+                "always": True,
+                "success": not self.job_failed,
+                "failure": self.job_failed,
+                "cancelled": False,
+            }[function], rest
+        if head in ("true", "false"):
+            return head == "true", rest
+        value: Any = self.contexts
+        for part in head.split("."):
+            value = value.get(part, "") if isinstance(value, dict) else ""
+        return value, rest
+
+
+def _truthy(value: Any) -> bool:
+    return bool(value) and value != "false" if isinstance(value, str) else bool(value)
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT file: name=value lines and name<<DELIM heredocs."""
+    outputs: dict[str, str] = {}
+    lines = path.read_text().splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, index + 1)
+            outputs[name] = "\n".join(lines[index + 1 : end])
+            index = end + 1
+            continue
+        if "=" in line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+        index += 1
+    return outputs
+
+
+def run_composite(
+    action_dir: Path,
+    inputs: dict[str, str],
+    *,
+    workspace: Path,
+    runner_temp: Path,
+    extra_env: dict[str, str] | None = None,
+    action_file: str = "action.yml",
+) -> ActionRun:
+    """Execute `action_dir/action_file` with `inputs`; return what a runner would show."""
+    action = yaml.safe_load((action_dir / action_file).read_text())
+    defaults = {
+        name: str(spec.get("default", "")) for name, spec in action.get("inputs", {}).items()
+    }
+    unknown = set(inputs) - set(defaults)
+    if unknown:
+        raise ValueError(f"inputs not declared in {action_file}: {sorted(unknown)}")
+    contexts: dict[str, Any] = {
+        "inputs": {},
+        "steps": {},
+        "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
+        "github": {"token": "test-token", "workspace": str(workspace)},
+        "env": {},
+    }
+    expressions = Expressions(contexts, job_failed=False)
+    contexts["inputs"] = {
+        name: expressions.substitute(inputs.get(name, default))
+        for name, default in defaults.items()
+    }
+    files = {
+        name: runner_temp / f"_runner_file_{name.lower()}"
+        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")
+    }
+    files["GITHUB_STEP_SUMMARY"].write_text("")
+    base_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "RUNNER_TEMP": str(runner_temp),
+        "RUNNER_TOOL_CACHE": str(runner_temp / "toolcache"),
+        "GITHUB_ACTION_PATH": str(action_dir),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": "octo/ml-project",
+        "GITHUB_EVENT_NAME": "push",
+        "CI": "true",
+        **(extra_env or {}),
+    }
+    records: list[StepRecord] = []
+    for index, step in enumerate(action["runs"]["steps"]):
+        name = step.get("name", f"step {index}")
+        if not expressions.condition(step.get("if")):
+            records.append(StepRecord(name, "skipped", "skipped"))
+            continue
+        if "uses" in step:
+            with_ = {k: expressions.substitute(str(v)) for k, v in step.get("with", {}).items()}
+            records.append(StepRecord(name, "uses", "skipped", uses=step["uses"], with_=with_))
+            if step.get("id"):
+                contexts["steps"][step["id"]] = {"outputs": {}, "outcome": "skipped"}
+            continue
+        for path in (files["GITHUB_OUTPUT"], files["GITHUB_ENV"], files["GITHUB_PATH"]):
+            path.write_text("")
+        env = dict(base_env)
+        env.update({k: expressions.substitute(str(v)) for k, v in step.get("env", {}).items()})
+        env.update({k: str(v) for k, v in files.items()})
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        outcome = "success" if proc.returncode == 0 else "failure"
+        records.append(
+            StepRecord(
+                name, "run", outcome, proc.returncode, stdout=proc.stdout, stderr=proc.stderr
+            )
+        )
+        if step.get("id"):
+            contexts["steps"][step["id"]] = {
+                "outputs": read_outputs(files["GITHUB_OUTPUT"]),
+                "outcome": outcome,
+            }
+        for line in files["GITHUB_PATH"].read_text().splitlines():
+            base_env["PATH"] = f"{line}{os.pathsep}{base_env['PATH']}"
+        base_env.update(read_outputs(files["GITHUB_ENV"]))
+        if proc.returncode != 0 and not step.get("continue-on-error"):
+            expressions.job_failed = True
+    outputs = {
+        name: expressions.substitute(str(spec.get("value", "")))
+        for name, spec in action.get("outputs", {}).items()
+    }
+    return ActionRun(
+        records, outputs, files["GITHUB_STEP_SUMMARY"].read_text(), expressions.job_failed
+    )
