@@ -11,10 +11,10 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, sorted_findings
 from mlsecops.gate import Gate, parse_fail_on
 from mlsecops.manifest_lines import ManifestLines
+from mlsecops.modelscan import check_model_paths, scan_models
 from mlsecops.outcome import ScanOutcome
 from mlsecops.paths import display_path
 from mlsecops.policy import Policy, apply_policy, find_policy, load_policy
@@ -54,10 +54,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     policy = load_policy(policy_path) if policy_path else Policy()
     gate = Gate(parse_fail_on(request.fail_on or policy.fail_on or "HIGH"))
     images = [classify_image(arg) for arg in request.images]
-    if request.models:
-        raise UsageError(
-            "--model: model file scanning is not available in this build", "drop --model"
-        )
+    check_model_paths(request.models)
 
     trivy = _trivy(request)
     findings: list[Finding] = []
@@ -67,6 +64,9 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     for image in images:
         findings += _image_findings(trivy, image, project, notes)
         targets.append(image.name)
+    if request.models:
+        findings += scan_models(request.models)
+        targets += [display_path(model) for model in request.models]
 
     triage = apply_policy(findings, policy, ignore_unfixed=request.ignore_unfixed, today=today)
     return ScanOutcome(

@@ -1,0 +1,119 @@
+"""Keras `.h5` files: the model config sits in an HDF5 attribute, read with h5py if present.
+
+h5py is an optional extra (`mlsecops[h5]`). Without it the scanner still searches the raw
+bytes for a Lambda layer (attributes are stored uncompressed) and says plainly that the
+full check was skipped, so a missing extra never reads as "clean".
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, BinaryIO
+
+from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.modelscan.keras_config import LAMBDA, ConfigSource, config_findings
+from mlsecops.modelscan.rules import Rules
+
+SKIPPED = "MLS-H5-SKIPPED"
+UNREADABLE = "MLS-H5-UNREADABLE"
+_CONFIG_ATTRIBUTES = ("model_config", "training_config")
+_LAMBDA_MARKERS = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
+_CHUNK = 1 << 20
+
+
+def load_h5py() -> Any | None:
+    """The h5py module, or None when the extra is not installed."""
+    try:
+        return importlib.import_module("h5py")
+    except ImportError:
+        return None
+
+
+def h5_findings(source: BinaryIO, target: str, rules: Rules, h5py: Any | None) -> list[Finding]:
+    """Findings for an HDF5 file read from `source`; `h5py` is the module (None: not installed)."""
+    if h5py is None:
+        return [_skipped(target), *_byte_search(source, target)]
+    try:
+        with h5py.File(source, "r") as handle:
+            texts = [
+                (name, handle.attrs[name]) for name in _CONFIG_ATTRIBUTES if name in handle.attrs
+            ]
+    except (OSError, ValueError, KeyError) as exc:
+        return [
+            _finding(UNREADABLE, Severity.UNKNOWN, target, "", "HDF5 file could not be read",
+                     f"h5py could not read this file ({exc}); it was not checked.",
+                     "Check that the file is a complete HDF5 file.")
+        ]  # fmt: skip
+    findings: list[Finding] = []
+    for name, value in texts:
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        findings += config_findings(text, ConfigSource(target, f"HDF5 attribute {name}"), rules)
+    return findings
+
+
+def _skipped(target: str) -> Finding:
+    return _finding(
+        SKIPPED,
+        Severity.UNKNOWN,
+        target,
+        "",
+        "skipped: install mlsecops[h5] to check this .h5 model",
+        "The Keras model config inside this HDF5 file can only be read with h5py, which is "
+        "not installed; only a byte search for Lambda layers was done.",
+        "pip install 'mlsecops[h5]' (or add h5py) and scan again.",
+    )
+
+
+def _byte_search(handle: BinaryIO, target: str) -> list[Finding]:
+    handle.seek(0)
+    tail = b""
+    consumed = 0
+    while chunk := handle.read(_CHUNK):
+        window = tail + chunk
+        for marker in _LAMBDA_MARKERS:
+            found = window.find(marker)
+            if found != -1:
+                return [_lambda_by_bytes(target, consumed - len(tail) + found)]
+        consumed += len(chunk)
+        tail = window[-64:]  # a marker split across two chunks
+    return []
+
+
+def _lambda_by_bytes(target: str, offset: int) -> Finding:
+    return _finding(
+        LAMBDA,
+        Severity.HIGH,
+        target,
+        "Lambda layer",
+        "Keras Lambda layer in an .h5 model",
+        "The model config in this file declares a Lambda layer, whose marshalled Python "
+        "bytecode Keras runs when it rebuilds the model (found by a byte search: h5py is "
+        "not installed).",
+        "Do not load this model unless you trust its author; replace the Lambda layer with "
+        "reviewed custom layer code.",
+        location=f"byte offset {offset}",
+    )
+
+
+def _finding(
+    rule: str,
+    severity: Severity,
+    target: str,
+    package: str,
+    title: str,
+    description: str,
+    fix: str,
+    location: str = "",
+) -> Finding:
+    return Finding(
+        id=rule,
+        kind=Kind.MODEL,
+        severity=severity,
+        target=target,
+        package=package,
+        title=title,
+        description=description,
+        fix=fix,
+        location=location,
+        ecosystem="keras",
+    )

@@ -1,0 +1,62 @@
+"""NumPy `.npy` headers: only object arrays carry a pickle, right after the header."""
+
+from __future__ import annotations
+
+import ast
+import struct
+from dataclasses import dataclass
+
+from mlsecops.modelscan.pickle_ops import Stream
+
+MAGIC = b"\x93NUMPY"
+
+
+class NpyError(Exception):
+    """The header cannot be read: numpy would refuse the file too."""
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    descr: object
+    has_objects: bool
+    data_offset: int
+
+
+def read_header(stream: Stream) -> NpyHeader:
+    """Read the header from the start of `stream`, leaving it at the array data.
+
+    The header is a Python literal; `ast.literal_eval` reads it without running anything.
+    """
+    prefix = stream.read(8)
+    if len(prefix) != 8 or not prefix.startswith(MAGIC):
+        raise NpyError("no .npy magic")
+    major = prefix[6]
+    if major == 1:
+        size_bytes = stream.read(2)
+        (length,) = struct.unpack("<H", size_bytes) if len(size_bytes) == 2 else (-1,)
+    elif major in (2, 3):
+        size_bytes = stream.read(4)
+        (length,) = struct.unpack("<I", size_bytes) if len(size_bytes) == 4 else (-1,)
+    else:
+        raise NpyError(f"unknown .npy format version {major}")
+    header = stream.read(length) if length >= 0 else b""
+    if length < 0 or len(header) != length:
+        raise NpyError("the header is truncated")
+    try:
+        fields = ast.literal_eval(header.decode("latin-1"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise NpyError(f"the header is not a Python literal: {exc}") from exc
+    if not isinstance(fields, dict) or "descr" not in fields:
+        raise NpyError("the header has no 'descr'")
+    descr = fields["descr"]
+    return NpyHeader(descr, _has_objects(descr), stream.tell())
+
+
+def _has_objects(descr: object) -> bool:
+    if isinstance(descr, str):
+        return descr.lstrip("<>|=").startswith("O")
+    if isinstance(descr, tuple) and len(descr) >= 2:  # (field name, type[, shape])
+        return _has_objects(descr[1])
+    if isinstance(descr, list):
+        return any(_has_objects(part) for part in descr)
+    return False

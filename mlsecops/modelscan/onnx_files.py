@@ -1,0 +1,205 @@
+"""ONNX models: external data paths that leave the model directory, and custom op domains.
+
+An ONNX tensor may keep its bytes in another file named by a relative `location`; a path
+that is absolute or climbs out of the model's directory makes the loader read (and, for
+some tools, write) files elsewhere. Ops from a domain outside the standard ones need a
+custom-op library the loader registers: informational, but worth knowing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.modelscan.protobuf import LENGTH, WireError, fields, text
+
+EXTERNAL_PATH = "MLS-ONNX-EXTERNAL-PATH"
+CUSTOM_DOMAIN = "MLS-ONNX-CUSTOM-DOMAIN"
+
+STANDARD_DOMAINS = frozenset(
+    {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training",
+     "com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental"}
+)  # fmt: skip
+
+# Field numbers from onnx.proto.
+_MODEL_GRAPH, _MODEL_OPSET, _MODEL_FUNCTIONS = 7, 8, 25
+_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER = 1, 5, 15
+_NODE_OP_TYPE, _NODE_ATTRIBUTE, _NODE_DOMAIN = 4, 5, 7
+_ATTR_TENSOR, _ATTR_GRAPH, _ATTR_TENSORS, _ATTR_GRAPHS = 5, 6, 10, 11
+_ATTR_SPARSE_TENSOR, _ATTR_SPARSE_TENSORS = 22, 23
+_SPARSE_VALUES, _SPARSE_INDICES = 1, 2
+_TENSOR_NAME, _TENSOR_EXTERNAL = 8, 13
+_FUNCTION_NODE, _FUNCTION_DOMAIN = 7, 10
+_OPSET_DOMAIN = 1
+
+
+class NotOnnx(ValueError):
+    """The bytes do not parse as an ONNX ModelProto."""
+
+
+@dataclass
+class OnnxFacts:
+    external: list[tuple[str, str]] = field(default_factory=list)  # (tensor name, location)
+    domains: dict[str, str] = field(default_factory=dict)  # custom domain -> an op_type in it
+    function_domains: set[str] = field(default_factory=set)
+
+
+def read_model(data: memoryview) -> OnnxFacts:
+    """Walk a ModelProto; raises NotOnnx when it is not one."""
+    facts = OnnxFacts()
+    graphs: list[memoryview] = []
+    try:
+        for number, wire, value in fields(data):
+            if wire != LENGTH or isinstance(value, int):
+                continue
+            if number == _MODEL_GRAPH:
+                graphs.append(value)
+            elif number == _MODEL_FUNCTIONS:
+                _function(value, facts)
+            elif number == _MODEL_OPSET:
+                for sub, _wire, inner in fields(value):
+                    if sub == _OPSET_DOMAIN:
+                        text(inner)
+        if not graphs:
+            raise NotOnnx("no graph")
+        for graph in graphs:
+            _graph(graph, facts, depth=0)
+    except WireError as exc:
+        raise NotOnnx(str(exc)) from exc
+    return facts
+
+
+def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[Finding]:
+    """Findings for what `read_model` found; `model_dir` resolves external locations."""
+    out: list[Finding] = []
+    for tensor, location in facts.external:
+        reason = _escapes(location, model_dir)
+        if reason:
+            out.append(
+                Finding(
+                    id=EXTERNAL_PATH,
+                    kind=Kind.MODEL,
+                    severity=Severity.HIGH,
+                    target=target,
+                    package=location,
+                    title="ONNX external data path leaves the model directory",
+                    description=(
+                        f"Tensor {tensor!r} keeps its data at {location!r}, which {reason}. "
+                        "Loading the model reads that file into the model's weights (a way to "
+                        "exfiltrate files such as credentials through a served model)."
+                    ),
+                    fix="Keep external data files next to the model with plain relative names; "
+                    "re-export the model with onnx.save(..., save_as_external_data=True).",
+                    location=f"initializer {tensor}",
+                    ecosystem="onnx",
+                )
+            )
+    for domain, op_type in sorted(facts.domains.items()):
+        if domain in facts.function_domains:
+            continue  # ops defined by functions inside the model itself
+        out.append(
+            Finding(
+                id=CUSTOM_DOMAIN,
+                kind=Kind.MODEL,
+                severity=Severity.LOW,
+                target=target,
+                package=domain,
+                title=f"ONNX model uses custom op domain {domain}",
+                description=(
+                    f"Ops such as {op_type!r} come from the domain {domain!r}, which is not "
+                    "part of ONNX: the runtime needs a custom-op library (native code) "
+                    "registered to run them."
+                ),
+                fix="Make sure the custom-op library comes from a source you trust.",
+                location=f"op {op_type}",
+                ecosystem="onnx",
+            )
+        )
+    return out
+
+
+def _escapes(location: str, model_dir: Path | None) -> str:
+    if PurePosixPath(location).is_absolute() or PureWindowsPath(location).is_absolute():
+        return "is an absolute path"
+    if PureWindowsPath(location).drive or location.startswith(("\\\\", "//")):
+        return "names a drive or network share"
+    parts = PurePosixPath(location.replace("\\", "/")).parts
+    if ".." in parts:
+        return "climbs out of the model directory with '..'"
+    if model_dir is not None:
+        resolved = Path(os.path.realpath(model_dir / location))
+        root = Path(os.path.realpath(model_dir))
+        if resolved != root and root not in resolved.parents:
+            return "resolves (through a symlink) outside the model directory"
+    return ""
+
+
+def _graph(data: memoryview, facts: OnnxFacts, depth: int) -> None:
+    if depth > 64:
+        raise WireError("graphs nested too deeply")
+    for number, wire, value in fields(data):
+        if wire != LENGTH or isinstance(value, int):
+            continue
+        if number == _GRAPH_NODE:
+            _node(value, facts, depth)
+        elif number == _GRAPH_INITIALIZER:
+            _tensor(value, facts)
+        elif number == _GRAPH_SPARSE_INITIALIZER:
+            _sparse(value, facts)
+
+
+def _node(data: memoryview, facts: OnnxFacts, depth: int) -> None:
+    op_type, domain = "", ""
+    for number, wire, value in fields(data):
+        if wire != LENGTH or isinstance(value, int):
+            continue
+        if number == _NODE_OP_TYPE:
+            op_type = text(value)
+        elif number == _NODE_DOMAIN:
+            domain = text(value)
+        elif number == _NODE_ATTRIBUTE:
+            for sub, _wire, inner in _length_fields(value):
+                if sub in (_ATTR_TENSOR, _ATTR_TENSORS):
+                    _tensor(inner, facts)
+                elif sub in (_ATTR_GRAPH, _ATTR_GRAPHS):
+                    _graph(inner, facts, depth + 1)
+                elif sub in (_ATTR_SPARSE_TENSOR, _ATTR_SPARSE_TENSORS):
+                    _sparse(inner, facts)
+    if domain not in STANDARD_DOMAINS:
+        facts.domains.setdefault(domain, op_type)
+
+
+def _function(data: memoryview, facts: OnnxFacts) -> None:
+    for number, _wire, value in _length_fields(data):
+        if number == _FUNCTION_DOMAIN:
+            facts.function_domains.add(text(value))
+        elif number == _FUNCTION_NODE:
+            _node(value, facts, depth=1)
+
+
+def _tensor(data: memoryview, facts: OnnxFacts) -> None:
+    name, location = "", None
+    for number, _wire, value in _length_fields(data):
+        if number == _TENSOR_NAME:
+            name = text(value)
+        elif number == _TENSOR_EXTERNAL:
+            entry = {sub: text(inner) for sub, _w, inner in _length_fields(value)}
+            if entry.get(1) == "location":
+                location = entry.get(2, "")
+    if location is not None:
+        facts.external.append((name, location))
+
+
+def _sparse(data: memoryview, facts: OnnxFacts) -> None:
+    for number, _wire, value in _length_fields(data):
+        if number in (_SPARSE_VALUES, _SPARSE_INDICES):
+            _tensor(value, facts)
+
+
+def _length_fields(data: memoryview) -> Iterator[tuple[int, int, memoryview]]:
+    for number, wire, value in fields(data):
+        if wire == LENGTH and not isinstance(value, int):
+            yield number, wire, value
