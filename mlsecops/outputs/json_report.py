@@ -83,7 +83,8 @@ def write_json_report(outcome: ScanOutcome, path: Path) -> None:
     errors = schema_errors(data, "report.schema.json")
     if errors:  # a bug on our side, never the user's input
         raise ToolError(f"internal error: report fails its schema: {describe(errors[0])}")
-    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # No indent: it would switch json to its pure-Python encoder (jq pretty-prints it).
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ from mlsecops.findings import Severity
 from mlsecops.github.commands import plan_annotations
 from mlsecops.outcome import ScanOutcome
 from mlsecops.outputs.json_report import write_json_report, write_text_atomic
-from mlsecops.outputs.sarif import DEFAULT_CATEGORY, build_sarif, sarif_text
+from mlsecops.outputs.sarif import DEFAULT_CATEGORY, build_sarif
 from mlsecops.outputs.summary import render_summary
 
 SARIF_FLOORS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -53,7 +53,7 @@ def write_reports(outcome: ScanOutcome, request: ReportRequest) -> WrittenReport
             floor=parse_sarif_floor(request.sarif_floor),
             category=request.sarif_category,
         )
-        write_text_atomic(request.sarif_file, sarif_text(sarif))
+        write_text_atomic(request.sarif_file, sarif.text)
         if sarif.below_floor:
             notes.append(
                 f"SARIF leaves out {sarif.below_floor} open finding(s) below the "

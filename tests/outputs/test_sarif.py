@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from mlsecops.findings import Severity
-from mlsecops.outputs.sarif import build_sarif, fingerprint, sarif_text
+from mlsecops.outputs.sarif import build_sarif, fingerprint
 from tests.outputs.outcomes import outcome, typical, vuln
 
 
@@ -27,7 +27,7 @@ def assert_valid(document: dict, validator: jsonschema.Draft4Validator) -> None:
 
 def test_valid_and_shaped_for_github(sarif_validator):
     result = build_sarif(typical())
-    doc = json.loads(sarif_text(result))
+    doc = json.loads(result.text)
     assert_valid(doc, sarif_validator)
     [run] = doc["runs"]
     assert run["automationDetails"]["id"] == "mlsecops/"
