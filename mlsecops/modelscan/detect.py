@@ -47,8 +47,8 @@ def sniff(head: bytes, whole: bytes | None = None) -> Format:
     """
     if not head:
         return Format.EMPTY
-    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return Format.PICKLE
+    if head[:1] == b"\x80" and head[1:2] and head[1] <= 5:
+        return Format.PICKLE  # PROTO n: the unpickler accepts any n up to 5, even 0 and 1
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return Format.ZIP
     if head.startswith(b"\x93NUMPY"):

@@ -64,8 +64,9 @@ def judge(
     """Findings for every pickle read from one stream."""
     tally = _Tally()
     findings: list[Finding] = []
-    for number, segment in enumerate(_flatten(segments), start=1):
-        label = f"pickle {number} of {len(segments)}" if len(segments) > 1 else ""
+    flat = _flatten(segments)
+    for number, segment in enumerate(flat, start=1):
+        label = f"pickle {number} of {len(flat)}" if len(flat) > 1 else ""
         for event in segment.events:
             _note_event(event, rules, tally, label)
         if nested is not None:
@@ -90,7 +91,7 @@ class _Use:
     module: str
     name: str
     first: dict[Action, tuple[Position, str, str]] = field(default_factory=dict)
-    count: int = 0
+    counts: dict[Action, int] = field(default_factory=dict)
     call_text: str = ""
 
 
@@ -102,7 +103,7 @@ class _Tally:
     def note(self, target: Global, action: Action, event: Event, label: str) -> None:
         module, name = normalize(target.module, target.name)
         use = self.uses.setdefault((module, name), _Use(module, name))
-        use.count += 1
+        use.counts[action] = use.counts.get(action, 0) + 1
         use.first.setdefault(action, (event.position, event.opcode, label))
         if action is Action.CALL and not use.call_text and event.args is not None:
             use.call_text = f"{module}.{name}({_render_args(event.args)})"
@@ -253,7 +254,8 @@ def _use_finding(
 ) -> Finding:
     position, opcode, label = use.first[action]
     dotted = f"{use.module}.{use.name}"
-    extra = {"opcode": opcode, "occurrences": str(use.count)}
+    # How often the file does this (calls, say), so a thousand calls read as one problem.
+    extra = {"opcode": opcode, "occurrences": str(use.counts.get(action, 0))}
     if label:
         extra["pickle"] = label
     return _finding(

@@ -127,7 +127,7 @@ BuildHook = Callable[[Value, Value, Stream], list[Segment]]
 
 _OPS = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
 _LINE = pickletools.UP_TO_NEWLINE
-_PICKLE_MAGIC = tuple(bytes([0x80, proto]) for proto in range(2, 6))
+_PICKLE_MAGIC = tuple(bytes([0x80, proto]) for proto in range(6))
 _BLOB_MAGIC = (*_PICKLE_MAGIC, b"PK\x03\x04", b"\x93NUMPY")
 _UNPARSED = Opaque("unparsed constant")
 

@@ -344,7 +344,7 @@ def _unknown(target: str, head: bytes, what: str = "") -> Finding:
     shown = what or f"data starting with {head[:8].hex(' ')}"
     return _info(
         UNKNOWN_FORMAT, Severity.UNKNOWN, target,
-        "Model directory holds a file of unknown format",
+        "File of unknown format among the model files",
         f"This file ({shown}) is none of the model formats the scanner reads, so it was "
         "not checked. It is reported so that nothing in a model directory goes unseen.",
         "If a loader reads this file, convert the model to a format that holds no code "
