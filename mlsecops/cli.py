@@ -13,6 +13,7 @@ from typing import NoReturn
 from mlsecops import __version__
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, EXIT_USAGE, MlsecopsError
 from mlsecops.gate import FAIL_ON_CHOICES
+from mlsecops.integrity.cli import register as register_integrity
 from mlsecops.outcome import ScanOutcome
 from mlsecops.outputs.reports import ReportRequest, write_reports
 from mlsecops.outputs.sarif import DEFAULT_CATEGORY
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlsecops {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_scan(commands)
+    register_integrity(commands)
     return parser
 
 

@@ -1,0 +1,123 @@
+"""The `hash` and `verify` subcommands. Reads the environment (provenance, HMAC key) here,
+once, and hands plain values to the core."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TypeVar
+
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
+from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
+from mlsecops.integrity.hashing import default_jobs
+from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
+from mlsecops.integrity.provenance import provenance_from_environ
+from mlsecops.integrity.report import render_text
+from mlsecops.integrity.signing import key_from_environ, sign
+from mlsecops.integrity.verify import verify_model
+
+P = TypeVar("P", bound=argparse.ArgumentParser)
+
+
+def register(commands: argparse._SubParsersAction[P]) -> None:
+    """Add `hash` and `verify` to the `mlsecops` command line."""
+    hash_ = commands.add_parser(
+        "hash",
+        help="hash a model file or directory into a manifest",
+        description="Hash every file of MODEL_PATH (hidden files too; symlinks refused) into a "
+        "JSON manifest. The last line printed is the manifest digest, sha256:<hex>. Inside "
+        "GitHub Actions the run's provenance is part of the manifest and its digest. "
+        "Exit 0 written, 2 usage error or unreadable model, 3 tool error.",
+    )
+    hash_.add_argument("model", type=Path, metavar="MODEL_PATH", help="model file or directory")
+    hash_.add_argument(
+        "--manifest", type=Path, required=True, metavar="FILE", help="write the manifest here"
+    )
+    hash_.add_argument(
+        "--sha256sum",
+        type=Path,
+        metavar="FILE",
+        help="also write a coreutils checksum file (`sha256sum -c FILE` from the model root)",
+    )
+    _common(hash_, "sign the manifest with HMAC-SHA256, keyed by this environment variable")
+    hash_.set_defaults(handler=_cmd_hash)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a model against its manifest",
+        description="Check that MODEL_PATH holds exactly the files of the manifest: none "
+        "changed, missing, added, or replaced by a symlink. Every difference is listed. "
+        "Exit 0 verified, 1 integrity failure, 2 usage error or invalid manifest, 3 tool error.",
+    )
+    verify.add_argument("model", type=Path, metavar="MODEL_PATH", help="model file or directory")
+    verify.add_argument(
+        "--manifest", type=Path, required=True, metavar="FILE", help="the manifest to check"
+    )
+    verify.add_argument(
+        "--expected-digest",
+        type=_digest,
+        metavar="sha256:HEX",
+        help="fail unless the manifest's digest is this (pass it from a trusted place, e.g. "
+        "the generating job's output, never from the artifact itself)",
+    )
+    _common(verify, "require a valid HMAC-SHA256 signature keyed by this environment variable")
+    verify.set_defaults(handler=_cmd_verify)
+
+
+def _common(parser: argparse.ArgumentParser, key_help: str) -> None:
+    parser.add_argument("--key-env", metavar="VAR", help=key_help)
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=default_jobs(),
+        metavar="N",
+        help="hash N files at once (default: the CPUs available, %(default)s here)",
+    )
+
+
+def _cmd_hash(args: argparse.Namespace) -> int:
+    outputs = [args.manifest] + ([args.sha256sum] if args.sha256sum else [])
+    check_outputs(args.model, outputs)  # before hashing: fail fast, not after minutes
+    key = key_from_environ(args.key_env, os.environ) if args.key_env else None
+    started = time.perf_counter()
+    manifest = hash_model(args.model, provenance_from_environ(os.environ), args.jobs)
+    seconds = time.perf_counter() - started
+    if key is not None:
+        manifest = sign(manifest, key)
+    write_outputs(manifest, args.manifest, args.sha256sum)
+    print(
+        f"hashed {len(manifest.files)} files, {manifest.total_bytes:,} bytes, "
+        f"in {seconds:.2f} s ({args.jobs} jobs)"
+    )
+    print(f"wrote {args.manifest}" + (" (HMAC-signed)" if key is not None else ""))
+    if args.sha256sum:
+        print(f"wrote {args.sha256sum}")
+    print(manifest.digest())  # the last line: scripts take it with `tail -n 1`
+    return EXIT_PASSED
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    key = key_from_environ(args.key_env, os.environ) if args.key_env else None
+    manifest = read_manifest(args.manifest)
+    verdict = verify_model(args.model, manifest, args.jobs, args.expected_digest, key)
+    sys.stdout.write(render_text(verdict))
+    return EXIT_PASSED if verdict.passed else EXIT_FAILED
+
+
+def _digest(value: str) -> str:
+    if not DIGEST_PATTERN.match(value.strip().lower()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not sha256:<64 hex digits>")
+    return value.strip().lower()
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number

@@ -1,0 +1,189 @@
+"""The manifest: every file's path, size and SHA-256, its canonical form, and its digest.
+
+The digest is the SHA-256 of the canonical JSON of everything except `signature` (sorted keys,
+no whitespace, UTF-8, integers only), so it does not depend on how the file was pretty-printed,
+and the HMAC signs exactly the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from mlsecops.errors import UsageError
+from mlsecops.integrity.provenance import Provenance
+from mlsecops.integrity.relpath import path_problem, show
+from mlsecops.integrity.tree import Kind
+
+SCHEMA = "manifest.schema.json"
+SCHEMA_VERSION = 1
+FORMAT = "mlsecops-model-manifest"
+ALGORITHM = "sha256"
+DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of the model."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An HMAC over the manifest's canonical bytes; not part of the digest it protects."""
+
+    algorithm: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A model's files, in canonical (sorted) order, with the run it came from."""
+
+    kind: Kind
+    files: tuple[FileEntry, ...]
+    provenance: Provenance | None = None
+    signature: Signature | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        """The sum of all file sizes."""
+        return sum(entry.size for entry in self.files)
+
+    def body(self) -> dict[str, Any]:
+        """Everything the digest covers: the whole manifest but its signature."""
+        body: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "format": FORMAT,
+            "algorithm": ALGORITHM,
+            "kind": self.kind,
+            "files": [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in self.files],
+        }
+        if self.provenance is not None:
+            body["provenance"] = self.provenance.to_dict()
+        return body
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes the digest and the HMAC are computed over."""
+        return canonical_json(self.body())
+
+    def digest(self) -> str:
+        """`sha256:<hex>` of the canonical bytes."""
+        return "sha256:" + hashlib.sha256(self.canonical_bytes()).hexdigest()
+
+    def to_json(self) -> str:
+        """The manifest file's text: the canonical content, indented, fields in reading order."""
+        data = self.body()
+        if self.signature is not None:
+            data["signature"] = {
+                "algorithm": self.signature.algorithm,
+                "value": self.signature.value,
+            }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 (not \\u escapes): one byte string per content."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def sort_key(entry: FileEntry) -> str:
+    """The canonical order: by path, in Unicode code point order (the same as UTF-8 bytes)."""
+    return entry.path
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Load and check a manifest file; unreadable, not JSON or off-schema is a UsageError."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read manifest {path}: {exc.strerror or exc}", "check --manifest"
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"manifest {path} is not UTF-8 text: {exc.reason}") from exc
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str, source: str = "manifest") -> Manifest:
+    """A manifest from JSON text, validated against the shipped schema."""
+    # Imported here: jsonschema costs a tenth of a second, which `hash` never needs to pay.
+    from mlsecops.schemas import describe, schema_errors
+
+    try:
+        data = json.loads(
+            text,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_float=_no_float,
+            parse_constant=_no_float,
+        )
+    except ValueError as exc:
+        raise UsageError(
+            f"{source} is not valid JSON: {exc}", "pass the file `hash` wrote"
+        ) from exc
+    errors = schema_errors(data, SCHEMA)
+    if errors:
+        raise UsageError(
+            f"{source} is not a valid manifest: {describe(errors[0])}",
+            "pass the file `mlsecops hash` wrote",
+        )
+    provenance = data.get("provenance")
+    signature = data.get("signature")
+    return Manifest(
+        kind=data["kind"],
+        files=tuple(FileEntry(f["path"], f["size"], f["sha256"]) for f in data["files"]),
+        provenance=Provenance(**provenance) if provenance else None,
+        signature=Signature(signature["algorithm"], signature["value"]) if signature else None,
+    )
+
+
+def entry_problems(manifest: Manifest) -> list[tuple[str, str]]:
+    """Every entry `hash` could never have written: unsafe paths, repeats, out of order.
+
+    Such a manifest was edited by hand or by an attacker (for instance to make `verify` look
+    outside the model root), so it is an integrity failure, reported before the model is read.
+    """
+    problems: list[tuple[str, str]] = []
+    for entry in manifest.files:
+        problem = path_problem(entry.path)
+        if problem:
+            problems.append((entry.path, problem))
+    counts = Counter(entry.path for entry in manifest.files)
+    problems += [(path, f"listed {n} times") for path, n in counts.items() if n > 1]
+    if manifest.kind == "file" and (len(manifest.files) != 1 or "/" in manifest.files[0].path):
+        problems.append(("(manifest)", "a single-file manifest must list exactly one file name"))
+    paths = [entry.path for entry in manifest.files]
+    if paths != sorted(paths):
+        problems.append(("(manifest)", "entries are not in canonical (sorted) order"))
+    return problems
+
+
+def describe_problem(path: str, problem: str) -> str:
+    """`../etc/passwd: contains a '..' segment` style text."""
+    return f"{show(path)}: {problem}"
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads would keep the last of two equal keys; a reader that kept the first would
+    # see another manifest. Refuse the ambiguity.
+    keys = Counter(key for key, _ in pairs)
+    for key, count in keys.items():
+        if count > 1:
+            raise ValueError(f"duplicate key {key!r}")
+    return dict(pairs)
+
+
+def _no_float(text: str) -> NoReturn:
+    # Only integers appear in a manifest; a float (or NaN) would not round-trip canonically.
+    raise ValueError(f"number {text} is not an integer")

@@ -1,0 +1,52 @@
+"""The one rule for a file's name in a manifest: a plain relative POSIX path under the root.
+
+`hash` refuses to write a name that breaks the rule, and `verify` refuses a manifest that
+carries one, so the two sides can never disagree about what a name means.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A drive letter (`C:`) makes a path absolute on Windows even without a leading slash.
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def path_problem(path: str) -> str | None:
+    """Why `path` is not a safe manifest entry name, or None when it is."""
+    if not path:
+        return "empty path"
+    if path.startswith("/") or _DRIVE.match(path):
+        return "absolute path"
+    if "\\" in path:
+        # A separator on Windows: the same entry would name a different file there.
+        return "contains a backslash"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        # Newlines would break the sha256sum file and any line-based log reader.
+        return "contains a control character"
+    if not _is_utf8(path):
+        return "is not valid UTF-8"
+    segments = path.split("/")
+    if ".." in segments:
+        return "contains a '..' segment"
+    if "." in segments:
+        return "contains a '.' segment"
+    if "" in segments:
+        return "contains an empty segment ('//' or a trailing '/')"
+    return None
+
+
+def show(path: str) -> str:
+    """`path` for a message: as is when printable, else escaped so it stays on one line."""
+    if path.isprintable() and _is_utf8(path):
+        return path
+    return ascii(path)
+
+
+def _is_utf8(text: str) -> bool:
+    # Names that are not UTF-8 on disk reach Python as lone surrogates (surrogateescape).
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
