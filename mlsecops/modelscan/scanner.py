@@ -11,6 +11,7 @@ import dataclasses
 import io
 import mmap
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,9 @@ class _Scanner:
         self.seen.add(real)
         where = _Where(display_path(path), model_dir=path.parent)
         try:
+            if not stat.S_ISREG(path.stat().st_mode):
+                # A FIFO or device would block or never end; no loader reads models from one.
+                return [_unreadable(where.target, "it is not a regular file")]
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 found = self.scan_data(handle, size, where)

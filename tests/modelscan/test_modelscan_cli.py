@@ -1,0 +1,97 @@
+"""As a new user would: `mlsecops scan --model DIR` on a mixed directory, through every report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from modelscan_corpus import DENSE, LAMBDA, keras_zip, npy_object, reduce_pickle
+
+from mlsecops.schemas import schema_errors
+
+REPO = Path(__file__).resolve().parents[2]
+BENIGN = Path(__file__).parent / "fixtures" / "benign"
+
+
+def mlsecops(*args: str, cwd: Path, trivy_bin: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env["PATH"] = os.pathsep.join((str(trivy_bin.parent), "/usr/bin", "/bin"))
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "mlsecops", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def make_mixed_directory(root: Path) -> Path:
+    models = root / "models"
+    models.mkdir(parents=True)
+    shutil.copy(BENIGN / "torch_checkpoint.pt", models / "checkpoint.pt")
+    shutil.copy(BENIGN / "model.safetensors", models / "model.safetensors")
+    (models / "dense.keras").write_bytes(keras_zip([DENSE]))
+    (models / "README.md").write_text("A model card.\n")
+    (models / "pytorch_model.bin").write_bytes(reduce_pickle("os", "system"))
+    (models / "features.npy").write_bytes(npy_object(reduce_pickle("subprocess", "call")))
+    (models / "head.keras").write_bytes(keras_zip([DENSE, LAMBDA]))
+    return models
+
+
+def test_mixed_directory_reports_exactly_the_malicious_files(trivy_bin, trivy_cache, tmp_path):
+    project = tmp_path / "project"
+    make_mixed_directory(project)
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = mlsecops(
+        "scan", ".", "--model", "models", "--offline", "--trivy-cache-dir", str(trivy_cache),
+        "--json", str(out / "r.json"), "--sarif", str(out / "r.sarif"),
+        "--summary", str(out / "summary.md"),
+        cwd=project, trivy_bin=trivy_bin,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+
+    report = json.loads((out / "r.json").read_text())
+    assert schema_errors(report, "report.schema.json") == []
+    assert report["passed"] is False
+    models = [f for f in report["findings"] if f["kind"] == "model"]
+    assert sorted((f["target"], f["id"], f["severity"], f["package"]) for f in models) == [
+        ("models/features.npy", "MLS-PICKLE-DENY", "CRITICAL", "subprocess.call"),
+        ("models/head.keras:config.json", "MLS-KERAS-LAMBDA", "HIGH", "Lambda layer backdoor"),
+        ("models/pytorch_model.bin", "MLS-PICKLE-DENY", "CRITICAL", "os.system"),
+    ]
+    bin_finding = next(f for f in models if f["target"] == "models/pytorch_model.bin")
+    assert "os.system('true')" in bin_finding["description"]
+    assert "safetensors" in bin_finding["fix"]
+
+    sarif = json.loads((out / "r.sarif").read_text())
+    results = sarif["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert {"models/features.npy", "models/head.keras", "models/pytorch_model.bin"} <= uris
+    assert {"MLS-PICKLE-DENY", "MLS-KERAS-LAMBDA"} <= {r["ruleId"] for r in results}
+
+    summary = (out / "summary.md").read_text()
+    for text in ("models/pytorch_model.bin", "os.system", "Lambda"):
+        assert text in summary
+
+
+def test_missing_model_path_is_exit_2_with_one_line(trivy_bin, trivy_cache, tmp_path):
+    proc = mlsecops(
+        "scan", ".", "--model", "no/such/model.pt", "--offline",
+        "--trivy-cache-dir", str(trivy_cache), cwd=tmp_path, trivy_bin=trivy_bin,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no/such/model.pt" in line and "Traceback" not in proc.stderr
+
+
+def test_benign_models_pass(trivy_bin, trivy_cache, tmp_path):
+    proc = mlsecops(
+        "scan", ".", "--model", str(BENIGN), "--offline", "--trivy-cache-dir", str(trivy_cache),
+        "--json", str(tmp_path / "r.json"), cwd=tmp_path, trivy_bin=trivy_bin,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [f for f in report["findings"] if f["kind"] == "model"] == []

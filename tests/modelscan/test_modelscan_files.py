@@ -1,0 +1,120 @@
+"""Walking model paths: symlinks, unknown files, usage errors, HDF5 with and without h5py."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from modelscan_corpus import DENSE, LAMBDA, h5_lambda_bytes, h5_model, reduce_pickle
+
+from mlsecops.errors import UsageError
+from mlsecops.findings import Severity
+from mlsecops.modelscan import check_model_paths, scan_models
+from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
+from mlsecops.modelscan.rules import default_rules
+
+
+def ids(findings) -> list[tuple[str, str]]:
+    return sorted((f.id, f.target) for f in findings)
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        scan_models([tmp_path / "nope.pt"])
+    assert caught.value.exit_code == 2
+    assert "nope.pt" in caught.value.one_line()
+    with pytest.raises(UsageError):
+        check_model_paths([tmp_path, tmp_path / "missing"])
+
+
+def test_symlinks_out_of_the_directory_are_reported_not_followed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "evil.pkl").write_bytes(reduce_pickle("os", "system"))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "link.pkl").symlink_to(outside / "evil.pkl")
+    (models / "linkdir").symlink_to(outside)
+    (models / "broken").symlink_to(tmp_path / "gone")
+    monkeypatch.chdir(tmp_path)
+    findings = scan_models([Path("models")])
+    assert ids(findings) == [
+        ("MLS-MODEL-SYMLINK-OUTSIDE", "models/broken"),
+        ("MLS-MODEL-SYMLINK-OUTSIDE", "models/link.pkl"),
+        ("MLS-MODEL-SYMLINK-OUTSIDE", "models/linkdir"),
+    ]
+    assert all(f.severity is Severity.LOW for f in findings)
+
+
+def test_symlinks_inside_the_directory_are_scanned_once(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "real.bin").write_bytes(reduce_pickle("os", "system"))
+    (tmp_path / "alias.pt").symlink_to("real.bin")
+    monkeypatch.chdir(tmp_path)
+    findings = scan_models([Path(".")])
+    assert [f.id for f in findings] == ["MLS-PICKLE-DENY"]
+
+
+def test_unknown_binary_is_informational_and_text_is_silent(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "blob.dat").write_bytes(bytes(range(256)))
+    (tmp_path / "README.md").write_text("# model card\n")
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    (tmp_path / "empty.bin").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    (finding,) = scan_models([Path(".")])
+    assert (finding.id, finding.target, finding.severity) == (
+        "MLS-MODEL-UNKNOWN-FORMAT",
+        "blob.dat",
+        Severity.UNKNOWN,
+    )
+
+
+def test_version_control_directories_are_skipped(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "objects").write_bytes(bytes(range(256)))
+    monkeypatch.chdir(tmp_path)
+    assert scan_models([Path(".")]) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_informational(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "secret.pt").write_bytes(b"x")
+    (tmp_path / "secret.pt").chmod(0)
+    monkeypatch.chdir(tmp_path)
+    (finding,) = scan_models([Path(".")])
+    assert finding.id == "MLS-MODEL-UNREADABLE"
+
+
+def test_a_fifo_is_reported_not_opened(tmp_path: Path, monkeypatch) -> None:
+    # Opening a FIFO would block the scan forever.
+    os.mkfifo(tmp_path / "pipe.bin")
+    monkeypatch.chdir(tmp_path)
+    (finding,) = scan_models([Path(".")])
+    assert (finding.id, finding.target) == ("MLS-MODEL-UNREADABLE", "pipe.bin")
+    assert "not a regular file" in finding.description
+
+
+def test_h5_without_h5py_says_skipped_and_still_finds_a_lambda() -> None:
+    findings = h5_findings(io.BytesIO(h5_lambda_bytes()), "model.h5", default_rules(), None)
+    assert [(f.id, f.severity) for f in findings] == [
+        ("MLS-H5-SKIPPED", Severity.UNKNOWN),
+        ("MLS-KERAS-LAMBDA", Severity.HIGH),
+    ]
+    assert "install mlsecops[h5]" in findings[0].title
+
+
+@pytest.mark.skipif(load_h5py() is None, reason="h5py (mlsecops[h5]) is not installed")
+def test_h5_with_h5py_reads_the_model_config(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert h5_model(tmp_path / "lambda.h5", [DENSE, LAMBDA])
+    assert h5_model(tmp_path / "dense.h5", [DENSE])
+    (finding,) = scan_models([Path("lambda.h5")])
+    assert (finding.id, finding.package, finding.location) == (
+        "MLS-KERAS-LAMBDA",
+        "Lambda layer backdoor",
+        "HDF5 attribute model_config",
+    )
+    assert scan_models([Path("dense.h5")]) == []

@@ -1,0 +1,92 @@
+"""The symbolic stack machine on its own: what it records, and where it stops."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+from modelscan_corpus import glob, legacy_torch, proto, reduce_pickle, sglob, ustr
+
+from mlsecops.modelscan.joblib_arrays import after_build
+from mlsecops.modelscan.pickle_ops import Action, Const, Global, analyze_all, analyze_bytes
+
+FIXTURES = Path(__file__).parent / "fixtures" / "benign"
+
+
+def stream(data: bytes) -> io.BufferedReader:
+    return io.BufferedReader(io.BytesIO(data))
+
+
+def test_records_import_then_call_with_arguments() -> None:
+    segment = analyze_bytes(reduce_pickle("os", "system"))
+    assert [e.action for e in segment.events] == [Action.IMPORT, Action.CALL]
+    call = segment.events[1]
+    assert isinstance(call.target, Global) and call.target.dotted == "os.system"
+    assert call.opcode == "REDUCE" and call.position.offset == 20
+    assert segment.error == "" and segment.ops == 6
+
+
+def test_stack_global_through_the_memo() -> None:
+    data = proto(4) + ustr("os") + b"\x94" + ustr("system") + b"\x94" + b"00h\x00h\x01\x93."
+    segment = analyze_bytes(data)
+    (event,) = segment.events
+    assert isinstance(event.target, Global) and event.target.dotted == "os.system"
+
+
+def test_protocol_two_bytes_are_constants_not_calls_that_matter() -> None:
+    segment = analyze_bytes(pickle.dumps(b"\x80\x04abc", protocol=2))
+    assert [e.target.dotted for e in segment.events if isinstance(e.target, Global)] == [
+        "_codecs.encode",
+        "_codecs.encode",
+    ]
+    assert isinstance(segment.result, Const) and segment.result.value == b"\x80\x04abc"
+
+
+def test_stops_with_an_error_but_keeps_what_came_before() -> None:
+    segment = analyze_bytes(proto(2) + glob("os", "system") + ustr("true") + b"\x85R\xff")
+    assert "not a pickle opcode" in segment.error
+    assert [e.action for e in segment.events] == [Action.IMPORT, Action.CALL]
+
+
+def test_underflow_and_missing_memo_are_errors_not_crashes() -> None:
+    assert "underflows" in analyze_bytes(b"R.").error
+    assert "no memo entry" in analyze_bytes(b"h\x05.").error
+
+
+def test_concatenated_pickles_are_all_read() -> None:
+    segments = analyze_all(
+        stream(pickle.dumps(1) + pickle.dumps(2) + reduce_pickle("os", "system"))
+    )
+    assert len(segments) == 3
+    assert segments[2].events[1].action is Action.CALL
+
+
+def test_legacy_torch_stops_after_five_pickles_before_raw_storage() -> None:
+    main = pickle.dumps({"w": 1}, protocol=2)
+    segments = analyze_all(stream(legacy_torch(main)))
+    assert len(segments) == 5
+    assert all(not s.error for s in segments)
+
+
+def test_real_joblib_dump_is_read_to_the_end() -> None:
+    with (FIXTURES / "sklearn_forest.joblib").open("rb") as handle:
+        segments = analyze_all(handle, after_build)
+        assert handle.read() == b""
+    assert [s.error for s in segments] == [""]
+
+
+def test_stack_global_needs_strings() -> None:
+    segment = analyze_bytes(proto(4) + b"K\x01K\x02\x93.")
+    assert "STACK_GLOBAL needs two strings" in segment.error
+
+
+def test_newobj_is_an_instance_and_build_on_a_global_is_setattr() -> None:
+    data = proto(4) + sglob("acme", "Net") + b")\x81}b" + b"0" + glob("acme", "CONFIG") + b"}b."
+    actions = [
+        (e.action, e.target.dotted)
+        for e in analyze_bytes(data).events
+        if isinstance(e.target, Global)
+    ]
+    assert (Action.INSTANCE, "acme.Net") in actions
+    assert (Action.SETATTR, "acme.CONFIG") in actions
