@@ -7,6 +7,7 @@ and usage errors (exit 2) always win over tool errors (exit 3).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from mlsecops.targets import (
     classify_image,
     extract_oci_tarball,
 )
+from mlsecops.trivy.db import prepare_db, resolve_cache_dir
 from mlsecops.trivy.locate import default_cache_dir, find_trivy, require_offline_db
 from mlsecops.trivy.parse import findings_from_report
 from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun, raise_on_parse_failures
@@ -56,9 +58,8 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    trivy = _trivy(request)
+    trivy, notes = _trivy(request)
     findings: list[Finding] = []
-    notes: list[str] = []
     targets = [display_path(project)]
     findings += _project_findings(trivy, project, notes)
     for image in images:
@@ -80,13 +81,18 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     )
 
 
-def _trivy(request: ScanRequest) -> Trivy:
+def _trivy(request: ScanRequest) -> tuple[Trivy, list[str]]:
+    """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
     binary = find_trivy(request.trivy).resolve()
     # Absolute, because Trivy runs with the project as its working directory.
     cache_dir = request.trivy_cache_dir.resolve() if request.trivy_cache_dir else None
     if request.offline:
         require_offline_db(cache_dir or default_cache_dir())
-    return Trivy(TrivyOptions(binary, cache_dir, request.offline))
+        return Trivy(TrivyOptions(binary, cache_dir, request.offline)), []
+    # Named explicitly: the DB step and the scan must use the same cache dir.
+    cache_dir = resolve_cache_dir(cache_dir, os.environ)
+    db = prepare_db(binary, cache_dir)
+    return Trivy(TrivyOptions(binary, cache_dir, skip_db_update=True)), list(db.warnings)
 
 
 def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Finding]:

@@ -34,6 +34,8 @@ class TrivyOptions:
     cache_dir: Path | None = None
     offline: bool = False
     timeout_seconds: int = 1800
+    # Set once trivy/db.py has got the DB: the scan then never downloads it itself.
+    skip_db_update: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Trivy:
             flags += ["--cache-dir", str(self.options.cache_dir)]
         if self.options.offline:
             flags += list(OFFLINE_FLAGS)
+        elif self.options.skip_db_update:
+            flags.append("--skip-db-update")
         return flags
 
     def _run(self, args: Sequence[str], target: str | None, cwd: Path) -> TrivyRun:

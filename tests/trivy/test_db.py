@@ -1,0 +1,377 @@
+"""The DB step before an online scan, with the real Trivy against registries on 127.0.0.1.
+
+pytest-httpserver plays the OCI registries: Trivy's registry client speaks plain HTTP to a
+loopback address (after a failed TLS attempt), so `127.0.0.1:PORT/NAME/trivy-db:2` works as
+a `--db-repository`. One repository answers 429 TOOMANYREQUESTS, one 500, one serves a real
+DB artifact built by the tests. Trivy retries 429 and 5xx itself (about 4 s), so only two
+tests pay for those; the others fail fast (404 MANIFEST_UNKNOWN, connection refused).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from mlsecops.errors import ToolError
+from mlsecops.trivy.db import (
+    DEFAULT_DB_REPOSITORIES,
+    DbMetadata,
+    _download_error,
+    prepare_db,
+    read_metadata,
+    repositories_from_env,
+    resolve_cache_dir,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECTS = REPO / "tests" / "fixtures" / "projects"
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+REFUSED = "127.0.0.1:1/aquasecurity/trivy-db:2"  # nothing listens on port 1: fails at once
+TOO_MANY = {  # what ghcr.io answers when rate-limited (trivy-action #389, #430)
+    "errors": [{"code": "TOOMANYREQUESTS", "message": "retry-after: 1s, allowed: 44000/minute"}]
+}
+UNKNOWN = {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
+
+
+def stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_metadata(db_dir: Path, *, updated: dt.datetime, next_update: dt.datetime) -> None:
+    metadata = {
+        "Version": 2,
+        "NextUpdate": stamp(next_update),
+        "UpdatedAt": stamp(updated),
+        "DownloadedAt": stamp(updated),
+    }
+    (db_dir / "metadata.json").write_text(json.dumps(metadata))
+
+
+def cached_db(trivy_cache: Path, cache: Path, *, age: dt.timedelta, fresh: bool) -> Path:
+    """A cache dir holding the test DB, built `age` ago; due for an update unless fresh."""
+    db_dir = cache / "db"
+    db_dir.mkdir(parents=True)
+    shutil.copy(trivy_cache / "db" / "trivy.db", db_dir / "trivy.db")
+    updated = NOW - age
+    next_update = NOW + dt.timedelta(hours=6) if fresh else updated + dt.timedelta(hours=6)
+    write_metadata(db_dir, updated=updated, next_update=next_update)
+    return cache
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def db_layer(trivy_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The trivy-db artifact's one layer (db.tar.gz), holding the test DB, built just now."""
+    tmp = tmp_path_factory.mktemp("db-layer")
+    write_metadata(tmp, updated=NOW, next_update=NOW + dt.timedelta(hours=6))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(trivy_cache / "db" / "trivy.db", arcname="trivy.db")
+        tar.add(tmp / "metadata.json", arcname="metadata.json")
+    return buffer.getvalue()
+
+
+class Registry:
+    """Repositories on one local HTTP server, each answering its own way."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.host = f"127.0.0.1:{server.port}"
+        server.expect_request("/v2/").respond_with_json({})
+
+    def repository(self, name: str) -> str:
+        return f"{self.host}/{name}/trivy-db:2"
+
+    def answering(self, name: str, status: int, body: object) -> str:
+        self.server.expect_request(f"/v2/{name}/trivy-db/manifests/2").respond_with_json(
+            body, status=status
+        )
+        return self.repository(name)
+
+    def serving(self, name: str, layer: bytes) -> str:
+        config = b"{}"
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.aquasec.trivy.config.v1+json",
+                    "digest": digest(config),
+                    "size": len(config),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip",
+                        "digest": digest(layer),
+                        "size": len(layer),
+                        "annotations": {"org.opencontainers.image.title": "db.tar.gz"},
+                    }
+                ],
+            }
+        ).encode()
+        self.server.expect_request(f"/v2/{name}/trivy-db/manifests/2").respond_with_data(
+            manifest,
+            content_type="application/vnd.oci.image.manifest.v1+json",
+            headers={"Docker-Content-Digest": digest(manifest)},
+        )
+        self.server.expect_request(f"/v2/{name}/trivy-db/blobs/{digest(layer)}").respond_with_data(
+            layer, content_type="application/octet-stream"
+        )
+        return self.repository(name)
+
+    def manifest_requests(self) -> list[str]:
+        return [r.path for r, _ in self.server.log if "/manifests/" in r.path]
+
+
+@pytest.fixture
+def registry(httpserver: HTTPServer) -> Registry:
+    return Registry(httpserver)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers: a hung registry."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+def no_scratch_left(cache: Path) -> bool:
+    return not [p for p in cache.iterdir() if p.name.startswith(".mlsecops-db-")]
+
+
+# --- the DB step ------------------------------------------------------------------------
+
+
+def test_fresh_cached_db_means_no_download_at_all(trivy_bin, trivy_cache, registry, tmp_path):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(hours=2), fresh=True)
+    ready = prepare_db(
+        trivy_bin, cache, repositories=[registry.answering("limited", 429, TOO_MANY)]
+    )
+    assert (ready.how, ready.warnings) == ("fresh cache", ())
+    assert registry.server.log == []
+
+
+def test_rate_limited_mirror_falls_back_to_the_next_repository(
+    trivy_bin, trivy_cache, registry, db_layer, tmp_path
+):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=1), fresh=False)
+    limited = registry.answering("limited", 429, TOO_MANY)
+    good = registry.serving("aquasecurity", db_layer)
+    ready = prepare_db(trivy_bin, cache, repositories=[limited, good, REFUSED])
+
+    assert (ready.how, ready.repository, ready.warnings) == ("downloaded", good, ())
+    metadata = read_metadata(cache)
+    assert metadata is not None and metadata.is_fresh(dt.datetime.now(dt.UTC))
+    assert metadata.updated_at == NOW
+    assert no_scratch_left(cache)
+    # Now fresh: the next scan downloads nothing.
+    registry.server.clear_log()
+    assert prepare_db(trivy_bin, cache, repositories=[limited, good]).how == "fresh cache"
+    assert registry.server.log == []
+
+
+def test_every_download_fails_with_a_recent_cached_db_warns(
+    trivy_bin, trivy_cache, registry, tmp_path
+):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=2), fresh=False)
+    before = (cache / "db" / "trivy.db").read_bytes(), (cache / "db" / "metadata.json").read_text()
+    broken = registry.answering("broken", 500, {"errors": []})
+    ready = prepare_db(trivy_bin, cache, repositories=[broken, REFUSED])
+
+    assert ready.how == "stale cache"
+    (warning,) = ready.warnings
+    day = (NOW - dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    assert warning.startswith(f"scanning with the cached Trivy DB from {day} UTC: ")
+    assert "every DB download failed: " in warning
+    assert "127.0.0.1:1: connect: connection refused" in warning  # the last repository's error
+    # The failed downloads left the cached DB exactly as it was.
+    after = (cache / "db" / "trivy.db").read_bytes(), (cache / "db" / "metadata.json").read_text()
+    assert after == before
+    assert no_scratch_left(cache)
+
+
+def test_every_download_fails_with_an_old_cached_db_is_a_tool_error(
+    trivy_bin, trivy_cache, registry, tmp_path
+):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=10), fresh=False)
+    gone = registry.answering("gone", 404, UNKNOWN)
+    with pytest.raises(ToolError) as caught:
+        prepare_db(trivy_bin, cache, repositories=[gone, REFUSED])
+    message = caught.value.one_line()
+    assert message.startswith("cannot download the Trivy DB (")
+    assert (
+        f"{gone}: GET http://{registry.host}/v2/gone/trivy-db/manifests/2: MANIFEST_UNKNOWN"
+        in message
+    )
+    assert f"{REFUSED}: Get " in message
+    day = (NOW - dt.timedelta(days=10)).strftime("%Y-%m-%d")
+    assert f"the cached DB in {cache / 'db'} is from {day}, more than 3 days old" in message
+    assert "scan with --offline" in message
+
+
+def test_every_download_fails_with_no_cached_db_is_a_tool_error(trivy_bin, tmp_path):
+    with pytest.raises(ToolError) as caught:
+        prepare_db(trivy_bin, tmp_path / "cache", repositories=[REFUSED])
+    assert "there is no cached DB in" in caught.value.one_line()
+    assert no_scratch_left(tmp_path / "cache")
+
+
+def test_hung_registry_times_out(trivy_bin, silent_port, tmp_path):
+    repository = f"127.0.0.1:{silent_port}/aquasecurity/trivy-db:2"
+    with pytest.raises(ToolError, match=f"{repository}: no DB within 1s"):
+        prepare_db(trivy_bin, tmp_path / "cache", repositories=[repository], timeout_seconds=1)
+
+
+def test_max_stale_days_is_a_parameter(trivy_bin, trivy_cache, tmp_path):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=2), fresh=False)
+    with pytest.raises(ToolError, match="more than 1 days old"):
+        prepare_db(trivy_bin, cache, repositories=[REFUSED], max_stale_days=1)
+
+
+# --- the pieces -------------------------------------------------------------------------
+
+
+def test_freshness_follows_trivys_rule():
+    hour = dt.timedelta(hours=1)
+    assert DbMetadata(2, next_update=NOW + hour).is_fresh(NOW)
+    assert DbMetadata(2, next_update=NOW - hour, downloaded_at=NOW - hour / 2).is_fresh(NOW)
+    assert not DbMetadata(2, next_update=NOW - hour, downloaded_at=NOW - 2 * hour).is_fresh(NOW)
+    assert not DbMetadata(1, next_update=NOW + hour).is_fresh(NOW)
+
+
+def test_metadata_reads_trivys_timestamps(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "trivy.db").write_bytes(b"")
+    (tmp_path / "db" / "metadata.json").write_text(
+        '{"Version":2,"NextUpdate":"2026-12-01T06:00:00Z","UpdatedAt":"2026-11-30T06:00:00Z",'
+        '"DownloadedAt":"2026-11-30T07:49:01.283089004Z"}'
+    )
+    metadata = read_metadata(tmp_path)
+    assert metadata == DbMetadata(
+        2,
+        dt.datetime(2026, 12, 1, 6, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 30, 7, 49, 1, 283089, tzinfo=dt.UTC),
+    )
+    assert metadata.as_of == dt.datetime(2026, 11, 30, 6, tzinfo=dt.UTC)
+    (tmp_path / "db" / "trivy.db").unlink()
+    assert read_metadata(tmp_path) is None
+
+
+def test_repositories_default_and_trivys_own_setting():
+    assert DEFAULT_DB_REPOSITORIES == (
+        "mirror.gcr.io/aquasec/trivy-db:2",
+        "ghcr.io/aquasecurity/trivy-db:2",
+        "public.ecr.aws/aquasecurity/trivy-db:2",
+    )
+    assert repositories_from_env({}) == DEFAULT_DB_REPOSITORIES
+    assert repositories_from_env({"TRIVY_DB_REPOSITORY": " a/db:2, b/db:2 ,"}) == (
+        "a/db:2",
+        "b/db:2",
+    )
+
+
+def test_cache_dir_resolution(tmp_path):
+    assert resolve_cache_dir(tmp_path / "x", {"TRIVY_CACHE_DIR": "/elsewhere"}) == tmp_path / "x"
+    assert resolve_cache_dir(None, {"TRIVY_CACHE_DIR": str(tmp_path)}) == tmp_path
+
+
+def test_trivys_error_is_cut_to_its_cause():
+    stderr = (
+        "2026-11-30T07:54:02Z\tINFO\t[vulndb] Downloading artifact...\n"
+        "2026-11-30T07:54:06Z\tFATAL\tFatal error\trun error: init error: DB error: failed to "
+        "download vulnerability DB: OCI artifact error: failed to download vulnerability DB: "
+        "failed to download artifact from any source: 1 error occurred:\n"
+        "\t* OCI repository error: 1 error occurred:\n"
+        "\t* GET https://ghcr.io/v2/aquasecurity/trivy-db/manifests/2: TOOMANYREQUESTS: "
+        "retry-after: 1.2ms, allowed: 44000/minute\n\n\n\n"
+    )
+    assert _download_error(stderr) == (
+        "GET https://ghcr.io/v2/aquasecurity/trivy-db/manifests/2: TOOMANYREQUESTS: "
+        "retry-after: 1.2ms, allowed: 44000/minute"
+    )
+
+
+# --- wired into `mlsecops scan` ---------------------------------------------------------
+
+
+def scan_online(
+    trivy_bin: Path, cache: Path, repositories: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`mlsecops scan` WITHOUT --offline, with Trivy's DB repositories set as users set them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIVY_")}
+    env.update(
+        PATH=f"{trivy_bin.parent}:/usr/bin:/bin",
+        PYTHONPATH=str(REPO),
+        TRIVY_DB_REPOSITORY=repositories,
+        # Not under test, and each would be a connection of its own.
+        TRIVY_SKIP_VERSION_CHECK="true",
+        TRIVY_DISABLE_TELEMETRY="true",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mlsecops", "scan", "--trivy-cache-dir", str(cache), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_scan_with_a_recent_cached_db_proceeds_with_a_note(
+    trivy_bin, trivy_cache, registry, tmp_path
+):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=1), fresh=False)
+    gone = registry.answering("gone", 404, UNKNOWN)
+    out = tmp_path / "report.json"
+    proc = scan_online(
+        trivy_bin, cache, f"{gone},{REFUSED}", str(PROJECTS / "requirements"), "--json", str(out)
+    )
+    assert proc.returncode == 1, proc.stderr  # the project's findings, found with the cached DB
+    report = json.loads(out.read_text())
+    assert ("CVE-2025-32434", "torch") in {(f["id"], f["package"]) for f in report["findings"]}
+    (note,) = [n for n in report["notes"] if "cached Trivy DB" in n]
+    assert "every DB download failed" in note
+    assert f"note: {note}" in proc.stdout
+    assert registry.manifest_requests() == ["/v2/gone/trivy-db/manifests/2"]  # the scan: none
+
+
+def test_scan_with_no_usable_db_exits_3_naming_every_repository(trivy_bin, registry, tmp_path):
+    gone = registry.answering("gone", 404, UNKNOWN)
+    proc = scan_online(trivy_bin, tmp_path / "cache", f"{gone},{REFUSED}", str(PROJECTS / "clean"))
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("mlsecops: error: cannot download the Trivy DB (")
+    assert f"{gone}: " in lines[0] and f"{REFUSED}: " in lines[0]
+    assert "there is no cached DB" in lines[0]
+
+
+def test_scan_with_a_fresh_cached_db_touches_no_registry(
+    trivy_bin, trivy_cache, registry, tmp_path
+):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(hours=1), fresh=True)
+    proc = scan_online(
+        trivy_bin, cache, registry.answering("limited", 429, TOO_MANY), str(PROJECTS / "clean")
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cached Trivy DB" not in proc.stdout
+    assert registry.server.log == []
