@@ -485,8 +485,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m mlsecops.trivy.install",
         description="Find or install a pinned, checksum-verified Trivy; the last line of "
-        "stdout is the binary's path. Exit 2 bad arguments or platform, 3 download or "
-        "verification failure.",
+        "stdout is the binary's path. Exit 2: bad arguments, a version Trivy never released "
+        "(404) or an unsupported platform; 3: download or verification failure.",
     )
     parser.add_argument(
         "--version",
@@ -496,7 +496,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dir", required=True, type=Path, help="install dir (cache it between runs)"
     )
-    parser.add_argument("--base-url", default=DEFAULT_BASE_URL, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help="where the releases are (default: GitHub's); a mirror must serve the same "
+        "archives, since the checksums are checked all the same",
+    )
     return parser
 
 
