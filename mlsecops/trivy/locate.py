@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from mlsecops.errors import ToolError, UsageError
@@ -14,8 +15,12 @@ INSTALL_HINT = (
 )
 
 
-def find_trivy(explicit: str | None) -> Path:
-    """The trivy binary: `--trivy PATH` when given, else the one on PATH."""
+def find_trivy(explicit: str | None, *, offline: bool = True) -> Path:
+    """The trivy binary: `--trivy PATH`, else the one on PATH, else (online) a verified install.
+
+    The install is Trivy's own release archive at the pinned default version, checked
+    against the SHA-256 pinned in this package, kept under mlsecops' own cache dir.
+    """
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -26,13 +31,33 @@ def find_trivy(explicit: str | None) -> Path:
             raise UsageError(f"--trivy {explicit} is not executable", f"run: chmod +x {explicit}")
         return path
     found = shutil.which("trivy")
-    if found is None:
-        raise ToolError("trivy not found on PATH", INSTALL_HINT)
-    return Path(found)
+    if found is not None:
+        return Path(found)
+    if offline:
+        raise ToolError(
+            "trivy not found on PATH (and --offline forbids downloading it)", INSTALL_HINT
+        )
+    # Imported here: the installer (and requests) is only needed on this path.
+    from mlsecops.trivy.install import DEFAULT_VERSION, find_or_install
+
+    binary = find_or_install(
+        DEFAULT_VERSION, mlsecops_cache_dir() / "trivy", log=lambda m: print(m, file=sys.stderr)
+    )
+    return binary.path
+
+
+def mlsecops_cache_dir() -> Path:
+    """Where the CLI keeps what it downloads (a verified Trivy)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "mlsecops"
 
 
 def default_cache_dir() -> Path:
-    """Trivy's own default cache dir, so offline checks look where Trivy will look."""
+    """Trivy's own default cache dir (Go's os.UserCacheDir), so checks look where Trivy will."""
+    if os.environ.get("TRIVY_CACHE_DIR"):
+        return Path(os.environ["TRIVY_CACHE_DIR"])
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "trivy"
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "trivy"
