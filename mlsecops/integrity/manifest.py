@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.provenance import Provenance
-from mlsecops.integrity.relpath import path_problem, show
+from mlsecops.integrity.relpath import path_problem
 from mlsecops.integrity.tree import Kind
 
 SCHEMA = "manifest.schema.json"
@@ -167,11 +167,6 @@ def entry_problems(manifest: Manifest) -> list[tuple[str, str]]:
     if paths != sorted(paths):
         problems.append(("(manifest)", "entries are not in canonical (sorted) order"))
     return problems
-
-
-def describe_problem(path: str, problem: str) -> str:
-    """`../etc/passwd: contains a '..' segment` style text."""
-    return f"{show(path)}: {problem}"
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

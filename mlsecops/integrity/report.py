@@ -30,7 +30,7 @@ def render_text(verdict: Verdict) -> str:
         for title, items in verdict.groups():
             lines.append(f"  {title} ({len(items)}):")
             lines += [f"    {_text(item)}" for item in items]
-    lines.append(f"manifest digest: {verdict.digest}")
+    lines.append(f"manifest digest: {verdict.digest or '(no manifest)'}")
     return "\n".join(lines) + "\n"
 
 
@@ -41,7 +41,7 @@ def render_markdown(verdict: Verdict) -> str:
         ("Model", f"<code>{html.escape(verdict.model)}</code>"),
         ("Files", f"{verdict.files:,}"),
         ("Bytes", f"{verdict.bytes:,}"),
-        ("Manifest digest", f"<code>{verdict.digest}</code>"),
+        ("Manifest digest", f"<code>{verdict.digest or '(no manifest)'}</code>"),
         *((html.escape(what), html.escape(how)) for what, how in verdict.checks),
     ]
     lines = [f"### Model integrity: {head}", "", "| | |", "| --- | --- |"]

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from integrity_models import clean_env, make_hf_model, run_cli, write
+
+from tests.integrity.integrity_models import clean_env, make_hf_model, run_cli, write
 
 KEY = "a-repository-secret-of-32-chars!"
 

@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from integrity_models import HF_FILES, make_hf_model, write
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.manifest import parse_manifest
 from mlsecops.integrity.provenance import Provenance, provenance_from_environ
 from mlsecops.schemas import schema_errors
+from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
 
 ACTIONS_ENV = {
     "GITHUB_ACTIONS": "true",

@@ -6,13 +6,13 @@ import hmac
 from pathlib import Path
 
 import pytest
-from integrity_models import make_hf_model
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.create import hash_model
 from mlsecops.integrity.manifest import Manifest, Signature, parse_manifest
 from mlsecops.integrity.signing import key_from_environ, sign, signature_problem
 from mlsecops.integrity.verify import verify_model
+from tests.integrity.integrity_models import make_hf_model
 
 KEY = b"0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 

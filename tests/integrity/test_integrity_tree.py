@@ -4,10 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
-from integrity_models import make_hf_model, write
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.tree import ModelRoot
+from tests.integrity.integrity_models import make_hf_model, write
 
 
 def test_scan_lists_every_file_hidden_and_nested_and_nothing_is_followed(tmp_path: Path) -> None:

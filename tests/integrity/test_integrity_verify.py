@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integrity_models import make_hf_model, write
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.create import hash_model
 from mlsecops.integrity.manifest import FileEntry, Manifest, parse_manifest, read_manifest
 from mlsecops.integrity.verify import Difference, Verdict, verify_model
+from tests.integrity.integrity_models import make_hf_model, write
 
 SHARD1 = "model-00001-of-00002.safetensors"
 SHARD2 = "model-00002-of-00002.safetensors"
@@ -90,7 +90,7 @@ def _replace_with_directory(model: Path) -> None:
     write(model / "config.json" / "inner.json", b"{}")
 
 
-TAMPERS: dict[str, tuple[Callable[[Path], None], dict[str, list[tuple[str, str]]]]] = {
+TAMPERS: dict[str, tuple[Callable[[Path], object], dict[str, list[tuple[str, str]]]]] = {
     "changed, same size": (_flip_byte, {"changed": [(SHARD1, "content differs (same size)")]}),
     "truncated": (
         lambda m: (m / SHARD1).write_bytes((m / SHARD1).read_bytes()[:1000]),

@@ -1,0 +1,277 @@
+"""The integrity action's entrypoint: `python -m mlsecops.integrity.action STEP`.
+
+STEP is `prepare` (check every input, before anything is hashed or downloaded), `generate`,
+or `verify`. action.yml passes inputs only through `env:`; this module reads them into a config
+once, calls the core, and writes step outputs, the job summary and the exit code.
+
+Artifact layout: the model (file or directory) and, beside it, `<name>.mlsecops.json` (and
+`<name>.sha256` when asked for). upload-artifact roots the artifact at their common parent, so
+the downloaded artifact holds exactly those names at its top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, MlsecopsError, UsageError
+from mlsecops.integrity import github
+from mlsecops.integrity.attestation import attestation_problem
+from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
+from mlsecops.integrity.hashing import default_jobs
+from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
+from mlsecops.integrity.provenance import provenance_from_environ
+from mlsecops.integrity.report import render_markdown, render_text
+from mlsecops.integrity.signing import key_from_environ, sign
+from mlsecops.integrity.verify import Difference, Verdict, verify_model
+
+MANIFEST_SUFFIX = ".mlsecops.json"
+SHA256SUM_SUFFIX = ".sha256"
+KEY_VARIABLE = "MLSECOPS_HMAC_KEY"
+# What upload-artifact refuses in a name, plus path tricks: the name becomes a directory.
+_BAD_ARTIFACT_NAME = re.compile(r'[":<>|*?\r\n\\/]')
+
+
+@dataclass(frozen=True)
+class Config:
+    """The action's inputs, checked."""
+
+    mode: str
+    artifact_name: str
+    model_path: Path | None = None  # generate
+    sha256sum: bool = False
+    attest: bool = False
+    retention_days: int = 0
+    expected_digest: str | None = None  # verify
+    verify_attestation: bool = False
+    signer_workflow: str = ""
+    repository: str = ""
+    key: bytes | None = None
+
+
+def read_config(environ: Mapping[str, str]) -> Config:
+    """Every input from the environment action.yml set, each refused if malformed."""
+    mode = environ.get("MLSECOPS_MODE", "")
+    if mode not in ("generate", "verify"):
+        raise UsageError(f"mode: {mode!r} is neither 'generate' nor 'verify'")
+    name = environ.get("MLSECOPS_ARTIFACT_NAME", "")
+    if not name or name in (".", "..") or _BAD_ARTIFACT_NAME.search(name):
+        raise UsageError(f"artifact-name: {name!r} is not a usable artifact name")
+    key = key_from_environ(KEY_VARIABLE, environ) if environ.get(KEY_VARIABLE) else None
+    if mode == "generate":
+        model = environ.get("MLSECOPS_MODEL_PATH", "")
+        if not model.strip():
+            raise UsageError("model-path is required in generate mode")
+        return Config(
+            mode,
+            name,
+            model_path=Path(os.path.abspath(model)),
+            sha256sum=_bool(environ, "sha256sum"),
+            attest=_bool(environ, "attest"),
+            retention_days=_days(environ.get("MLSECOPS_RETENTION_DAYS", "")),
+            key=key,
+        )
+    expected = environ.get("MLSECOPS_EXPECTED_DIGEST", "").strip().lower()
+    if expected and not DIGEST_PATTERN.match(expected):
+        raise UsageError(f"expected-digest: {expected!r} is not sha256:<64 hex digits>")
+    if not expected and not _bool(environ, "allow-missing-expected-digest"):
+        raise UsageError(
+            "expected-digest is required in verify mode",
+            "pass the generate job's manifest-digest output through needs.<job>.outputs, or set "
+            "allow-missing-expected-digest: true to verify against the artifact alone",
+        )
+    verify_attestation = _bool(environ, "verify-attestation")
+    return Config(
+        mode,
+        name,
+        expected_digest=expected or None,
+        verify_attestation=verify_attestation,
+        signer_workflow=environ.get("MLSECOPS_SIGNER_WORKFLOW", "")
+        or (_this_workflow(environ) if verify_attestation else ""),
+        repository=environ.get("GITHUB_REPOSITORY", ""),
+        key=key,
+    )
+
+
+def prepare(config: Config, runner_temp: Path) -> dict[str, str]:
+    """Outputs the YAML branches on: the checked mode and flags, a fresh download dir."""
+    outputs = {
+        "mode": config.mode,
+        "artifact-name": config.artifact_name,
+        "attest": _text(config.attest),
+        "retention-days": str(config.retention_days),
+    }
+    if config.mode == "verify":
+        runner_temp.mkdir(parents=True, exist_ok=True)
+        # A new empty directory: leftovers could never pass as part of the artifact.
+        outputs["download-dir"] = tempfile.mkdtemp(prefix="mlsecops-integrity-", dir=runner_temp)
+    return outputs
+
+
+def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """Hash the model, write manifest (and sha256sum file) beside it: outputs and summary."""
+    assert config.model_path is not None  # read_config guarantees it in generate mode
+    model = config.model_path
+    if not model.name:
+        raise UsageError(f"model-path: {model} has no name to put the manifest beside")
+    manifest_path = model.with_name(model.name + MANIFEST_SUFFIX)
+    sums = model.with_name(model.name + SHA256SUM_SUFFIX) if config.sha256sum else None
+    check_outputs(model, [manifest_path] + ([sums] if sums else []))
+    manifest = hash_model(model, provenance_from_environ(environ), default_jobs())
+    if config.key is not None:
+        manifest = sign(manifest, config.key)
+    write_outputs(manifest, manifest_path, sums)
+    uploads = [model, manifest_path] + ([sums] if sums else [])
+    outputs = {
+        "manifest-digest": manifest.digest(),
+        "artifact-name": config.artifact_name,
+        "files": str(len(manifest.files)),
+        "bytes": str(manifest.total_bytes),
+        "manifest-path": str(manifest_path),
+        "model-path": str(model),
+        "upload-paths": "\n".join(str(path) for path in uploads),
+    }
+    summary = (
+        f"### Model integrity: manifest written\n\n| | |\n| --- | --- |\n"
+        f"| Artifact | <code>{config.artifact_name}</code> |\n"
+        f"| Files | {len(manifest.files):,} |\n| Bytes | {manifest.total_bytes:,} |\n"
+        f"| Manifest digest | <code>{manifest.digest()}</code> |\n"
+        f"| HMAC signature | {'yes' if config.key else 'no'} |\n"
+    )
+    return outputs, summary
+
+
+def verify(config: Config, download_dir: Path, gh: str = "gh") -> tuple[Verdict, dict[str, str]]:
+    """Verify the downloaded artifact: the manifest beside the model, and nothing else."""
+    top = sorted(entry.name for entry in os.scandir(download_dir))
+    manifests = [name for name in top if name.endswith(MANIFEST_SUFFIX)]
+    if len(manifests) != 1:
+        found = ", ".join(manifests) or "none"
+        detail = f"expected exactly one *{MANIFEST_SUFFIX} at the top, found {found}"
+        nothing = Verdict(str(download_dir), "", 0, 0, manifest=(Difference("(artifact)", detail),))
+        return nothing, {"verified": "false", "artifact-name": config.artifact_name}
+    model_name = manifests[0].removesuffix(MANIFEST_SUFFIX)
+    model, manifest_path = download_dir / model_name, download_dir / manifests[0]
+    manifest = read_manifest(manifest_path)
+    verdict = verify_model(model, manifest, default_jobs(), config.expected_digest, config.key)
+    allowed = {model_name, manifests[0], model_name + SHA256SUM_SUFFIX}
+    extra = tuple(Difference(name, "not part of the model") for name in top if name not in allowed)
+    verdict = dataclasses.replace(verdict, outside=extra)
+    if config.verify_attestation:
+        problem = attestation_problem(manifest_path, config.repository, config.signer_workflow, gh)
+        if problem:
+            verdict = dataclasses.replace(
+                verdict, manifest=(*verdict.manifest, Difference("attestation", problem))
+            )
+        else:
+            check = ("attestation", f"signed by {config.signer_workflow}")
+            verdict = dataclasses.replace(verdict, checks=(*verdict.checks, check))
+    outputs = {
+        "verified": _text(verdict.passed),
+        "manifest-digest": verdict.digest,
+        "artifact-name": config.artifact_name,
+        "files": str(verdict.files),
+        "bytes": str(verdict.bytes),
+        "model-path": str(model),
+        "manifest-path": str(manifest_path),
+    }
+    return verdict, outputs
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run one step of the action; returns the exit code of docs/interface.md."""
+    environ = os.environ if environ is None else environ
+    step = (sys.argv[1:] if argv is None else list(argv)) or [""]
+    output_file = _path(environ, "GITHUB_OUTPUT")
+    summary_file = _path(environ, "GITHUB_STEP_SUMMARY")
+    try:
+        config = read_config(environ)
+        if step[0] == "prepare":
+            if config.mode == "verify" and not config.expected_digest:
+                print(github.command("warning", _NO_DIGEST_WARNING, title="Model integrity"))
+            runner_temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+            _emit(output_file, prepare(config, runner_temp))
+            return EXIT_PASSED
+        if step[0] == "generate":
+            outputs, summary = generate(config, environ)
+            _emit(output_file, outputs)
+            _summarize(summary_file, summary)
+            print(outputs["manifest-digest"])
+            return EXIT_PASSED
+        if step[0] == "verify":
+            download_dir = Path(environ.get("MLSECOPS_DOWNLOAD_DIR", ""))
+            verdict, outputs = verify(config, download_dir)
+            start, end = github.stop_commands()  # file names must not run as commands
+            print(start, render_text(verdict), end, sep="\n")
+            _emit(output_file, outputs)
+            _summarize(summary_file, render_markdown(verdict))
+            if verdict.passed:
+                return EXIT_PASSED
+            message = f"{verdict.count()} difference(s) between the model and its manifest"
+            print(github.command("error", message, title="Model integrity"))
+            return EXIT_FAILED
+        raise UsageError(f"unknown step {step[0]!r}", "use prepare, generate or verify")
+    except MlsecopsError as error:
+        print(github.command("error", error.one_line(), title="Model integrity"))
+        return error.exit_code
+    except Exception as error:  # a bug: one line, never a traceback a user must decode
+        print(github.command("error", f"internal error: {type(error).__name__}: {error}"))
+        return EXIT_TOOL
+
+
+_NO_DIGEST_WARNING = (
+    "verifying without expected-digest: the manifest travelled with the artifact, so whoever "
+    "can replace the artifact can replace both. Pass the generate job's manifest-digest."
+)
+
+
+def _bool(environ: Mapping[str, str], name: str) -> bool:
+    variable = "MLSECOPS_" + name.upper().replace("-", "_")
+    value = environ.get(variable, "false").strip().lower()
+    if value not in ("true", "false"):
+        raise UsageError(f"{name}: {value!r} is not true or false")
+    return value == "true"
+
+
+def _days(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise UsageError(f"retention-days: {value!r} is not a whole number of days, 1 or more")
+    return int(value)
+
+
+def _text(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def _this_workflow(environ: Mapping[str, str]) -> str:
+    """`[host/]owner/repo/.github/workflows/x.yml`, gh's --signer-workflow form, from this run."""
+    workflow = environ.get("GITHUB_WORKFLOW_REF", "").partition("@")[0]
+    if not workflow:
+        raise UsageError("verify-attestation needs signer-workflow outside GitHub Actions")
+    host = urlparse(environ.get("GITHUB_SERVER_URL", "https://github.com")).netloc
+    return workflow if host in ("", "github.com") else f"{host}/{workflow}"
+
+
+def _path(environ: Mapping[str, str], variable: str) -> Path | None:
+    return Path(environ[variable]) if environ.get(variable) else None
+
+
+def _emit(path: Path | None, outputs: Mapping[str, str]) -> None:
+    if path is not None:
+        github.write_outputs(path, outputs)
+
+
+def _summarize(path: Path | None, markdown: str) -> None:
+    if path is not None:
+        github.append_summary(path, markdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
