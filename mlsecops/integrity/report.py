@@ -30,6 +30,8 @@ def render_text(verdict: Verdict) -> str:
         for title, items in verdict.groups():
             lines.append(f"  {title} ({len(items)}):")
             lines += [f"    {_text(item)}" for item in items]
+    if verdict.origin:
+        lines.append(f"made in: {show(verdict.origin)}")
     lines.append(f"manifest digest: {verdict.digest or '(no manifest)'}")
     return "\n".join(lines) + "\n"
 
@@ -44,6 +46,8 @@ def render_markdown(verdict: Verdict) -> str:
         ("Manifest digest", f"<code>{verdict.digest or '(no manifest)'}</code>"),
         *((html.escape(what), html.escape(how)) for what, how in verdict.checks),
     ]
+    if verdict.origin:
+        rows.append(("Made in", html.escape(verdict.origin)))
     lines = [f"### Model integrity: {head}", "", "| | |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     for title, items in verdict.groups():

@@ -42,6 +42,7 @@ class Verdict:
     not_regular: tuple[Difference, ...] = ()  # directories, FIFOs... where files were
     outside: tuple[Difference, ...] = ()  # the action: extra files beside the model
     checks: tuple[tuple[str, str], ...] = ()  # extra checks that passed: (what, how)
+    origin: str = ""  # the run the manifest says it was made in, for people to read
 
     @property
     def passed(self) -> bool:
@@ -94,6 +95,9 @@ def verify_model(
             head.append(Difference("signature", problem))
         else:
             checks.append(("HMAC signature", "valid"))
+    elif manifest.signature is not None:
+        # Say so: a missing secret (a fork's pull request, a typo) must not pass unnoticed.
+        checks.append(("HMAC signature", "present but NOT checked: no key given"))
     bad_entries = [Difference(path, problem) for path, problem in entry_problems(manifest)]
     verdict = Verdict(
         str(model),
@@ -102,6 +106,7 @@ def verify_model(
         manifest.total_bytes,
         manifest=tuple(head + bad_entries),
         checks=tuple(checks),
+        origin=_origin(manifest),
     )
     if bad_entries:
         return verdict
@@ -161,6 +166,16 @@ def _compare(
         added=_sorted(added),
         symlinks=_sorted([_link(path, target) for path, target in tree.symlinks.items()]),
         not_regular=_sorted(not_regular),
+    )
+
+
+def _origin(manifest: Manifest) -> str:
+    run = manifest.provenance
+    if run is None:
+        return ""
+    return (
+        f"{run.repository} at {run.commit[:12]}, {run.workflow_ref}, "
+        f"run {run.run_id} attempt {run.run_attempt}"
     )
 
 

@@ -177,6 +177,12 @@ def test_inside_actions_the_run_is_recorded(tmp_path: Path, model: Path) -> None
         GITHUB_RUN_ATTEMPT="1",
     )
     assert run_cli("hash", model, "--manifest", "m.json", cwd=tmp_path, env=env).returncode == 0
+    verified = run_cli("verify", model, "--manifest", "m.json", cwd=tmp_path)
+    assert verified.returncode == 0
+    assert verified.stdout.splitlines()[-2] == (
+        "made in: acme/models at ffffffffffff, "
+        "acme/models/.github/workflows/train.yml@refs/heads/main, run 42 attempt 1"
+    )
     provenance = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["provenance"]
     assert provenance == {
         "repository": "acme/models",

@@ -43,6 +43,12 @@ def test_the_right_key_verifies(model: Path, signed: Manifest) -> None:
     assert verdict.passed and ("HMAC signature", "valid") in verdict.checks
 
 
+def test_a_signature_nobody_checked_is_pointed_out(model: Path, signed: Manifest) -> None:
+    verdict = verify_model(model, signed, 2)
+    assert verdict.passed
+    assert verdict.checks == (("HMAC signature", "present but NOT checked: no key given"),)
+
+
 def test_a_wrong_key_fails(model: Path, signed: Manifest) -> None:
     verdict = verify_model(model, signed, 2, key=b"another key of enough length!!")
     assert not verdict.passed
