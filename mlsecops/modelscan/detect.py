@@ -64,11 +64,16 @@ def sniff(head: bytes, whole: bytes | None = None) -> Format:
         return compressed
     if _looks_like_onnx(head):
         return Format.ONNX
-    if head[0] in _OLD_PICKLE_START and is_old_pickle(whole if whole is not None else head):
+    if might_be_old_pickle(head) and is_old_pickle(whole if whole is not None else head):
         return Format.PICKLE
     if _is_text(head):
         return Format.TEXT
     return Format.UNKNOWN
+
+
+def might_be_old_pickle(head: bytes) -> bool:
+    """True when `head` starts the way a protocol 0/1 pickle can (worth parsing to be sure)."""
+    return bool(head) and head[0] in _OLD_PICKLE_START
 
 
 def is_old_pickle(data: bytes) -> bool:

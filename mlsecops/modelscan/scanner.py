@@ -12,7 +12,8 @@ import io
 import mmap
 import os
 import stat
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -20,7 +21,7 @@ from typing import Any, BinaryIO, cast
 from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, Kind, Severity
 from mlsecops.modelscan import gguf, onnx_files, safetensors_files
-from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, is_old_pickle, sniff
+from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, might_be_old_pickle, sniff
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
@@ -62,7 +63,7 @@ def scan_models(paths: Sequence[Path], extra_allowed_globals: Sequence[str] = ()
     path that does not exist; every other problem is a finding, never an exception.
     """
     check_model_paths(paths)
-    scanner = _Scanner(default_rules().with_allowed(extra_allowed_globals), load_h5py())
+    scanner = _Scanner(default_rules().with_allowed(extra_allowed_globals), load_h5py)
     findings: list[Finding] = []
     for path in paths:
         findings += scanner.scan_path(path)
@@ -86,9 +87,10 @@ class _Where:
 
 
 class _Scanner:
-    def __init__(self, rules: Rules, h5py: Any | None) -> None:
+    def __init__(self, rules: Rules, h5py_loader: Callable[[], Any | None]) -> None:
         self.rules = rules
-        self.h5py = h5py
+        self._h5py_loader = h5py_loader
+        self._h5py: list[Any | None] = []  # h5py pulls in numpy: import it only when needed
         self.seen: set[str] = set()
         # Files of unknown format wait here until the whole scan is done: an ONNX model
         # may name one as its external data, which makes it a known weights file.
@@ -136,10 +138,10 @@ class _Scanner:
     def scan_data(self, handle: BinaryIO, size: int, where: _Where) -> list[Finding]:
         head = handle.read(HEAD_SIZE)
         whole = None
-        if head and size <= MAX_OLD_PICKLE_PROBE and len(head) < size:
-            whole = head + handle.read()
+        if might_be_old_pickle(head) and len(head) < size <= MAX_OLD_PICKLE_PROBE:
+            whole = head + handle.read()  # no magic number: only a full parse can tell
         handle.seek(0)
-        fmt = sniff(head, whole if whole is not None else head)
+        fmt = sniff(head, whole)
         if fmt is Format.PICKLE:
             return self.scan_pickle(_peekable(handle), where)
         if fmt is Format.ZIP:
@@ -147,7 +149,9 @@ class _Scanner:
         if fmt is Format.NUMPY:
             return self.scan_npy(_peekable(handle), where)
         if fmt is Format.HDF5:
-            return h5_findings(handle, where.target, self.rules, self.h5py)
+            if not self._h5py:
+                self._h5py.append(self._h5py_loader())
+            return h5_findings(handle, where.target, self.rules, self._h5py[0])
         if fmt is Format.SAFETENSORS:
             problems = safetensors_files.check(handle, size)
             return safetensors_files.findings_for(problems, where.target)
@@ -211,13 +215,16 @@ class _Scanner:
         return findings
 
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
-        head = open_member(handle, member).read(HEAD_SIZE)
-        # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
-        named_pickle = member.name.endswith((".pkl", ".pickle"))
-        fmt = sniff(head, head if len(head) < HEAD_SIZE else None)
         if where.depth > MAX_DEPTH:
             return [_unreadable(where.target, "it is nested deeper than this scanner follows")]
-        if fmt is Format.PICKLE or named_pickle or (head[:1] and _probe_old_pickle(handle, member)):
+        head = open_member(handle, member).read(HEAD_SIZE)
+        whole = None
+        if might_be_old_pickle(head) and len(head) < member.file_size <= MAX_OLD_PICKLE_PROBE:
+            whole = open_member(handle, member).read()
+        fmt = sniff(head, whole)
+        # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
+        named_pickle = member.name.endswith((".pkl", ".pickle"))
+        if fmt is Format.PICKLE or named_pickle:
             return self.scan_pickle(open_member(handle, member), where)
         if fmt is Format.NUMPY:
             return self.scan_npy(open_member(handle, member), where)
@@ -247,19 +254,27 @@ class _Scanner:
         return onnx_files.findings_for(facts, where.target, model_dir)
 
     def scan_compressed(self, fmt: Format, handle: BinaryIO, where: _Where) -> list[Finding]:
+        def fresh() -> Stream:
+            handle.seek(0)
+            return decompress(fmt.value, handle)
+
         try:
-            stream = decompress(fmt.value, handle)
-            head = stream.peek(HEAD_SIZE)[:HEAD_SIZE]
-            inner = sniff(head)
-            if inner is Format.PICKLE or (head[:1] and _starts_like_old_pickle(head)):
-                return self.scan_pickle(stream, where)
+            head = fresh().read(HEAD_SIZE)
+            whole = None
+            if might_be_old_pickle(head):
+                # No magic number: parse the content to tell a pickle from, say, a CSV.
+                probe = fresh().read(MAX_OLD_PICKLE_PROBE + 1)
+                whole = probe if len(probe) <= MAX_OLD_PICKLE_PROBE else None
+            inner = sniff(head, whole)
+            if inner is Format.PICKLE or (whole is None and might_be_old_pickle(head)):
+                return self.scan_pickle(fresh(), where)
             if inner is Format.NUMPY:
-                return self.scan_npy(stream, where)
-        except (OSError, EOFError, ValueError) as exc:
+                return self.scan_npy(fresh(), where)
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
             if where.in_archive:
                 return []
             return [_unreadable(where.target, f"its {fmt.value} data is corrupt ({exc})")]
-        if where.in_archive:
+        if where.in_archive or inner in (Format.TEXT, Format.EMPTY):
             return []
         return [_unknown(where.target, head, f"{fmt.value}-compressed data")]
 
@@ -315,19 +330,6 @@ def _peekable(handle: BinaryIO) -> Stream:
     if hasattr(handle, "peek"):
         return cast(Stream, handle)
     return io.BufferedReader(cast(Any, handle))
-
-
-def _probe_old_pickle(handle: BinaryIO, member: Member) -> bool:
-    if member.file_size > MAX_OLD_PICKLE_PROBE:
-        return False
-    head = open_member(handle, member).read(1)
-    return _starts_like_old_pickle(head) and is_old_pickle(
-        open_member(handle, member).read(MAX_OLD_PICKLE_PROBE)
-    )
-
-
-def _starts_like_old_pickle(head: bytes) -> bool:
-    return sniff(head[:1] + b"\x00") is not Format.PICKLE and head[:1] in (b"(", b"c", b"}", b"]")
 
 
 def _prefixed(finding: Finding, prefix: str) -> Finding:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 from pathlib import Path
 
 import pytest
-from modelscan_corpus import DENSE, LAMBDA, h5_lambda_bytes, h5_model, reduce_pickle
+from modelscan_corpus import DENSE, LAMBDA, h5_lambda_bytes, h5_model, keras_zip, reduce_pickle
 
 from mlsecops.errors import UsageError
 from mlsecops.findings import Severity
@@ -118,3 +121,38 @@ def test_h5_with_h5py_reads_the_model_config(tmp_path: Path, monkeypatch) -> Non
         "HDF5 attribute model_config",
     )
     assert scan_models([Path("dense.h5")]) == []
+
+
+def test_compressed_text_is_quiet_and_compressed_binary_is_unknown(
+    tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "metrics.csv.gz").write_bytes(gzip.compress(b"path,loss\n1,0.5\n"))
+    (tmp_path / "blob.xz").write_bytes(lzma.compress(bytes(range(256)) * 4))
+    (tmp_path / "model.pkl.bz2").write_bytes(bz2.compress(reduce_pickle("os", "system")))
+    monkeypatch.chdir(tmp_path)
+    assert ids(scan_models([Path(".")])) == [
+        ("MLS-MODEL-UNKNOWN-FORMAT", "blob.xz"),
+        ("MLS-PICKLE-DENY", "model.pkl.bz2"),
+    ]
+
+
+def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    (tmp_path / "notes").write_bytes(b"(this is a note, not a pickle)\n")
+    monkeypatch.chdir(tmp_path)
+    assert ids(scan_models([Path(".")])) == [("MLS-PICKLE-DENY", "weights")]
+
+
+def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> None:
+    download = {"module": "keras.utils", "class_name": "function", "config": "get_file"}
+    custom = {"module": "acme.layers", "class_name": "Gate", "config": {"name": "gate"}}
+    (tmp_path / "a.keras").write_bytes(
+        keras_zip([DENSE, {**DENSE, "config": {"activation": download}}])
+    )
+    (tmp_path / "b.keras").write_bytes(keras_zip([DENSE, custom]))
+    monkeypatch.chdir(tmp_path)
+    found = sorted((f.id, f.severity.name, f.package, f.target) for f in scan_models([Path(".")]))
+    assert found == [
+        ("MLS-KERAS-CUSTOM-OBJECT", "MEDIUM", "acme.layers.Gate", "b.keras:config.json"),
+        ("MLS-KERAS-DENY", "CRITICAL", "keras.utils.get_file", "a.keras:config.json"),
+    ]
