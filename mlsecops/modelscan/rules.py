@@ -80,7 +80,11 @@ class Rules:
         return Verdict(Trust.UNKNOWN)
 
     def roles(self, module: str, name: str) -> ArgumentRoles:
-        return self.arguments.get(f"{module}:{name}", ArgumentRoles())
+        """Which arguments of `module.name` it instantiates or calls."""
+        roles = self.arguments.get(f"{module}:{name}")
+        if roles is None and name.startswith("__pyx_unpickle_"):
+            return ArgumentRoles(instance=(0,))  # Cython: cls.__new__(cls), then its state
+        return roles or ArgumentRoles()
 
     def with_allowed(self, extra: Sequence[str]) -> Rules:
         """These rules plus project-allowed globals (`module.name` or `module:name` patterns).

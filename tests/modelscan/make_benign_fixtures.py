@@ -6,7 +6,7 @@ dependencies: the fixtures are committed so the tests never need torch or scikit
     python -m venv /tmp/fixture-venv
     /tmp/fixture-venv/bin/pip install torch==2.13.0 scikit-learn joblib pandas \
         numpy safetensors onnx
-    /tmp/fixture-venv/bin/python tests/modelscan/make_benign_fixtures.py
+    /tmp/fixture-venv/bin/python tests/modelscan/make_benign_fixtures.py [MAKER ...]
 
 Every file is what the real library writes with its defaults, kept tiny; the tests require
 zero HIGH or CRITICAL findings on all of them.
@@ -56,6 +56,79 @@ def sklearn_files() -> None:
     joblib.dump(pipeline, OUT / "sklearn_pipeline_compressed.joblib", compress=3)
     with (OUT / "sklearn_forest_protocol2.pkl").open("wb") as handle:
         pickle.dump(forest, handle, protocol=2)
+
+
+def more_sklearn_files() -> None:
+    """Estimators whose pickles use Cython reconstructors, RNG state and function references."""
+    import joblib
+    import numpy as np
+    from sklearn import (
+        calibration,
+        cluster,
+        compose,
+        ensemble,
+        feature_extraction,
+        feature_selection,
+        linear_model,
+        neighbors,
+        preprocessing,
+        svm,
+    )
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4))
+    y = (x[:, 0] > 0).astype(int)
+    models = {
+        "knn_kd_tree": neighbors.KNeighborsClassifier(3, algorithm="kd_tree").fit(x, y),
+        "knn_ball_tree": neighbors.KNeighborsClassifier(
+            3, algorithm="ball_tree", metric="manhattan"
+        ).fit(x, y),
+        "sgd": linear_model.SGDClassifier(random_state=0).fit(x, y),
+        "hist_gradient_boosting": ensemble.HistGradientBoostingClassifier(
+            max_iter=2, random_state=0
+        ).fit(x, y),
+        "calibrated": calibration.CalibratedClassifierCV(
+            linear_model.LogisticRegression(), cv=2
+        ).fit(x, y),
+        "select_k_best": feature_selection.SelectKBest(k=2).fit(x, y),
+        "function_transformer": preprocessing.FunctionTransformer(np.log1p),
+        "svc": svm.SVC().fit(x, y),
+        "kmeans": cluster.KMeans(2, n_init=1, random_state=0).fit(x),
+        "tfidf": feature_extraction.text.TfidfVectorizer().fit(["alpha beta", "beta gamma"]),
+        "column_transformer": compose.ColumnTransformer(
+            [("scale", preprocessing.StandardScaler(), [0, 1])]
+        ).fit(x),
+    }
+    for name, model in models.items():
+        joblib.dump(model, OUT / f"sklearn_{name}.joblib")
+
+
+def more_pandas_and_numpy_files() -> None:
+    import numpy as np
+    import pandas as pd
+
+    series = pd.Series([1, 2, 3], index=pd.date_range("2026-01-01", periods=3, tz="UTC"))
+    series.to_pickle(OUT / "pandas_series_tz.pkl")
+    frame = pd.DataFrame(
+        {
+            "period": pd.period_range("2026-01", periods=2, freq="M"),
+            "nullable": pd.array([1, None], dtype="Int64"),
+            "delta": pd.to_timedelta([1, 2], unit="s"),
+            "interval": pd.interval_range(0, 2),
+        },
+        index=pd.MultiIndex.from_tuples([("x", 1), ("y", 2)]),
+    )
+    frame.to_pickle(OUT / "pandas_extension_types.pkl")
+    values = {
+        "rng": np.random.default_rng(0),
+        "masked": np.ma.masked_array([1, 2], mask=[0, 1]),
+        "structured": np.zeros(2, dtype=[("a", "f4"), ("b", "i8")]),
+        "datetimes": np.array(["2026-01-01"], dtype="datetime64[D]"),
+        "objects": np.array([{"a": 1}, "s"], dtype=object),
+    }
+    with (OUT / "numpy_values.pkl").open("wb") as handle:
+        pickle.dump(values, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    np.save(OUT / "object_array_of_plain_data.npy", values["objects"], allow_pickle=True)
 
 
 def pandas_files() -> None:
@@ -115,17 +188,26 @@ def onnx_files() -> None:
     )
 
 
-def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+MAKERS = {
+    make.__name__: make
     for make in (
         torch_files,
         sklearn_files,
+        more_sklearn_files,
         pandas_files,
+        more_pandas_and_numpy_files,
         numpy_files,
         safetensors_files,
         onnx_files,
-    ):
-        make()
+    )
+}
+
+
+def main(names: list[str]) -> int:
+    """Write every fixture, or only those of the named makers (so others keep their bytes)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in names or list(MAKERS):
+        MAKERS[name]()
     (OUT / "README.md").write_text(
         "Benign model files written by tests/modelscan/make_benign_fixtures.py.\n"
         "The scanner must report no HIGH or CRITICAL finding for any of them.\n"
@@ -135,4 +217,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -193,6 +193,12 @@ def _reconstructor_laundering() -> bytes:
     )  # fmt: skip
 
 
+def _cython_laundering() -> bytes:
+    # An allow-listed Cython unpickle helper asked to build a deny-listed class.
+    helper = glob("pandas._libs.interval", "__pyx_unpickle_IntervalMixin")
+    return proto(2) + helper + glob("subprocess", "Popen") + b"K\x00N\x87R" + STOP
+
+
 def _ext_code() -> bytes:
     return proto(2) + b"\x82\x01" + TRUE + b"\x85R" + STOP
 
@@ -232,6 +238,7 @@ BYPASSES: list[tuple[str, str, bytes]] = [
     ("dunder walk", "collections.OrderedDict.__init__.__globals__", _dunder_walk()),
     ("subprocess", "subprocess.check_output", reduce_pickle("subprocess", "check_output", b"]" + TRUE + b"a")),
     ("webbrowser", "webbrowser.open", reduce_pickle("webbrowser", "open", ustr("http://127.0.0.1/"))),
+    ("trusted Cython helper building Popen", "subprocess.Popen", _cython_laundering()),
 ]  # fmt: skip
 
 

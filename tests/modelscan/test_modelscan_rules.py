@@ -41,9 +41,18 @@ def test_star_stays_within_one_dotted_part() -> None:
     assert trust("torch", "FloatStorage.something") is Trust.UNKNOWN
 
 
-def test_instances_are_not_calls() -> None:
+def test_instances_may_be_referenced_but_not_called(tmp_path: Path, monkeypatch) -> None:
     assert trust("sklearn.linear_model._logistic", "LogisticRegression") is Trust.INSTANCE
-    assert trust("sklearn.utils", "lowercase_function") is Trust.UNKNOWN
+    assert trust("sklearn.feature_selection._univariate_selection", "f_classif") is Trust.INSTANCE
+    monkeypatch.chdir(tmp_path)
+    Path("call.pkl").write_bytes(reduce_pickle("sklearn.utils", "run_anything", ustr("x")))
+    (finding,) = scan_models([Path("call.pkl")])
+    assert (finding.id, finding.severity) == ("MLS-PICKLE-CALL", Severity.HIGH)
+
+
+def test_cython_unpickle_helpers_judge_the_class_they_build() -> None:
+    assert RULES.roles("pandas._libs.interval", "__pyx_unpickle_IntervalMixin").instance == (0,)
+    assert trust("sklearn.neighbors._kd_tree", "newObj") is Trust.ALLOW
 
 
 def test_rules_file_parses_to_non_empty_lists() -> None:
