@@ -33,6 +33,8 @@ _WRAPPERS = frozenset(
 )
 _TYPESTR = re.compile(r"[<>|=]?([?bBiufcmMOSUV])(\d*)")
 _CHUNK = 1 << 20
+_MAX_NESTING = 8
+_nesting = 0  # object arrays inside object arrays: each is a pickle inside the pickle
 
 
 def after_build(obj: Value, state: Value, stream: Stream) -> list[Segment]:
@@ -47,7 +49,14 @@ def after_build(obj: Value, state: Value, stream: Stream) -> list[Segment]:
     count = math.prod(dim for dim in dims if isinstance(dim, int))
     code, size = _typestr(fields.get("dtype"))
     if code == "O":
-        return [analyze(stream, after_build)]
+        global _nesting
+        if _nesting >= _MAX_NESTING:
+            raise StreamDesync("joblib object arrays nested deeper than any real dump")
+        _nesting += 1
+        try:
+            return [analyze(stream, after_build)]
+        finally:
+            _nesting -= 1
     if _const(fields.get("numpy_array_alignment_bytes")) is not None:
         # joblib >= 1.2 aligns the array: one length byte, then that many pad bytes.
         padding = stream.read(1)

@@ -374,11 +374,13 @@ def _stream_problems(segments: Sequence[Segment], source: PickleSource) -> list[
     return out
 
 
-def _describe(value: Value) -> str:
+def _describe(value: Value, depth: int = 0) -> str:
     if isinstance(value, Global):
         return value.dotted
     if isinstance(value, Result):
-        inner = _describe(value.target)
+        if depth >= 4:  # a chain of calls on calls: name the innermost few only
+            return "a value computed by a chain of calls"
+        inner = _describe(value.target, depth + 1)
         if value.action is Action.CALL:
             return f"the result of {inner}({_render_args(value.args)})"
         return f"an instance of {inner}"

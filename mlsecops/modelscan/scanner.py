@@ -128,6 +128,9 @@ class _Scanner:
                 found = self.scan_data(handle, size, where)
         except OSError as exc:
             return [_unreadable(where.target, f"it could not be read ({exc.strerror or exc})")]
+        except RecursionError:
+            # Only a crafted file nests this deep; say so rather than crash the whole scan.
+            return [_unreadable(where.target, "its structure nests deeper than Python can follow")]
         if len(found) == 1 and found[0].id == UNKNOWN_FORMAT:
             self.unknown[real] = found[0]
             return []

@@ -68,9 +68,12 @@ def open_member(handle: BinaryIO, member: Member) -> Stream:
     raise MemberError(f"compression method {member.method} is not supported by this scanner")
 
 
+MAX_LOCAL_SCAN = 1 << 30  # a damaged archive is searched in memory, up to this size
+
+
 def _local_headers(handle: BinaryIO) -> list[Member]:
     handle.seek(0)
-    data = handle.read()
+    data = handle.read(MAX_LOCAL_SCAN)
     members: list[Member] = []
     offset = data.find(_LOCAL)
     while offset != -1 and offset + _LOCAL_HEADER.size <= len(data):
