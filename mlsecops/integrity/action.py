@@ -206,7 +206,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(outputs["manifest-digest"])
             return EXIT_PASSED
         if step[0] == "verify":
-            download_dir = Path(environ.get("MLSECOPS_DOWNLOAD_DIR", ""))
+            download_dir = _path(environ, "MLSECOPS_DOWNLOAD_DIR")
+            if download_dir is None or not download_dir.is_dir():
+                # Never fall back to the working directory: that is not the artifact.
+                raise UsageError("MLSECOPS_DOWNLOAD_DIR is not a directory", "run the prepare step")
             verdict, outputs = verify(config, download_dir)
             start, end = github.stop_commands()  # file names must not run as commands
             print(start, render_text(verdict), end, sep="\n")

@@ -266,12 +266,10 @@ def test_main_writes_outputs_summary_and_keeps_file_names_from_running_as_comman
 def test_main_maps_errors_to_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify"], _env(mode="verify", artifact_name="m")) == 2
     assert capsys.readouterr().out.startswith("::error title=Model integrity::expected-digest")
-    assert (
-        main(
-            ["bogus"], _env(mode="verify", artifact_name="m", expected_digest="sha256:" + "a" * 64)
-        )
-        == 2
-    )
+    verify_env = _env(mode="verify", artifact_name="m", expected_digest="sha256:" + "a" * 64)
+    assert main(["bogus"], verify_env) == 2
+    assert main(["verify"], verify_env) == 2  # no download dir: never the working directory
+    assert "MLSECOPS_DOWNLOAD_DIR is not a directory" in capsys.readouterr().out
     model = make_hf_model(tmp_path / "model")
     os.symlink("/etc/passwd", model / "passwd")
     env = _env(mode="generate", model_path=str(model), artifact_name="m", retention_days="7")
