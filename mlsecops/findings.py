@@ -59,6 +59,8 @@ class Finding:
     ecosystem: str = ""  # pip, debian, ... as the scanner names it
     ignored: bool = False
     ignore_reason: str = ""
+    # Against a baseline report: "new" or "existing"; "" when the scan had no baseline.
+    baseline: str = ""
     properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
