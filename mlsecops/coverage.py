@@ -1,0 +1,57 @@
+"""What Trivy's project scan cannot see, filled in: unpinned and transitive requirements, conda.
+
+- requirements*.txt: without --resolve, each requirement with no `==` pin becomes an
+  informational MLS-UNPINNED finding; with --resolve, pip resolves the file and the whole
+  tree is scanned, replacing Trivy's own findings for that file (which only cover pins).
+- environment.yml: scanned through mlsecops.conda.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlsecops.conda import environment_files, scan_environment
+from mlsecops.findings import Finding
+from mlsecops.paths import display_path
+from mlsecops.requirements_txt import read_requirements
+from mlsecops.resolve import resolve_requirements
+from mlsecops.targets import dependency_files
+from mlsecops.trivy.run import Trivy
+from mlsecops.unpinned import requirements_unpinned
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    resolve: bool = False
+    index_url: str | None = None
+
+
+@dataclass
+class Coverage:
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+
+def fill_gaps(
+    trivy: Trivy, project: Path, trivy_findings: list[Finding], options: CoverageOptions
+) -> Coverage:
+    """Trivy's project findings plus what it cannot see (see the module docstring)."""
+    coverage = Coverage(list(trivy_findings))
+    for path in dependency_files(project):
+        if not path.is_file() or not path.match("requirements*.txt"):
+            continue
+        requirements = read_requirements(path)
+        target = display_path(path)
+        if options.resolve and (requirements.requirements or requirements.includes):
+            resolved = resolve_requirements(trivy, requirements, project, options.index_url)
+            coverage.findings = [f for f in coverage.findings if f.target != target]
+            coverage.findings += resolved.findings
+            coverage.notes.append(resolved.note)
+        else:
+            coverage.findings += requirements_unpinned(requirements, target)
+    for path in environment_files(project):
+        conda = scan_environment(trivy, path, project)
+        coverage.findings += conda.findings
+        coverage.notes += conda.notes
+    return coverage
