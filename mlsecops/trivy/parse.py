@@ -8,6 +8,7 @@ optional fields that come and go between versions. Anything missing reads as emp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from mlsecops.findings import Finding, Kind, Severity
@@ -26,8 +27,10 @@ def findings_from_report(
     for result in _dicts(report.get("Results")):
         trivy_target = _str(result.get("Target"))
         lines = _package_lines(result)
-        for vuln in _dicts(result.get("Vulnerabilities")):
+        for vuln, suppressed in _vulnerabilities(result):
             finding = _finding(vuln, result, name_target(trivy_target), lines, target_type)
+            if suppressed:
+                finding = replace(finding, ignored=True, ignore_reason=suppressed)
             key = (
                 finding.id,
                 finding.target,
@@ -39,6 +42,25 @@ def findings_from_report(
                 seen.add(key)
                 findings.append(finding)
     return findings
+
+
+def _vulnerabilities(result: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each vulnerability, with why Trivy suppressed it ("" when it did not).
+
+    With --show-suppressed, what `.trivyignore` / `.trivyignore.yaml` (or VEX) hid is
+    listed under ExperimentalModifiedFindings; we keep it as an ignored finding.
+    """
+    for vuln in _dicts(result.get("Vulnerabilities")):
+        yield vuln, ""
+    for modified in _dicts(result.get("ExperimentalModifiedFindings")):
+        hidden = modified.get("Finding")
+        if modified.get("Type") != "vulnerability" or not isinstance(hidden, dict):
+            continue
+        source = _str(modified.get("Source")) or "Trivy"
+        statement = _str(modified.get("Statement"))
+        status = _str(modified.get("Status")) or "ignored"
+        reason = f"{status} by {source}" + (f": {statement}" if statement else "")
+        yield hidden, reason
 
 
 def _finding(

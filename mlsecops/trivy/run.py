@@ -24,6 +24,8 @@ OFFLINE_FLAGS = (
     "--skip-version-check",
     "--disable-telemetry",
 )
+# `requirements*.txt` as a Trivy file pattern (a Go regexp over the path from the project).
+REQUIREMENTS_FILE_PATTERN = r"pip:(^|/)requirements[^/]*\.txt$"
 # Trivy's log lines look like `2026-01-01T00:00:00Z\tFATAL\tFatal error\trun error: ...`.
 _LOG_LINE = re.compile(r"^\S+\s+(?P<level>DEBUG|INFO|WARN|ERROR|FATAL)\s+(?P<text>.*)$")
 
@@ -36,6 +38,9 @@ class TrivyOptions:
     timeout_seconds: int = 1800
     # Set once trivy/db.py has got the DB: the scan then never downloads it itself.
     skip_db_update: bool = False
+    # Trivy reads `.trivyignore` from its working directory by itself; a YAML ignore file
+    # (`.trivyignore.yaml`) only when named with --ignorefile.
+    ignore_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,10 @@ class Trivy:
         self.options = options
 
     def fs(self, project: Path) -> TrivyRun:
-        return self._run(["fs", "--scanners", "vuln"], str(project), cwd=project)
+        # Trivy's pip analyzer reads only files named exactly requirements.txt; this makes
+        # it read every requirements*.txt (requirements-dev.txt, ...), as we promise.
+        patterns = ["--file-patterns", REQUIREMENTS_FILE_PATTERN]
+        return self._run(["fs", "--scanners", "vuln", *patterns], str(project), cwd=project)
 
     def image_input(self, archive_or_layout: Path, cwd: Path) -> TrivyRun:
         return self._run(
@@ -68,7 +76,11 @@ class Trivy:
 
     def _common_flags(self, output: Path) -> list[str]:
         # --list-all-pkgs: package locations (manifest line numbers) are only in Packages.
+        # --show-suppressed: what an ignore file hid is reported as ignored, never dropped.
         flags = ["--format", "json", "--output", str(output), "--list-all-pkgs"]
+        flags.append("--show-suppressed")
+        if self.options.ignore_file is not None:
+            flags += ["--ignorefile", str(self.options.ignore_file)]
         if self.options.cache_dir is not None:
             flags += ["--cache-dir", str(self.options.cache_dir)]
         if self.options.offline:
