@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlsecops.baseline import NEW, BaselineEntry
 from mlsecops.findings import SEVERITIES_DESC, Finding
 from mlsecops.gate import Gate
 from mlsecops.policy import IgnoreEntry
@@ -18,6 +19,9 @@ class ScanOutcome:
     policy_source: str = ""
     expired_ignores: tuple[IgnoreEntry, ...] = ()
     stale_ignores: tuple[IgnoreEntry, ...] = ()
+    sarif_severity: str | None = None  # the policy file's SARIF floor; the flag overrides it
+    baseline_source: str = ""  # the --baseline report; "" when none was asked for
+    fixed_since_baseline: tuple[BaselineEntry, ...] = ()
     _failing: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +43,15 @@ class ScanOutcome:
     @property
     def ignored_findings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.ignored)
+
+    @property
+    def has_baseline(self) -> bool:
+        return bool(self.baseline_source)
+
+    @property
+    def new_findings(self) -> tuple[Finding, ...]:
+        """Open findings the baseline does not have (all open ones without a baseline)."""
+        return tuple(f for f in self.open_findings if f.baseline in ("", NEW))
 
     def counts(self) -> dict[str, int]:
         """Open findings per severity, highest first."""

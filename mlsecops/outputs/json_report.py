@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mlsecops import __version__
+from mlsecops.baseline import EXISTING
 from mlsecops.errors import ToolError, UsageError
-from mlsecops.findings import Finding
+from mlsecops.findings import Finding, Severity
 from mlsecops.outcome import ScanOutcome
 from mlsecops.policy import IgnoreEntry
 from mlsecops.schemas import describe, schema_errors
@@ -36,7 +37,38 @@ def report_dict(outcome: ScanOutcome) -> dict[str, Any]:
             "expired": [_entry(e) for e in outcome.expired_ignores],
             "stale": [_entry(e) for e in outcome.stale_ignores],
         },
+        "gate": {
+            "fail_on_by_kind": {kind: _label(t) for kind, t in outcome.gate.by_kind},
+            "new_only": outcome.gate.new_only,
+        },
+        "baseline": _baseline(outcome),
         "findings": [_finding(f, id(f) in failing) for f in outcome.findings],
+    }
+
+
+def _label(threshold: Severity | None) -> str:
+    return "NONE" if threshold is None else threshold.name
+
+
+def _baseline(outcome: ScanOutcome) -> dict[str, Any]:
+    """Against the --baseline report: how many findings are new, existing, fixed."""
+    if not outcome.has_baseline:
+        return {"source": "", "new": 0, "existing": 0, "fixed": []}
+    return {
+        "source": outcome.baseline_source,
+        "new": len(outcome.new_findings),
+        "existing": sum(1 for f in outcome.open_findings if f.baseline == EXISTING),
+        "fixed": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "package": e.package,
+                "target": e.target,
+                "installed_version": e.installed_version,
+                "severity": e.severity,
+            }
+            for e in outcome.fixed_since_baseline
+        ],
     }
 
 
@@ -52,6 +84,7 @@ def _finding(finding: Finding, fails_gate: bool) -> dict[str, Any]:
         "title": finding.title,
         "ignored": finding.ignored,
         "ignore_reason": finding.ignore_reason,
+        "baseline": finding.baseline,
         "fails_gate": fails_gate,
         "description": finding.description,
         "fix": finding.fix,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlsecops.errors import UsageError
@@ -47,6 +47,8 @@ def parse_sarif_floor(text: str | None) -> Severity:
 def write_reports(outcome: ScanOutcome, request: ReportRequest) -> WrittenReports:
     """SARIF and annotations first, so the summary can say what they had to leave out."""
     notes: list[str] = list(request.extra_notes)
+    # The flag (or action input) wins over the policy file's sarif-severity.
+    request = replace(request, sarif_floor=request.sarif_floor or outcome.sarif_severity)
     if request.sarif_file is not None:
         sarif = build_sarif(
             outcome,

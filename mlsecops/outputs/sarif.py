@@ -218,7 +218,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     region: dict[str, Any] = {"startLine": finding.line or 1}
     if finding.line and finding.end_line and finding.end_line > finding.line:
         region["endLine"] = finding.end_line
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.id,
         "ruleIndex": rule_index,
         "level": _LEVELS[finding.severity],
@@ -235,6 +235,10 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "partialFingerprints": {"mlsecopsFinding/v1": fingerprint(finding)},
         "properties": {"severity": finding.severity.name, "kind": str(finding.kind)},
     }
+    if finding.baseline:
+        # SARIF's own word for a finding against a baseline: new, or unchanged.
+        result["baselineState"] = "new" if finding.baseline == "new" else "unchanged"
+    return result
 
 
 def _message(finding: Finding, is_file: bool) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mlsecops.baseline import NEW
 from mlsecops.findings import Finding, Kind
 from mlsecops.outcome import ScanOutcome
 from mlsecops.versions import minimum_fix, version_key
@@ -29,13 +30,9 @@ class Upgrade:
 
 def render_summary(outcome: ScanOutcome, notes: Sequence[str] = (), limit: int = _BUDGET) -> str:
     """The whole summary, cut to `limit` bytes at a row boundary when it must be."""
-    head = _headline(outcome) + _counts(outcome) + _fixes(outcome)
-    sections = [
-        ("Findings that fail the gate", list(outcome.failing), False),
-        ("Other open findings", _others(outcome), True),
-        ("Ignored findings", list(outcome.ignored_findings), True),
-    ]
-    tail = _policy_notes(outcome) + _notes([*outcome.notes, *notes])
+    head = _headline(outcome) + _baseline_line(outcome) + _counts(outcome) + _fixes(outcome)
+    sections = _sections(outcome)
+    tail = _fixed_block(outcome) + _policy_notes(outcome) + _notes([*outcome.notes, *notes])
     text = head
     cut = 0
     for title, findings, collapsed in sections:
@@ -51,8 +48,62 @@ def render_summary(outcome: ScanOutcome, notes: Sequence[str] = (), limit: int =
     return text + tail
 
 
+def _sections(outcome: ScanOutcome) -> list[tuple[str, list[Finding], bool]]:
+    """Failing first, then the rest; against a baseline, new findings apart from existing."""
+    ignored = ("Ignored findings", list(outcome.ignored_findings), True)
+    if not outcome.has_baseline:
+        return [
+            ("Findings that fail the gate", list(outcome.failing), False),
+            ("Other open findings", _others(outcome), True),
+            ignored,
+        ]
+    failing, others = list(outcome.failing), _others(outcome)
+    return [
+        ("New findings that fail the gate", [f for f in failing if f.baseline == NEW], False),
+        ("Existing findings that fail the gate", [f for f in failing if f.baseline != NEW], False),
+        ("Other new findings", [f for f in others if f.baseline == NEW], False),
+        (
+            "Existing findings (already in the baseline)",
+            [f for f in others if f.baseline != NEW],
+            True,
+        ),
+        ignored,
+    ]
+
+
+def _baseline_line(outcome: ScanOutcome) -> str:
+    if not outcome.has_baseline:
+        return ""
+    new = len(outcome.new_findings)
+    existing = len(outcome.open_findings) - new
+    fixed = len(outcome.fixed_since_baseline)
+    only = " Only new findings can fail the gate." if outcome.gate.new_only else ""
+    return (
+        f"Against the baseline `{_cell(outcome.baseline_source)}`: **{new} new**, {existing} "
+        f"existing, {fixed} fixed.{only}\n\n"
+    )
+
+
+def _fixed_block(outcome: ScanOutcome) -> str:
+    fixed = outcome.fixed_since_baseline
+    if not fixed:
+        return ""
+    rows = [
+        f"| {_cell(e.severity)} | {_cell(e.id)} | {_cell(e.package)} | `{_cell(e.target)}` |"
+        for e in fixed[:MAX_FIX_LINES]
+    ]
+    if len(fixed) > MAX_FIX_LINES:
+        rows.append(f"| … | {len(fixed) - MAX_FIX_LINES} more (see the JSON report) | | |")
+    return (
+        f"<details><summary><b>Fixed since the baseline</b> ({len(fixed)})</summary>\n\n"
+        "| Severity | ID | Package | Target |\n| --- | --- | --- | --- |\n"
+        + "\n".join(rows)
+        + "\n\n</details>\n\n"
+    )
+
+
 def _headline(outcome: ScanOutcome) -> str:
-    gate = outcome.gate.label
+    gate = outcome.gate.describe()
     if outcome.passed:
         verdict = f"## ✅ mlsecops: PASSED\n\nNo open finding at or above **{gate}**"
     else:
@@ -60,7 +111,7 @@ def _headline(outcome: ScanOutcome) -> str:
             f"## ❌ mlsecops: FAILED\n\n**{len(outcome.failing)}** open finding(s) at or above "
             f"**{gate}**"
         )
-    if outcome.gate.fail_on is None:
+    if outcome.gate.off:
         verdict = "## ✅ mlsecops: PASSED\n\nThe gate is off (`fail-on: NONE`)"
     scanned = ", ".join(f"`{t}`" for t in outcome.targets) or "nothing"
     ignored = len(outcome.ignored_findings)
@@ -149,9 +200,15 @@ def _findings_block(
 
 def _row(f: Finding) -> str:
     versions = f"{_cell(f.installed_version)} → {_cell(f.fixed_version or 'no fix')}"
-    if f.kind != Kind.VULNERABILITY:
-        versions = _cell(f.title)
-    return f"| {f.severity.name} | {_link(f)} | {_cell(f.package)} | {versions} | {_where(f)} |"
+    if f.kind != Kind.VULNERABILITY or not f.installed_version:
+        versions = _cell(f.title)  # a model finding, or a requirement with no version at all
+    return f"| {f.severity.name} | {_link(f)} | {_package(f)} | {versions} | {_where(f)} |"
+
+
+def _package(f: Finding) -> str:
+    # A transitive dependency (--resolve) names the requirement that pulls it in.
+    via = f.properties.get("via")
+    return _cell(f"{f.package} (via {via})" if via else f.package)
 
 
 def _ignored_row(f: Finding) -> str:

@@ -25,6 +25,13 @@ def render_table(outcome: ScanOutcome) -> str:
     for entry in outcome.stale_ignores:
         lines.append(f"note: policy ignore for {entry.id} (line {entry.line}) matched nothing")
     lines += [f"note: {note}" for note in outcome.notes]
+    if outcome.has_baseline:
+        new = len(outcome.new_findings)
+        lines.append(
+            f"baseline {outcome.baseline_source}: {new} new, "
+            f"{len(outcome.open_findings) - new} existing, "
+            f"{len(outcome.fixed_since_baseline)} fixed"
+        )
     if lines:
         lines.append("")
     lines.append(verdict_line(outcome))
@@ -34,9 +41,9 @@ def render_table(outcome: ScanOutcome) -> str:
 def verdict_line(outcome: ScanOutcome) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts().items() if n) or "no open findings"
     if outcome.passed:
-        return f"PASSED (fail-on {outcome.gate.label}): {counts}"
+        return f"PASSED (fail-on {outcome.gate.describe()}): {counts}"
     return (
-        f"FAILED (fail-on {outcome.gate.label}): {len(outcome.failing)} finding(s) "
+        f"FAILED (fail-on {outcome.gate.describe()}): {len(outcome.failing)} finding(s) "
         f"at or above the gate; {counts}"
     )
 
