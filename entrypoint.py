@@ -64,6 +64,10 @@ def config_from_env(env: Mapping[str, str]) -> ActionConfig:
         trivy=get("TRIVY") or None,
         trivy_cache_dir=optional_path("TRIVY_CACHE_DIR"),
         offline=parse_bool("offline", get("OFFLINE")),
+        resolve=parse_bool("resolve", get("RESOLVE")),
+        index_url=get("INDEX_URL") or None,
+        baseline=optional_path("BASELINE"),
+        fail_on_new_only=parse_bool("fail-on-new-only", get("FAIL_ON_NEW_ONLY")),
     )
     reports = ReportRequest(
         json_file=optional_path("JSON_FILE"),

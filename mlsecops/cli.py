@@ -113,6 +113,29 @@ def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="touch no network: use the DB already in the cache dir, never download",
     )
     scan.add_argument(
+        "--resolve",
+        action="store_true",
+        help="resolve requirements*.txt with pip (for this Python) and scan every package of "
+        "the tree; transitive findings name the requirement that pulls them in",
+    )
+    scan.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="package index pip resolves against with --resolve (default: pip's own config)",
+    )
+    scan.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="REPORT.json",
+        help="a previous --json report (e.g. from the base branch): findings are marked new "
+        "or existing; a missing or unreadable one makes every finding new",
+    )
+    scan.add_argument(
+        "--fail-on-new-only",
+        action="store_true",
+        help="only findings that are not in the --baseline report fail the gate",
+    )
+    scan.add_argument(
         "-q", "--quiet", action="store_true", help="print only the verdict line, not the table"
     )
     scan.set_defaults(handler=_cmd_scan)
@@ -130,6 +153,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             trivy=args.trivy,
             trivy_cache_dir=args.trivy_cache_dir,
             offline=args.offline,
+            resolve=args.resolve,
+            index_url=args.index_url,
+            baseline=args.baseline,
+            fail_on_new_only=args.fail_on_new_only,
         )
     )
     write_outputs(outcome, args)

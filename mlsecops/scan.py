@@ -12,13 +12,16 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mlsecops.baseline import BaselineEntry, compare
+from mlsecops.coverage import CoverageOptions, fill_gaps
+from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, sorted_findings
-from mlsecops.gate import Gate, parse_fail_on
+from mlsecops.gate import parse_fail_on
 from mlsecops.manifest_lines import ManifestLines
 from mlsecops.modelscan import check_model_paths, scan_models
 from mlsecops.outcome import ScanOutcome
 from mlsecops.paths import display_path
-from mlsecops.policy import Policy, apply_policy, find_policy, load_policy
+from mlsecops.policy import Policy, apply_policy, build_gate, find_policy, load_policy
 from mlsecops.targets import (
     ImageSource,
     ImageTarget,
@@ -27,6 +30,7 @@ from mlsecops.targets import (
     extract_oci_tarball,
 )
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
+from mlsecops.trivy.ignorefile import trivy_ignore_file
 from mlsecops.trivy.locate import default_cache_dir, find_trivy, require_offline_db
 from mlsecops.trivy.parse import findings_from_report
 from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun, raise_on_parse_failures
@@ -45,6 +49,10 @@ class ScanRequest:
     trivy: str | None = None
     trivy_cache_dir: Path | None = None
     offline: bool = False
+    resolve: bool = False  # resolve requirements*.txt with pip and scan the whole tree
+    index_url: str | None = None  # the package index pip resolves against (None: pip's own)
+    baseline: Path | None = None  # a previous JSON report: findings are marked new/existing
+    fail_on_new_only: bool = False  # only new findings fail the gate
 
 
 def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
@@ -54,30 +62,58 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     project = check_project(request.project)
     policy_path = find_policy(request.policy, project)
     policy = load_policy(policy_path) if policy_path else Policy()
-    gate = Gate(parse_fail_on(request.fail_on or policy.fail_on or "HIGH"))
+    gate = build_gate(policy, request.fail_on, new_only=request.fail_on_new_only)
+    if request.resolve and request.offline and not request.index_url:
+        raise UsageError(
+            "--resolve asks pip for the package index, and --offline touches no network",
+            "pass --index-url with a local index (a file:// URL or a mirror), or drop one flag",
+        )
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
     trivy, notes = _trivy(request)
-    findings: list[Finding] = []
+    ignore_file, ignore_notes = trivy_ignore_file(project)
+    trivy = Trivy(replace(trivy.options, ignore_file=ignore_file))
+    notes += ignore_notes
     targets = [display_path(project)]
-    findings += _project_findings(trivy, project, notes)
+    coverage = fill_gaps(
+        trivy,
+        project,
+        _project_findings(trivy, project, notes),
+        CoverageOptions(request.resolve, request.index_url),
+    )
+    findings: list[Finding] = coverage.findings
+    notes += coverage.notes
     for image in images:
         findings += _image_findings(trivy, image, project, notes)
         targets.append(image.name)
     if request.models:
-        findings += scan_models(request.models)
+        findings += scan_models(request.models, extra_allowed_globals=policy.allow_globals)
         targets += [display_path(model) for model in request.models]
 
     triage = apply_policy(findings, policy, ignore_unfixed=request.ignore_unfixed, today=today)
+    judged = list(triage.findings)
+    fixed: tuple[BaselineEntry, ...] = ()
+    if request.baseline is not None:
+        comparison = compare(judged, request.baseline)
+        judged, fixed = list(comparison.findings), comparison.fixed
+        notes += comparison.notes
+    elif request.fail_on_new_only:
+        notes.append(
+            "--fail-on-new-only without --baseline: nothing to compare with, so every "
+            "finding counts as new."
+        )
     return ScanOutcome(
-        findings=tuple(sorted_findings(triage.findings)),
+        findings=tuple(sorted_findings(judged)),
         gate=gate,
         targets=tuple(targets),
         notes=tuple(notes),
         policy_source=policy.source,
         expired_ignores=triage.expired,
         stale_ignores=triage.stale,
+        sarif_severity=policy.sarif_severity,
+        baseline_source=str(request.baseline) if request.baseline is not None else "",
+        fixed_since_baseline=fixed,
     )
 
 
@@ -132,10 +168,18 @@ def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:
     return trivy.image_input(image.path, cwd)
 
 
+# Trivy warnings that are noise here: license detection is not what we scan for, and
+# conda environments are covered by mlsecops.conda (Trivy itself cannot scan them).
+_NOISE = (
+    "license detection is skipped",
+    "conda package is supported for sbom",
+    "unable to detect the dependency versions from `environment.yml`",
+)
+
+
 def _collect_warnings(run: TrivyRun, notes: list[str]) -> None:
     for warning in run.warnings:
-        # License detection is not what we scan for; that warning is noise here.
-        if "license detection is skipped" in warning.lower():
+        if any(noise in warning.lower() for noise in _NOISE):
             continue
         if f"trivy: {warning}" not in notes:
             notes.append(f"trivy: {warning}")
