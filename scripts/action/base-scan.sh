@@ -34,8 +34,10 @@ printf 'version: 1\n' >"$results/base-policy.yml"
 args=(scan "$project" --fail-on NONE --quiet --policy "$results/base-policy.yml" --json "$report")
 [ -n "${MLSECOPS_TRIVY:-}" ] && args+=(--trivy "$MLSECOPS_TRIVY")
 [ -n "${MLSECOPS_TRIVY_CACHE_DIR:-}" ] && args+=(--trivy-cache-dir "$MLSECOPS_TRIVY_CACHE_DIR")
-[ "${MLSECOPS_OFFLINE,,}" = "true" ] && args+=(--offline)
-[ "${MLSECOPS_RESOLVE,,}" = "true" ] && args+=(--resolve)
+# Booleans as the head's scan reads them (true, any case); that scan rejects anything else.
+is_true() { [ "$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')" = "true" ]; }
+is_true "${MLSECOPS_OFFLINE:-}" && args+=(--offline)
+is_true "${MLSECOPS_RESOLVE:-}" && args+=(--resolve)
 # Through the environment rather than argv: an index URL may carry a token.
 [ -n "${MLSECOPS_INDEX_URL:-}" ] && export PIP_INDEX_URL="$MLSECOPS_INDEX_URL"
 
