@@ -94,7 +94,7 @@ class Rules:
         if not extra:
             return self
         patterns = tuple(
-            _Pattern(_compile(_split_global(text)), "allowed by the project policy", exact=False)
+            _Pattern(_compile(_split_policy_global(text)), "allowed by the project policy", False)
             for text in extra
         )
         return Rules(self.deny, self.allow + patterns, self.instances, self.arguments)
@@ -137,17 +137,23 @@ def _patterns(groups: Iterable[Mapping[str, Any]]) -> Iterable[_Pattern]:
 
 
 def _split_global(text: str) -> tuple[str, str | None]:
+    """`module:name`, or a bare `module` meaning the module and all its submodules."""
     if ":" in text:
         module, name = text.split(":", 1)
-        return module, name
-    if "." in text and text.rsplit(".", 1)[1][:1].isupper():
-        # `mypkg.models.Net` from a policy file: the last part is the class.
-        module, name = text.rsplit(".", 1)
         return module, name
     return text, None
 
 
-def _compile(parts: tuple[str, str | None]) -> re.Pattern[str]:
+def _split_policy_global(text: str) -> tuple[str, str]:
+    """A policy names one global: `module:name`, or `module.name` split at the last dot."""
+    if ":" in text:
+        module, name = text.split(":", 1)
+    else:
+        module, _, name = text.rpartition(".")
+    return module, name
+
+
+def _compile(parts: tuple[str, str | None] | tuple[str, str]) -> re.Pattern[str]:
     module, name = parts
     if name is None:  # a whole module tree
         return re.compile(re.escape(module) + r"(\.[^:]*)?:.*")

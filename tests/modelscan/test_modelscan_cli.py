@@ -95,3 +95,25 @@ def test_benign_models_pass(trivy_bin, trivy_cache, tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert [f for f in report["findings"] if f["kind"] == "model"] == []
+
+
+def test_policy_allow_globals_trusts_a_user_class(trivy_bin, trivy_cache, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "whole_model.pt").write_bytes(b"\x80\x02cacme.models\nNet\n)\x81}b.")
+    args = ("scan", ".", "--model", "models", "--offline", "--trivy-cache-dir", str(trivy_cache))
+    proc = mlsecops(
+        *args, "--json", "before.json", "--fail-on", "MEDIUM", cwd=tmp_path, trivy_bin=trivy_bin
+    )
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads((tmp_path / "before.json").read_text())["findings"]
+    assert (finding["id"], finding["package"]) == ("MLS-PICKLE-INSTANCE", "acme.models.Net")
+
+    (tmp_path / ".mlsecops.yml").write_text(
+        'version: 1\nmodel-scanner:\n  allow-globals: ["acme.models.Net"]\n'
+    )
+    proc = mlsecops(
+        *args, "--json", "after.json", "--fail-on", "MEDIUM", cwd=tmp_path, trivy_bin=trivy_bin
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "after.json").read_text())["findings"] == []

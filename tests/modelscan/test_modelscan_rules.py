@@ -84,5 +84,7 @@ def test_project_allowed_globals_silence_a_user_class_but_never_a_deny(
     assert [f.severity for f in scan_models([Path("user.pkl")])] == [Severity.MEDIUM]
     assert scan_models([Path("user.pkl")], ["acme.models.Net"]) == []
     assert scan_models([Path("call.pkl")], ["acme.models:*"]) == []
+    assert scan_models([Path("call.pkl")], ["acme.models.build"]) == []
+    assert scan_models([Path("call.pkl")], ["acme.models.other"]) != []
     (evil,) = scan_models([Path("evil.pkl")], ["os:system", "os.system"])
     assert evil.severity is Severity.CRITICAL
