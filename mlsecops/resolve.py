@@ -191,8 +191,8 @@ def resolve_requirements(
     unpinned = sum(1 for r in requirements.requirements if not r.pinned)
     note = (
         f"{target}: resolved with pip for Python {resolution.python}: {len(packages)} "
-        f"package(s) checked at the versions pip picks today"
-        + (f", {unpinned} of them from requirement(s) without an exact pin" if unpinned else "")
+        "package(s) checked at the versions pip picks today"
+        + (f" ({unpinned} requirement(s) without an exact pin among them)" if unpinned else "")
         + "."
     )
     return ResolveScan(tuple(findings), note)

@@ -53,7 +53,7 @@ def _table(findings: list[Finding]) -> list[str]:
         (
             f.severity.name,
             f.id,
-            f.package,
+            f"{f.package} (via {f.properties['via']})" if f.properties.get("via") else f.package,
             f.installed_version,
             f.fixed_version or "-",
             f.target + (f":{f.line}" if f.line else ""),
