@@ -76,7 +76,7 @@ def risks(text: str) -> Iterator[tuple[str, str]]:
             yield text[start : match.end() + 30].replace("\n", " "), why
 
 
-def findings_for(found: list[Template], target: str) -> list[Finding]:
+def findings_for(found: list[Template], target: str, rule: str = TEMPLATE) -> list[Finding]:
     """One finding per risky template, naming every reason."""
     out = []
     for template in found:
@@ -86,12 +86,12 @@ def findings_for(found: list[Template], target: str) -> list[Finding]:
         snippet = reasons[0][0]
         out.append(
             Finding(
-                id=TEMPLATE,
+                id=rule,
                 kind=Kind.MODEL,
                 severity=Severity.HIGH,
                 target=target,
                 package=template.key,
-                title="GGUF chat template reaches for Python internals",
+                title="Chat template reaches for Python internals",
                 description=(
                     f"The chat template {template.key!r} "
                     + "; ".join(why for _snippet, why in reasons)
@@ -100,8 +100,12 @@ def findings_for(found: list[Template], target: str) -> list[Finding]:
                 ),
                 fix="Do not serve this model with its embedded template: replace the template "
                 "with a reviewed one, and render templates only in Jinja's SandboxedEnvironment.",
-                location=f"metadata key {template.key} at byte offset {template.offset}",
-                ecosystem="gguf",
+                location=(
+                    f"metadata key {template.key} at byte offset {template.offset}"
+                    if template.offset
+                    else template.key
+                ),
+                ecosystem="gguf" if template.offset else "jinja",
             )
         )
     return out

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, cast
 from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, Kind, Severity
 from mlsecops.modelscan import gguf, onnx_files, safetensors_files
+from mlsecops.modelscan.chat_templates import MAX_TEXT, template_findings
 from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, might_be_old_pickle, sniff
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.joblib_arrays import after_build
@@ -169,6 +170,8 @@ class _Scanner:
                 return found
         if fmt in COMPRESSED:
             return self.scan_compressed(fmt, handle, where)
+        if fmt is Format.TEXT and not where.in_archive and size <= MAX_TEXT:
+            return template_findings(handle.read(), where.target, where.target)
         if fmt in (Format.TEXT, Format.EMPTY) or where.in_archive:
             return []  # text holds no code; unknown archive members are the archive's data
         return [_unknown(where.target, head)]

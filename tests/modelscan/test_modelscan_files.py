@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import os
 from pathlib import Path
@@ -155,4 +156,31 @@ def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> N
     assert found == [
         ("MLS-KERAS-CUSTOM-OBJECT", "MEDIUM", "acme.layers.Gate", "b.keras:config.json"),
         ("MLS-KERAS-DENY", "CRITICAL", "keras.utils.get_file", "a.keras:config.json"),
+    ]
+
+
+def test_hugging_face_chat_templates_are_checked(tmp_path: Path, monkeypatch) -> None:
+    safe = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] }}{% endfor %}"
+    evil = "{{ cycler.__init__.__globals__.os.popen('true').read() }}"
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": evil}))
+    (tmp_path / "chat_template.jinja").write_text(evil)
+    (tmp_path / "named").mkdir()
+    (tmp_path / "named" / "tokenizer_config.json").write_text(
+        json.dumps(
+            {
+                "chat_template": [
+                    {"name": "default", "template": safe},
+                    {"name": "tool_use", "template": evil},
+                ]
+            }
+        )
+    )
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "clean" / "tokenizer_config.json").write_text(json.dumps({"chat_template": safe}))
+    monkeypatch.chdir(tmp_path)
+    found = sorted((f.id, f.target, f.package, f.severity.name) for f in scan_models([Path(".")]))
+    assert found == [
+        ("MLS-CHAT-TEMPLATE", "chat_template.jinja", "chat_template.jinja", "HIGH"),
+        ("MLS-CHAT-TEMPLATE", "named/tokenizer_config.json", "chat_template tool_use", "HIGH"),
+        ("MLS-CHAT-TEMPLATE", "tokenizer_config.json", "chat_template", "HIGH"),
     ]
