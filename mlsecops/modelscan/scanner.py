@@ -13,37 +13,31 @@ import mmap
 import os
 import stat
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from mlsecops.errors import UsageError
-from mlsecops.findings import Finding, Kind, Severity
-from mlsecops.modelscan import gguf, onnx_files, safetensors_files
+from mlsecops.findings import Finding
+from mlsecops.modelscan import gguf, notes, onnx_files, safetensors_files
 from mlsecops.modelscan.chat_templates import MAX_TEXT, template_findings
 from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, might_be_old_pickle, sniff
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
 from mlsecops.modelscan.numpy_files import NpyError, read_header
-from mlsecops.modelscan.pickle_findings import Loader, PickleSource, judge
+from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
 from mlsecops.modelscan.pickle_ops import Stream, analyze_all, is_legacy_torch
 from mlsecops.modelscan.rules import Rules, default_rules
 from mlsecops.modelscan.streams import decompress
+from mlsecops.modelscan.walk import walk
 from mlsecops.modelscan.zipread import Member, MemberError, list_members, open_member
 from mlsecops.paths import display_path
-
-UNKNOWN_FORMAT = "MLS-MODEL-UNKNOWN-FORMAT"
-UNREADABLE = "MLS-MODEL-UNREADABLE"
-SYMLINK_OUTSIDE = "MLS-MODEL-SYMLINK-OUTSIDE"
-ARCHIVE_DAMAGED = "MLS-ARCHIVE-DAMAGED"
-NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
 
 MAX_DEPTH = 4  # archives in archives in pickles...: deeper than any real model nests
 MAX_IN_MEMORY = 512 * 1024 * 1024  # archive members that must be read whole to be parsed
 MAX_OLD_PICKLE_PROBE = 64 * 1024 * 1024  # a magic-less pickle is parsed whole to detect it
-_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})  # version control data, never loaded
 
 
 def check_model_paths(paths: Sequence[Path]) -> None:
@@ -107,9 +101,9 @@ class _Scanner:
         if not path.is_dir():
             return self.scan_file(path)
         findings: list[Finding] = []
-        for file, problem in _walk(path):
+        for file, problem in walk(path):
             if problem:
-                findings.append(_symlink_finding(file, problem))
+                findings.append(notes.symlink_outside(file, problem))
             else:
                 findings += self.scan_file(file)
         return findings
@@ -123,16 +117,18 @@ class _Scanner:
         try:
             if not stat.S_ISREG(path.stat().st_mode):
                 # A FIFO or device would block or never end; no loader reads models from one.
-                return [_unreadable(where.target, "it is not a regular file")]
+                return [notes.unreadable(where.target, "it is not a regular file")]
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 found = self.scan_data(handle, size, where)
         except OSError as exc:
-            return [_unreadable(where.target, f"it could not be read ({exc.strerror or exc})")]
+            return [notes.unreadable(where.target, f"it could not be read ({exc.strerror or exc})")]
         except RecursionError:
             # Only a crafted file nests this deep; say so rather than crash the whole scan.
-            return [_unreadable(where.target, "its structure nests deeper than Python can follow")]
-        if len(found) == 1 and found[0].id == UNKNOWN_FORMAT:
+            return [
+                notes.unreadable(where.target, "its structure nests deeper than Python can follow")
+            ]
+        if len(found) == 1 and found[0].id == notes.UNKNOWN_FORMAT:
             self.unknown[real] = found[0]
             return []
         return found
@@ -174,7 +170,7 @@ class _Scanner:
             return template_findings(handle.read(), where.target, where.target)
         if fmt in (Format.TEXT, Format.EMPTY) or where.in_archive:
             return []  # text holds no code; unknown archive members are the archive's data
-        return [_unknown(where.target, head)]
+        return [notes.unknown(where.target, head)]
 
     def scan_pickle(self, stream: Stream, where: _Where) -> list[Finding]:
         segments = analyze_all(stream, after_build)
@@ -188,7 +184,7 @@ class _Scanner:
         try:
             header = read_header(stream)
         except NpyError as exc:
-            return [_numpy_malformed(where.target, str(exc))]
+            return [notes.numpy_malformed(where.target, str(exc))]
         if not header.has_objects:
             return []
         segments = analyze_all(stream, after_build)
@@ -197,7 +193,7 @@ class _Scanner:
 
     def scan_zip(self, handle: BinaryIO, where: _Where) -> list[Finding]:
         members, note = list_members(handle)
-        findings = [_damaged(where.target, note)] if note else []
+        findings = [notes.damaged(where.target, note)] if note else []
         names = {member.name for member in members}
         keras = "config.json" in names and "metadata.json" in names
         torch = any(name == "data.pkl" or name.endswith("/data.pkl") for name in names)
@@ -214,7 +210,7 @@ class _Scanner:
                     findings += self.scan_member(handle, member, where.member(member.name, loader))
             except (MemberError, OSError, EOFError, ValueError) as exc:
                 findings.append(
-                    _unreadable(
+                    notes.unreadable(
                         f"{where.target}:{member.name}", f"the member is unreadable ({exc})"
                     )
                 )
@@ -222,7 +218,7 @@ class _Scanner:
 
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
         if where.depth > MAX_DEPTH:
-            return [_unreadable(where.target, "it is nested deeper than this scanner follows")]
+            return [notes.unreadable(where.target, "it is nested deeper than this scanner follows")]
         head = open_member(handle, member).read(HEAD_SIZE)
         whole = None
         if might_be_old_pickle(head) and len(head) < member.file_size <= MAX_OLD_PICKLE_PROBE:
@@ -279,10 +275,10 @@ class _Scanner:
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             if where.in_archive:
                 return []
-            return [_unreadable(where.target, f"its {fmt.value} data is corrupt ({exc})")]
+            return [notes.unreadable(where.target, f"its {fmt.value} data is corrupt ({exc})")]
         if where.in_archive or inner in (Format.TEXT, Format.EMPTY):
             return []
-        return [_unknown(where.target, head, f"{fmt.value}-compressed data")]
+        return [notes.unknown(where.target, head, f"{fmt.value}-compressed data")]
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -291,7 +287,7 @@ class _Scanner:
             raise MemberError(f"it is larger than {MAX_IN_MEMORY >> 20} MiB")
         return open_member(handle, member).read(MAX_IN_MEMORY)
 
-    def _nested(self, where: _Where) -> Any:
+    def _nested(self, where: _Where) -> NestedScan:
         def nested(blob: bytes, source: PickleSource) -> list[Finding]:
             if where.depth >= MAX_DEPTH:
                 return []
@@ -310,28 +306,6 @@ class _Scanner:
         return nested
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, str]]:
-    """(file, problem) for every file under `root`, never leaving it through a symlink."""
-    real_root = Path(os.path.realpath(root))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
-        here = Path(dirpath)
-        linked_dirs = [d for d in dirnames if (here / d).is_symlink()]
-        for name in sorted(filenames) + linked_dirs:
-            path = here / name
-            if not path.is_symlink():
-                yield path, ""
-                continue
-            real = Path(os.path.realpath(path))
-            if real != real_root and real_root not in real.parents:
-                yield path, f"it is a symlink to {real}, outside the scanned directory"
-            elif not real.exists():
-                yield path, "it is a broken symlink"
-            elif real.is_file():
-                yield path, ""
-            # a symlink to a directory inside the root: its files are walked where they live
-
-
 def _peekable(handle: BinaryIO) -> Stream:
     if hasattr(handle, "peek"):
         return cast(Stream, handle)
@@ -342,57 +316,3 @@ def _prefixed(finding: Finding, prefix: str) -> Finding:
     if not prefix:
         return finding
     return dataclasses.replace(finding, location=f"{prefix}{finding.location}".rstrip(": "))
-
-
-def _info(rule: str, severity: Severity, target: str, title: str, description: str,
-          fix: str) -> Finding:  # fmt: skip
-    return Finding(
-        id=rule, kind=Kind.MODEL, severity=severity, target=target, title=title,
-        description=description, fix=fix,
-    )  # fmt: skip
-
-
-def _unknown(target: str, head: bytes, what: str = "") -> Finding:
-    shown = what or f"data starting with {head[:8].hex(' ')}"
-    return _info(
-        UNKNOWN_FORMAT, Severity.UNKNOWN, target,
-        "File of unknown format among the model files",
-        f"This file ({shown}) is none of the model formats the scanner reads, so it was "
-        "not checked. It is reported so that nothing in a model directory goes unseen.",
-        "If a loader reads this file, convert the model to a format that holds no code "
-        "(safetensors, ONNX); otherwise remove it from the model directory.",
-    )  # fmt: skip
-
-
-def _unreadable(target: str, why: str) -> Finding:
-    return _info(
-        UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
-        f"This file was not scanned: {why}.",
-        "Make the file readable to the scan (permissions, a complete download) and scan again.",
-    )  # fmt: skip
-
-
-def _symlink_finding(path: Path, problem: str) -> Finding:
-    return _info(
-        SYMLINK_OUTSIDE, Severity.LOW, display_path(path), "Symlink not followed",
-        f"This entry was not scanned: {problem}. The scanner never follows links out of a "
-        "model directory, but a loader that opens this path would read the file it points to.",
-        "Replace the link with the file itself, or scan the link's target as its own --model.",
-    )  # fmt: skip
-
-
-def _damaged(target: str, note: str) -> Finding:
-    return _info(
-        ARCHIVE_DAMAGED, Severity.UNKNOWN, target, "Archive structure is damaged",
-        f"In this zip archive {note}. What was found there was still scanned; a strict loader "
-        "would refuse the file, a lenient one might read it differently.",
-        "Re-create the archive from a trusted source.",
-    )  # fmt: skip
-
-
-def _numpy_malformed(target: str, why: str) -> Finding:
-    return _info(
-        NUMPY_MALFORMED, Severity.UNKNOWN, target, "NumPy file header could not be read",
-        f"The .npy header could not be read ({why}), so the array was not checked.",
-        "Re-create the file with numpy.save from a trusted source.",
-    )  # fmt: skip

@@ -1,0 +1,68 @@
+"""Informational findings: what could not be checked, and why (never a silent skip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.paths import display_path
+
+UNKNOWN_FORMAT = "MLS-MODEL-UNKNOWN-FORMAT"
+UNREADABLE = "MLS-MODEL-UNREADABLE"
+SYMLINK_OUTSIDE = "MLS-MODEL-SYMLINK-OUTSIDE"
+ARCHIVE_DAMAGED = "MLS-ARCHIVE-DAMAGED"
+NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
+
+
+def _info(rule: str, severity: Severity, target: str, title: str, description: str,
+          fix: str) -> Finding:  # fmt: skip
+    return Finding(
+        id=rule, kind=Kind.MODEL, severity=severity, target=target, title=title,
+        description=description, fix=fix,
+    )  # fmt: skip
+
+
+def unknown(target: str, head: bytes, what: str = "") -> Finding:
+    shown = what or f"data starting with {head[:8].hex(' ')}"
+    return _info(
+        UNKNOWN_FORMAT, Severity.UNKNOWN, target,
+        "File of unknown format among the model files",
+        f"This file ({shown}) is none of the model formats the scanner reads, so it was "
+        "not checked. It is reported so that nothing in a model directory goes unseen.",
+        "If a loader reads this file, convert the model to a format that holds no code "
+        "(safetensors, ONNX); otherwise remove it from the model directory.",
+    )  # fmt: skip
+
+
+def unreadable(target: str, why: str) -> Finding:
+    return _info(
+        UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
+        f"This file was not scanned: {why}.",
+        "Make the file readable to the scan (permissions, a complete download) and scan again.",
+    )  # fmt: skip
+
+
+def symlink_outside(path: Path, problem: str) -> Finding:
+    return _info(
+        SYMLINK_OUTSIDE, Severity.LOW, display_path(path), "Symlink not followed",
+        f"This entry was not scanned: {problem}. The scanner never follows links out of a "
+        "model directory, but a loader that opens this path would read the file it points to.",
+        "Replace the link with the file itself, or scan the link's target as its own --model.",
+    )  # fmt: skip
+
+
+def damaged(target: str, note: str) -> Finding:
+    return _info(
+        ARCHIVE_DAMAGED, Severity.UNKNOWN, target, "Archive structure is damaged",
+        f"In this zip archive {note}. What was found there was still scanned; a strict loader "
+        "would refuse the file, a lenient one might read it differently.",
+        "Re-create the archive from a trusted source.",
+    )  # fmt: skip
+
+
+def numpy_malformed(target: str, why: str) -> Finding:
+    return _info(
+        NUMPY_MALFORMED, Severity.UNKNOWN, target, "NumPy file header could not be read",
+        f"The .npy header could not be read ({why}), so the array was not checked.",
+        "Re-create the file with numpy.save from a trusted source.",
+    )  # fmt: skip
