@@ -119,7 +119,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
 
 def _trivy(request: ScanRequest) -> tuple[Trivy, list[str]]:
     """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
-    binary = find_trivy(request.trivy).resolve()
+    binary = find_trivy(request.trivy, offline=request.offline).resolve()
     # Absolute, because Trivy runs with the project as its working directory.
     cache_dir = request.trivy_cache_dir.resolve() if request.trivy_cache_dir else None
     if request.offline:

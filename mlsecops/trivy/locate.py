@@ -38,10 +38,14 @@ def find_trivy(explicit: str | None, *, offline: bool = True) -> Path:
             "trivy not found on PATH (and --offline forbids downloading it)", INSTALL_HINT
         )
     # Imported here: the installer (and requests) is only needed on this path.
-    from mlsecops.trivy.install import DEFAULT_VERSION, find_or_install
+    from mlsecops.trivy.install import DEFAULT_BASE_URL, DEFAULT_VERSION, find_or_install
 
     binary = find_or_install(
-        DEFAULT_VERSION, mlsecops_cache_dir() / "trivy", log=lambda m: print(m, file=sys.stderr)
+        DEFAULT_VERSION,
+        mlsecops_cache_dir() / "trivy",
+        log=lambda m: print(m, file=sys.stderr),
+        # A mirror of Trivy's releases; what it serves is still checked against the pins.
+        base_url=os.environ.get("MLSECOPS_TRIVY_DOWNLOAD_URL") or DEFAULT_BASE_URL,
     )
     return binary.path
 

@@ -469,3 +469,31 @@ def test_cli_unsupported_platform_exits_2(tmp_path, capsys):
 
 def test_platform_key_names_the_cache_dir():
     assert Platform("Linux", "64bit").key == "Linux-64bit"
+
+
+def test_cli_scan_without_trivy_installs_the_pinned_default_and_refuses_a_tampered_one(
+    httpserver, tmp_path, trivy_cache
+):
+    """`mlsecops scan` online with no trivy anywhere: the interface's pinned install path."""
+    archive = release_archive(fake_trivy(DEFAULT_VERSION))
+    serve_release(httpserver, DEFAULT_VERSION, archive)
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env.update(
+        PATH="/usr/bin:/bin",
+        PYTHONPATH=str(REPO),
+        XDG_CACHE_HOME=str(tmp_path / "xdg"),
+        MLSECOPS_TRIVY_DOWNLOAD_URL=httpserver.url_for("").rstrip("/"),
+    )
+    project = REPO / "tests" / "fixtures" / "projects" / "clean"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsecops", "scan", str(project), "--trivy-cache-dir",
+         str(trivy_cache)],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("mlsecops: error:")
+    # The archive is not Trivy's real one, so the hash pinned for the default version refuses it.
+    assert PINNED_SHA256[archive_name(DEFAULT_VERSION, HERE)] in error
+    assert sha256(archive) in error
+    assert not list((tmp_path / "xdg").rglob("trivy"))
