@@ -251,11 +251,18 @@ def _message(finding: Finding, is_file: bool) -> str:
         )
     else:
         text = f"{finding.id} ({finding.severity.name}): {finding.title or finding.package}{where}."
-    if finding.location and not is_file:
-        text += f" Found at {finding.location}."
+    # A model finding's location (archive member, opcode position) is not a line in the file,
+    # so it belongs in the message for file targets too; a vulnerability's is the manifest line.
+    if finding.location and (not is_file or finding.kind != Kind.VULNERABILITY):
+        text += f" Found at {_sentence(finding.location)}"
     if finding.fix:
-        text += f" Fix: {finding.fix}."
+        text += f" Fix: {_sentence(finding.fix)}"
     return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _artifact_uri(finding: Finding) -> tuple[str, bool]:

@@ -143,7 +143,8 @@ def minimum_upgrades(findings: Sequence[Finding]) -> list[Upgrade]:
 
 def _fixes(outcome: ScanOutcome) -> str:
     upgrades = minimum_upgrades(outcome.failing)
-    if not upgrades:
+    others = [f for f in outcome.failing if f.kind != Kind.VULNERABILITY]
+    if not upgrades and not others:
         return ""
     lines = ["### How to fix", ""]
     for up in upgrades[:MAX_FIX_LINES]:
@@ -156,7 +157,8 @@ def _fixes(outcome: ScanOutcome) -> str:
             )
     if len(upgrades) > MAX_FIX_LINES:
         lines.append(f"- … and {len(upgrades) - MAX_FIX_LINES} more packages (see the table)")
-    others = [f for f in outcome.failing if f.kind != Kind.VULNERABILITY]
+    # One line per file: a poisoned pickle with ten dangerous calls needs one fix, not ten.
+    others = list({f.target: f for f in reversed(others)}.values())[::-1]
     lines += [f"- `{f.target}`: {f.fix or f.title}" for f in others[:MAX_FIX_LINES]]
     return "\n".join(lines) + "\n\n"
 
@@ -201,7 +203,9 @@ def _findings_block(
 def _row(f: Finding) -> str:
     versions = f"{_cell(f.installed_version)} → {_cell(f.fixed_version or 'no fix')}"
     if f.kind != Kind.VULNERABILITY or not f.installed_version:
-        versions = _cell(f.title)  # a model finding, or a requirement with no version at all
+        # A model finding, or a requirement with no version at all: say what and where.
+        detail = f.title + (f" ({f.location})" if f.location else "")
+        versions = _cell(detail)
     return f"| {f.severity.name} | {_link(f)} | {_package(f)} | {versions} | {_where(f)} |"
 
 

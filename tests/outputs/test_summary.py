@@ -80,3 +80,25 @@ def test_markdown_cells_are_escaped():
     evil = vuln("CVE-1", Severity.HIGH, "pkg|x", "1.0", "1.1", title="a | b\nc")
     text = render_summary(outcome(evil))
     assert "pkg\\|x" in text
+
+
+def test_model_findings_get_a_fix_line_once_per_file():
+    from mlsecops.findings import Finding, Kind
+
+    def pickle_call(offset: int) -> Finding:
+        return Finding(
+            id="MLS-PICKLE-DENY",
+            kind=Kind.MODEL,
+            severity=Severity.CRITICAL,
+            target="models/weights.bin",
+            package="posix.system",
+            title="Pickle calls dangerous posix.system",
+            location=f"opcode 12 at byte offset {offset}",
+            fix="Do not unpickle this file; save the weights with safetensors",
+        )
+
+    text = render_summary(outcome(pickle_call(39), pickle_call(80)))
+    fixes = text[text.index("### How to fix") : text.index("### Findings that fail")]
+    assert fixes.count("models/weights.bin") == 1
+    assert "save the weights with safetensors" in fixes
+    assert "(opcode 12 at byte offset 39)" in text
