@@ -17,7 +17,7 @@ from mlsecops.action import ActionConfig, run_action
 from mlsecops.errors import EXIT_TOOL, MlsecopsError, UsageError
 from mlsecops.github.commands import command
 from mlsecops.github.context import context_from_env
-from mlsecops.outputs.reports import ReportRequest
+from mlsecops.outputs.reports import ReportRequest, parse_sarif_floor
 from mlsecops.outputs.sarif import DEFAULT_CATEGORY
 from mlsecops.scan import ScanRequest
 
@@ -69,6 +69,8 @@ def config_from_env(env: Mapping[str, str]) -> ActionConfig:
         baseline=optional_path("BASELINE"),
         fail_on_new_only=parse_bool("fail-on-new-only", get("FAIL_ON_NEW_ONLY")),
     )
+    if get("SARIF_SEVERITY"):
+        parse_sarif_floor(get("SARIF_SEVERITY"))  # refused before the scan, not after it
     reports = ReportRequest(
         json_file=optional_path("JSON_FILE"),
         sarif_file=sarif_file,

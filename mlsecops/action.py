@@ -7,7 +7,7 @@ this module never reads the environment itself.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
@@ -34,7 +34,9 @@ def run_action(config: ActionConfig, github: GitHubContext) -> int:
     """Scan, write every report and output; return the exit code of the gate."""
     outcome = run_scan(config.scan)
     notes = _pr_comment_notes(config, github)
-    reports = write_reports(outcome, _with_notes(config.reports, notes))
+    reports = write_reports(
+        outcome, replace(config.reports, extra_notes=(*config.reports.extra_notes, *notes))
+    )
     for line in reports.annotation_lines:
         print(line)
     sys.stdout.write(render_table(outcome))
@@ -69,18 +71,6 @@ def step_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, str]
 
 def _path_text(path: Path | None) -> str:
     return str(path) if path is not None else ""
-
-
-def _with_notes(reports: ReportRequest, notes: list[str]) -> ReportRequest:
-    return ReportRequest(
-        json_file=reports.json_file,
-        sarif_file=reports.sarif_file,
-        sarif_floor=reports.sarif_floor,
-        sarif_category=reports.sarif_category,
-        summary_file=reports.summary_file,
-        annotations=reports.annotations,
-        extra_notes=(*reports.extra_notes, *notes),
-    )
 
 
 def _pr_comment_notes(config: ActionConfig, github: GitHubContext) -> list[str]:

@@ -15,7 +15,7 @@ from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, EXIT_USAGE, Mls
 from mlsecops.gate import FAIL_ON_CHOICES
 from mlsecops.integrity.cli import register as register_integrity
 from mlsecops.outcome import ScanOutcome
-from mlsecops.outputs.reports import ReportRequest, write_reports
+from mlsecops.outputs.reports import ReportRequest, parse_sarif_floor, write_reports
 from mlsecops.outputs.sarif import DEFAULT_CATEGORY
 from mlsecops.outputs.table import render_table
 from mlsecops.scan import ScanRequest, run_scan
@@ -142,6 +142,7 @@ def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    parse_sarif_floor(args.sarif_severity)  # a bad flag is an error before the scan, not after
     outcome = run_scan(
         ScanRequest(
             project=args.path,

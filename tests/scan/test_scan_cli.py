@@ -13,6 +13,7 @@ import pytest
 
 from mlsecops.schemas import schema_errors
 from tests.support.images import build_docker_archive, build_oci_layout, build_oci_tarball
+from tests.support.scan_cli import scan_cli as scan
 
 PROJECTS = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 REPO = Path(__file__).resolve().parents[2]
@@ -34,15 +35,6 @@ def run_cli(
         check=False,
         timeout=300,
     )
-
-
-def scan(
-    trivy_bin: Path, cache: Path, *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "scan", *args, "--offline", "--trivy-cache-dir", str(cache),
-        trivy_dir=trivy_bin.parent, cwd=cwd,
-    )  # fmt: skip
 
 
 def report(path: Path) -> dict:
@@ -381,3 +373,9 @@ def test_python_dash_m_and_console_script_agree():
     proc = run_cli("--version", trivy_dir=None)
     assert proc.returncode == 0
     assert proc.stdout.startswith("mlsecops ")
+
+
+def test_bogus_sarif_severity_is_refused_before_scanning(trivy_bin, tmp_path):
+    # An empty cache would be exit 3 if the scan ran: exit 2 proves the flag was checked first.
+    proc = scan(trivy_bin, tmp_path, str(PROJECTS / "clean"), "--sarif-severity", "LOUD")
+    assert_one_line_error(proc, 2, "--sarif-severity 'LOUD'")
