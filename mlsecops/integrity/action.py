@@ -1,8 +1,9 @@
 """The integrity action's entrypoint: `python -m mlsecops.integrity.action STEP`.
 
 STEP is `prepare` (check every input, before anything is hashed or downloaded), `generate`,
-or `verify`. action.yml passes inputs only through `env:`; this module reads them into a config
-once, calls the core, and writes step outputs, the job summary and the exit code.
+or `verify`. action.yml passes inputs only through `env:`; `action_inputs` reads them into a
+config once; this module calls the core, and writes step outputs, the job summary and the
+exit code.
 
 Artifact layout: the model (file or directory) and, beside it, `<name>.mlsecops.json` (and
 `<name>.sha256` when asked for). upload-artifact roots the artifact at their common parent, so
@@ -12,92 +13,27 @@ the downloaded artifact holds exactly those names at its top.
 from __future__ import annotations
 
 import dataclasses
+import html
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, MlsecopsError, UsageError
 from mlsecops.integrity import github
+from mlsecops.integrity.action_inputs import Config, read_config
 from mlsecops.integrity.attestation import attestation_problem
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
-from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
+from mlsecops.integrity.manifest import read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import render_markdown, render_text
-from mlsecops.integrity.signing import key_from_environ, sign
+from mlsecops.integrity.signing import sign
 from mlsecops.integrity.verify import Difference, Verdict, verify_model
 
 MANIFEST_SUFFIX = ".mlsecops.json"
 SHA256SUM_SUFFIX = ".sha256"
-KEY_VARIABLE = "MLSECOPS_HMAC_KEY"
-# What upload-artifact refuses in a name, plus path tricks: the name becomes a directory.
-_BAD_ARTIFACT_NAME = re.compile(r'[":<>|*?\r\n\\/]')
-
-
-@dataclass(frozen=True)
-class Config:
-    """The action's inputs, checked."""
-
-    mode: str
-    artifact_name: str
-    model_path: Path | None = None  # generate
-    sha256sum: bool = False
-    attest: bool = False
-    retention_days: int = 0
-    expected_digest: str | None = None  # verify
-    verify_attestation: bool = False
-    signer_workflow: str = ""
-    repository: str = ""
-    key: bytes | None = None
-
-
-def read_config(environ: Mapping[str, str]) -> Config:
-    """Every input from the environment action.yml set, each refused if malformed."""
-    mode = environ.get("MLSECOPS_MODE", "")
-    if mode not in ("generate", "verify"):
-        raise UsageError(f"mode: {mode!r} is neither 'generate' nor 'verify'")
-    name = environ.get("MLSECOPS_ARTIFACT_NAME", "")
-    if not name or name in (".", "..") or _BAD_ARTIFACT_NAME.search(name):
-        raise UsageError(f"artifact-name: {name!r} is not a usable artifact name")
-    key = key_from_environ(KEY_VARIABLE, environ) if environ.get(KEY_VARIABLE) else None
-    if mode == "generate":
-        model = environ.get("MLSECOPS_MODEL_PATH", "")
-        if not model.strip():
-            raise UsageError("model-path is required in generate mode")
-        return Config(
-            mode,
-            name,
-            model_path=Path(os.path.abspath(model)),
-            sha256sum=_bool(environ, "sha256sum"),
-            attest=_bool(environ, "attest"),
-            retention_days=_days(environ.get("MLSECOPS_RETENTION_DAYS", "")),
-            key=key,
-        )
-    expected = environ.get("MLSECOPS_EXPECTED_DIGEST", "").strip().lower()
-    if expected and not DIGEST_PATTERN.match(expected):
-        raise UsageError(f"expected-digest: {expected!r} is not sha256:<64 hex digits>")
-    if not expected and not _bool(environ, "allow-missing-expected-digest"):
-        raise UsageError(
-            "expected-digest is required in verify mode",
-            "pass the generate job's manifest-digest output through needs.<job>.outputs, or set "
-            "allow-missing-expected-digest: true to verify against the artifact alone",
-        )
-    verify_attestation = _bool(environ, "verify-attestation")
-    return Config(
-        mode,
-        name,
-        expected_digest=expected or None,
-        verify_attestation=verify_attestation,
-        signer_workflow=environ.get("MLSECOPS_SIGNER_WORKFLOW", "")
-        or (_this_workflow(environ) if verify_attestation else ""),
-        repository=environ.get("GITHUB_REPOSITORY", ""),
-        key=key,
-    )
 
 
 def prepare(config: Config, runner_temp: Path) -> dict[str, str]:
@@ -140,7 +76,7 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
     }
     summary = (
         f"### Model integrity: manifest written\n\n| | |\n| --- | --- |\n"
-        f"| Artifact | <code>{config.artifact_name}</code> |\n"
+        f"| Artifact | <code>{html.escape(config.artifact_name)}</code> |\n"
         f"| Files | {len(manifest.files):,} |\n| Bytes | {manifest.total_bytes:,} |\n"
         f"| Manifest digest | <code>{manifest.digest()}</code> |\n"
         f"| HMAC signature | {'yes' if config.key else 'no'} |\n"
@@ -235,31 +171,8 @@ _NO_DIGEST_WARNING = (
 )
 
 
-def _bool(environ: Mapping[str, str], name: str) -> bool:
-    variable = "MLSECOPS_" + name.upper().replace("-", "_")
-    value = environ.get(variable, "false").strip().lower()
-    if value not in ("true", "false"):
-        raise UsageError(f"{name}: {value!r} is not true or false")
-    return value == "true"
-
-
-def _days(value: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
-        raise UsageError(f"retention-days: {value!r} is not a whole number of days, 1 or more")
-    return int(value)
-
-
 def _text(flag: bool) -> str:
     return "true" if flag else "false"
-
-
-def _this_workflow(environ: Mapping[str, str]) -> str:
-    """`[host/]owner/repo/.github/workflows/x.yml`, gh's --signer-workflow form, from this run."""
-    workflow = environ.get("GITHUB_WORKFLOW_REF", "").partition("@")[0]
-    if not workflow:
-        raise UsageError("verify-attestation needs signer-workflow outside GitHub Actions")
-    host = urlparse(environ.get("GITHUB_SERVER_URL", "https://github.com")).netloc
-    return workflow if host in ("", "github.com") else f"{host}/{workflow}"
 
 
 def _path(environ: Mapping[str, str], variable: str) -> Path | None:

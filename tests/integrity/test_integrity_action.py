@@ -15,7 +15,8 @@ import pytest
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity import github
-from mlsecops.integrity.action import Config, generate, main, prepare, read_config, verify
+from mlsecops.integrity.action import generate, main, prepare, verify
+from mlsecops.integrity.action_inputs import Config, read_config
 from tests.action.composite import ActionRun, read_outputs, run_composite
 from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
 
