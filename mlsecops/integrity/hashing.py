@@ -16,7 +16,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-BUFFER_SIZE = 1 << 20  # 1 MiB: past the point where larger reads stop helping throughput
+# 128 KiB. Measured in fresh processes (2-core EPYC VM, page cache warm), 64-128 KiB buffers
+# hash ~25% faster than 256 KiB-1 MiB ones, most likely because the buffer, written by the
+# kernel's copy and then read by SHA-256, then stays in the core's L2 (512 KiB there) next
+# to the data being copied. Syscalls per byte are still negligible at this size.
+BUFFER_SIZE = 128 * 1024
 
 Opener = Callable[[str], int]
 """Opens a file by its relative path and returns a read-only descriptor (tree.ModelRoot)."""

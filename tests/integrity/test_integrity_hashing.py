@@ -38,7 +38,8 @@ def test_streams_files_larger_than_the_buffer_and_empty_ones(tmp_path: Path) -> 
 
 
 def test_default_buffer_with_a_file_several_mebibytes_long(tmp_path: Path) -> None:
-    data = os.urandom(3 * BUFFER_SIZE + 7)
+    data = os.urandom(3 * 2**20 + 7)
+    assert len(data) > 20 * BUFFER_SIZE
     sizes = _files(tmp_path, {"shard.bin": data})
     with ModelRoot(tmp_path) as root:
         assert hash_files(root.open_file, sizes, jobs=2) == {"shard.bin": _expected(data)}
