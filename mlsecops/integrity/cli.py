@@ -15,7 +15,7 @@ from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
 from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
-from mlsecops.integrity.report import render_text
+from mlsecops.integrity.report import plural, render_text
 from mlsecops.integrity.signing import key_from_environ, sign
 from mlsecops.integrity.verify import verify_model
 
@@ -89,7 +89,7 @@ def _cmd_hash(args: argparse.Namespace) -> int:
         manifest = sign(manifest, key)
     write_outputs(manifest, args.manifest, args.sha256sum)
     print(
-        f"hashed {len(manifest.files)} files, {manifest.total_bytes:,} bytes, "
+        f"hashed {plural(len(manifest.files), 'file')}, {manifest.total_bytes:,} bytes, "
         f"in {seconds:.2f} s ({args.jobs} jobs)"
     )
     print(f"wrote {args.manifest}" + (" (HMAC-signed)" if key is not None else ""))

@@ -18,7 +18,7 @@ def render_text(verdict: Verdict) -> str:
     """The lines `mlsecops verify` prints."""
     if verdict.passed:
         lines = [
-            f"OK: {show(verdict.model)} matches the manifest: {verdict.files} files, "
+            f"OK: {show(verdict.model)} matches the manifest: {plural(verdict.files, 'file')}, "
             f"{verdict.bytes:,} bytes",
             *(f"  {what}: {how}" for what, how in verdict.checks),
         ]
@@ -56,6 +56,11 @@ def render_markdown(verdict: Verdict) -> str:
         if len(items) > MARKDOWN_LIMIT:
             lines.append(f"- ... and {len(items) - MARKDOWN_LIMIT} more (see the step log)")
     return "\n".join(lines) + "\n"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `2 files`."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _text(item: Difference) -> str:
