@@ -17,10 +17,11 @@ from typing import Any
 from mlsecops import __version__
 from mlsecops.findings import Finding, Kind, Severity, sorted_findings
 from mlsecops.outcome import ScanOutcome
+from mlsecops.outputs import DEFAULT_SARIF_CATEGORY
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/mlsecops/mlsecops-action"
-DEFAULT_CATEGORY = "mlsecops"
+DEFAULT_CATEGORY = DEFAULT_SARIF_CATEGORY
 
 # GitHub keeps at most 5,000 results per run (by severity) and 10 MB of gzipped SARIF per
 # upload; we stay inside both and report what we cut rather than have the upload refused.
