@@ -125,3 +125,23 @@ def test_configuration_errors_are_one_annotated_line(tmp_path, trivy_bin, trivy_
     captured = capsys.readouterr()
     assert captured.out.startswith("::error title=mlsecops::--fail-on 'SEVERE'")
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_new_output_counts_findings_the_change_adds(tmp_path, trivy_bin, trivy_cache):
+    first = tmp_path / "first"
+    first.mkdir()
+    env = github_env(first, trivy_bin, trivy_cache, MLSECOPS_PATH=str(PROJECTS / "pipfile"))
+    assert entrypoint.main(env) == 1
+    assert read_outputs(first / "output")["new"] == ""  # no baseline, no claim
+    second = tmp_path / "second"
+    second.mkdir()
+    env = github_env(
+        second, trivy_bin, trivy_cache,
+        MLSECOPS_PATH=str(PROJECTS / "pipfile"),
+        MLSECOPS_BASELINE=str(first / "r.json"),
+        MLSECOPS_FAIL_ON_NEW_ONLY="true",
+    )  # fmt: skip
+    assert entrypoint.main(env) == 0  # the same findings as the baseline: nothing new fails
+    outputs = read_outputs(second / "output")
+    assert outputs["new"] == "0"
+    assert outputs["total"] == "2"
