@@ -10,7 +10,6 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from mlsecops.action import ActionConfig, run_action
@@ -84,16 +83,14 @@ def config_from_env(env: Mapping[str, str]) -> ActionConfig:
         reports=reports,
         pr_comment=parse_bool("pr-comment", get("PR_COMMENT")),
         github_token=get("GITHUB_TOKEN"),
+        summary=summary,
     )
 
 
 def main(env: Mapping[str, str]) -> int:
     try:
         config = config_from_env(env)
-        github = context_from_env(env)
-        if not parse_bool("summary", env.get("MLSECOPS_SUMMARY", "true")):
-            github = replace(github, summary_file=None)
-        return run_action(config, github)
+        return run_action(config, context_from_env(env))
     except MlsecopsError as error:
         print(command("error", error.one_line(), title="mlsecops"))
         print(f"mlsecops: error: {error.one_line()}", file=sys.stderr)

@@ -28,23 +28,25 @@ class ActionConfig:
     reports: ReportRequest
     pr_comment: bool = False
     github_token: str = ""
+    summary: bool = True  # write the report to the job summary
 
 
 def run_action(config: ActionConfig, github: GitHubContext) -> int:
     """Scan, write every report and output; return the exit code of the gate."""
     outcome = run_scan(config.scan)
-    notes = _pr_comment_notes(config, github)
-    reports = write_reports(
-        outcome, replace(config.reports, extra_notes=(*config.reports.extra_notes, *notes))
-    )
+    skip_note = _why_no_pr_comment(config, github)
+    notes = (*config.reports.extra_notes, *([skip_note] if skip_note else []))
+    reports = write_reports(outcome, replace(config.reports, extra_notes=notes))
     for line in reports.annotation_lines:
         print(line)
     sys.stdout.write(render_table(outcome))
-    if github.summary_file is not None:
-        append(github.summary_file, reports.summary_text)
-    comment_note = _post_pr_comment(config, github, reports)
-    if comment_note and github.summary_file is not None:
-        append(github.summary_file, f"\n> {comment_note}\n")
+    summary_file = github.summary_file if config.summary else None
+    if summary_file is not None:
+        append(summary_file, reports.summary_text)
+    if config.pr_comment and github.pull_request is not None and skip_note is None:
+        comment_note = _post_pr_comment(config, github, github.pull_request, reports)
+        if comment_note and summary_file is not None:
+            append(summary_file, f"\n> {comment_note}\n")
     if github.output_file is not None:
         append(github.output_file, format_outputs(step_outputs(outcome, config.reports)))
     return EXIT_PASSED if outcome.passed else EXIT_FAILED
@@ -77,32 +79,27 @@ def _path_text(path: Path | None) -> str:
     return str(path) if path is not None else ""
 
 
-def _pr_comment_notes(config: ActionConfig, github: GitHubContext) -> list[str]:
-    """Why no PR comment will be posted, decided before the summary is written."""
+def _why_no_pr_comment(config: ActionConfig, github: GitHubContext) -> str | None:
+    """Why a requested PR comment cannot be posted, decided before the summary is written."""
     if not config.pr_comment or github.pull_request is None:
-        return []
+        return None
     if github.is_fork_pull_request:
-        return [
+        return (
             "No PR comment: pull requests from forks get a read-only token. The report is "
             "in this job summary."
-        ]
+        )
     if not config.github_token:
-        return ["No PR comment: no github-token was given."]
-    return []
+        return "No PR comment: no github-token was given."
+    return None
 
 
-def _post_pr_comment(config: ActionConfig, github: GitHubContext, reports: WrittenReports) -> str:
+def _post_pr_comment(
+    config: ActionConfig, github: GitHubContext, pull_request: int, reports: WrittenReports
+) -> str:
     """Post or update the sticky comment; a failure is a warning, never a crash."""
-    if (
-        not config.pr_comment
-        or github.pull_request is None
-        or github.is_fork_pull_request
-        or not config.github_token
-    ):
-        return ""
     api = GitHubApi(github.api_url, config.github_token)
     try:
-        result = upsert_comment(api, github.repository, github.pull_request, reports.summary_text)
+        result = upsert_comment(api, github.repository, pull_request, reports.summary_text)
     except GitHubApiError as error:
         print(command("warning", f"PR comment not posted: {error.one_line()}"))
         return f"PR comment not posted: {error.one_line()}"

@@ -71,10 +71,9 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    trivy, notes = _trivy(request)
-    ignore_file, ignore_notes = trivy_ignore_file(project)
-    trivy = Trivy(replace(trivy.options, ignore_file=ignore_file))
-    notes += ignore_notes
+    ignore_file, notes = trivy_ignore_file(project)
+    trivy, db_notes = _trivy(request, ignore_file)
+    notes = db_notes + notes
     targets = [display_path(project)]
     coverage = fill_gaps(
         trivy,
@@ -117,18 +116,19 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     )
 
 
-def _trivy(request: ScanRequest) -> tuple[Trivy, list[str]]:
+def _trivy(request: ScanRequest, ignore_file: Path | None) -> tuple[Trivy, list[str]]:
     """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
     binary = find_trivy(request.trivy, offline=request.offline).resolve()
     # Absolute, because Trivy runs with the project as its working directory.
     cache_dir = request.trivy_cache_dir.resolve() if request.trivy_cache_dir else None
     if request.offline:
         require_offline_db(cache_dir or default_cache_dir())
-        return Trivy(TrivyOptions(binary, cache_dir, request.offline)), []
+        return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []
     # Named explicitly: the DB step and the scan must use the same cache dir.
     cache_dir = resolve_cache_dir(cache_dir, os.environ)
     db = prepare_db(binary, cache_dir)
-    return Trivy(TrivyOptions(binary, cache_dir, skip_db_update=True)), list(db.warnings)
+    options = TrivyOptions(binary, cache_dir, skip_db_update=True, ignore_file=ignore_file)
+    return Trivy(options), list(db.warnings)
 
 
 def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Finding]:

@@ -13,15 +13,10 @@ from typing import Any
 class GitHubContext:
     output_file: Path | None = None
     summary_file: Path | None = None
-    workspace: Path | None = None
     api_url: str = "https://api.github.com"
     repository: str = ""  # owner/name
-    event_name: str = ""
     pull_request: int | None = None
     head_repository: str = ""  # the PR's head repo, to tell fork PRs apart
-    server_url: str = "https://github.com"
-    sha: str = ""
-    run_id: str = ""
 
     @property
     def is_fork_pull_request(self) -> bool:
@@ -32,26 +27,21 @@ class GitHubContext:
 
 def context_from_env(env: Mapping[str, str]) -> GitHubContext:
     """Build the context from GITHUB_* variables and the event payload file."""
-    event = _event(env.get("GITHUB_EVENT_PATH", ""))
-    pr = event.get("pull_request") if isinstance(event.get("pull_request"), dict) else None
-    number = pr.get("number") if pr else None
-    head = pr.get("head", {}) if pr else {}
-    head_repo = head.get("repo") if isinstance(head, dict) else None
+    pr = _mapping(_event(env.get("GITHUB_EVENT_PATH", "")).get("pull_request"))
+    number = pr.get("number")
+    head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
     return GitHubContext(
         output_file=_path(env.get("GITHUB_OUTPUT")),
         summary_file=_path(env.get("GITHUB_STEP_SUMMARY")),
-        workspace=_path(env.get("GITHUB_WORKSPACE")),
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
         repository=env.get("GITHUB_REPOSITORY", ""),
-        event_name=env.get("GITHUB_EVENT_NAME", ""),
         pull_request=number if isinstance(number, int) else None,
-        head_repository=(head_repo or {}).get("full_name", "")
-        if isinstance(head_repo, dict)
-        else "",
-        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
-        sha=env.get("GITHUB_SHA", ""),
-        run_id=env.get("GITHUB_RUN_ID", ""),
+        head_repository=str(head_repo.get("full_name", "")),
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _path(value: str | None) -> Path | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlsecops.errors import UsageError
@@ -48,18 +48,14 @@ def write_reports(outcome: ScanOutcome, request: ReportRequest) -> WrittenReport
     """SARIF and annotations first, so the summary can say what they had to leave out."""
     notes: list[str] = list(request.extra_notes)
     # The flag (or action input) wins over the policy file's sarif-severity.
-    request = replace(request, sarif_floor=request.sarif_floor or outcome.sarif_severity)
+    floor = parse_sarif_floor(request.sarif_floor or outcome.sarif_severity)
     if request.sarif_file is not None:
-        sarif = build_sarif(
-            outcome,
-            floor=parse_sarif_floor(request.sarif_floor),
-            category=request.sarif_category,
-        )
+        sarif = build_sarif(outcome, floor=floor, category=request.sarif_category)
         write_text_atomic(request.sarif_file, sarif.text)
         if sarif.below_floor:
             notes.append(
                 f"SARIF leaves out {sarif.below_floor} open finding(s) below the "
-                f"{parse_sarif_floor(request.sarif_floor).name} floor (sarif-severity)."
+                f"{floor.name} floor (sarif-severity)."
             )
         if sarif.cut_for_limits:
             notes.append(

@@ -283,7 +283,7 @@ def fingerprint(finding: Finding) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if limit <= MAX_DESCRIPTION else text
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

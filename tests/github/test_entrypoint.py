@@ -145,3 +145,14 @@ def test_new_output_counts_findings_the_change_adds(tmp_path, trivy_bin, trivy_c
     outputs = read_outputs(second / "output")
     assert outputs["new"] == "0"
     assert outputs["total"] == "2"
+
+
+def test_summary_false_leaves_the_job_summary_alone(tmp_path, trivy_bin, trivy_cache):
+    env = github_env(
+        tmp_path, trivy_bin, trivy_cache,
+        MLSECOPS_PATH=str(PROJECTS / "pipfile"),
+        MLSECOPS_SUMMARY="false",
+    )  # fmt: skip
+    assert entrypoint.main(env) == 1
+    assert (tmp_path / "summary").read_text() == ""
+    assert read_outputs(tmp_path / "output")["passed"] == "false"

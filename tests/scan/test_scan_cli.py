@@ -149,21 +149,23 @@ def test_clean_project_passes(trivy_bin, trivy_cache, tmp_path):
     assert proc.stdout.strip().endswith("PASSED (fail-on HIGH): no open findings")
 
 
+# uv: one MEDIUM and one LOW. pipfile: one CRITICAL and one MEDIUM.
 @pytest.mark.parametrize(
-    ("fail_on", "code"), [("CRITICAL", 1), ("NONE", 0), ("low", 1), ("MEDIUM", 1)]
+    ("project", "fail_on", "code"),
+    [
+        ("uv", "HIGH", 0),
+        ("uv", "MEDIUM", 1),
+        ("uv", "low", 1),
+        ("uv", "NONE", 0),
+        ("uv", "CRITICAL", 0),
+        ("pipfile", "CRITICAL", 1),
+        ("pipfile", "NONE", 0),
+    ],
 )
-def test_fail_on_thresholds(trivy_bin, trivy_cache, tmp_path, fail_on, code):
+def test_fail_on_thresholds(trivy_bin, trivy_cache, tmp_path, project, fail_on, code):
     out = tmp_path / "r.json"
-    proc = scan(
-        trivy_bin, trivy_cache, str(PROJECTS / "uv"), "--fail-on", fail_on, "--json", str(out)
-    )
-    # uv: one MEDIUM and one LOW, nothing HIGH: CRITICAL passes only because nothing is
-    # critical, so check that case against a project that has one.
-    if fail_on == "CRITICAL":
-        proc = scan(
-            trivy_bin, trivy_cache, str(PROJECTS / "pipfile"), "--fail-on", fail_on,
-            "--json", str(out),
-        )  # fmt: skip
+    args = (str(PROJECTS / project), "--fail-on", fail_on, "--json", str(out))
+    proc = scan(trivy_bin, trivy_cache, *args)
     assert proc.returncode == code, proc.stderr
     data = report(out)
     assert data["passed"] is (code == 0)
