@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -26,9 +27,10 @@ from mlsecops.integrity.action_inputs import Config, read_config
 from mlsecops.integrity.attestation import attestation_problem
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
-from mlsecops.integrity.manifest import read_manifest
+from mlsecops.integrity.manifest import Manifest, read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import render_markdown, render_text
+from mlsecops.integrity.sha256sum import sha256sum_text
 from mlsecops.integrity.signing import sign
 from mlsecops.integrity.verify import Difference, Verdict, verify_model
 
@@ -97,9 +99,14 @@ def verify(config: Config, download_dir: Path, gh: str = "gh") -> tuple[Verdict,
     model, manifest_path = download_dir / model_name, download_dir / manifests[0]
     manifest = read_manifest(manifest_path)
     verdict = verify_model(model, manifest, default_jobs(), config.expected_digest, config.key)
-    allowed = {model_name, manifests[0], model_name + SHA256SUM_SUFFIX}
-    extra = tuple(Difference(name, "not part of the model") for name in top if name not in allowed)
-    verdict = dataclasses.replace(verdict, outside=extra)
+    sums_name = model_name + SHA256SUM_SUFFIX
+    allowed = {model_name, manifests[0], sums_name}
+    extra = [Difference(name, "not part of the model") for name in top if name not in allowed]
+    if sums_name in top:  # shipped for `sha256sum -c`: it must say what the manifest says
+        problem = _sha256sum_problem(download_dir / sums_name, manifest)
+        if problem:
+            extra.append(Difference(sums_name, problem))
+    verdict = dataclasses.replace(verdict, outside=tuple(sorted(extra, key=lambda d: d.path)))
     if config.verify_attestation:
         problem = attestation_problem(manifest_path, config.repository, config.signer_workflow, gh)
         if problem:
@@ -169,6 +176,25 @@ _NO_DIGEST_WARNING = (
     "verifying without expected-digest: the manifest travelled with the artifact, so whoever "
     "can replace the artifact can replace both. Pass the generate job's manifest-digest."
 )
+
+
+def _sha256sum_problem(path: Path, manifest: Manifest) -> str | None:
+    """Why the checksum file beside the model is not the one `manifest` gives, or None."""
+    expected = sha256sum_text(manifest).encode("utf-8")
+    try:
+        # A symlink in its place is not followed (O_NOFOLLOW), a FIFO does not hang (O_NONBLOCK).
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return "not a regular file"
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                # One byte more than expected is enough to see a longer file.
+                same = handle.read(len(expected) + 1) == expected
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None if same else "does not match the manifest"
 
 
 def _text(flag: bool) -> str:

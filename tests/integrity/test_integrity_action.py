@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,48 @@ def test_verify_fails_on_tampering_and_on_extra_files_in_the_artifact(
         ("changed", ["tokenizer.json"]),
         ("outside the model", ["run-me.sh"]),
     ]
+
+
+def _sums_for_another_model(sums: Path) -> None:
+    sums.write_text("0" * 64 + "  config.json\n", encoding="utf-8")
+
+
+def _sums_one_byte_longer(sums: Path) -> None:
+    sums.write_bytes(sums.read_bytes() + b"\n")
+
+
+def _sums_a_symlink(sums: Path) -> None:
+    sums.unlink()
+    sums.symlink_to("/etc/passwd")
+
+
+def _sums_a_directory(sums: Path) -> None:
+    sums.unlink()
+    sums.mkdir()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "detail"),
+    [
+        (_sums_for_another_model, "does not match the manifest"),
+        (_sums_one_byte_longer, "does not match the manifest"),
+        (_sums_a_symlink, "cannot be read"),
+        (_sums_a_directory, "not a regular file"),
+    ],
+)
+def test_verify_fails_when_the_sha256sum_file_is_not_the_manifests(
+    generated: tuple[dict[str, str], Path], tamper: Callable[[Path], None], detail: str
+) -> None:
+    outputs, download = generated
+    config = _verify_config(outputs["manifest-digest"])
+    assert verify(config, download)[0].passed  # shipped as written: it matches
+    tamper(download / "model.sha256")
+    verdict, verified = verify(config, download)
+    assert verified["verified"] == "false"
+    assert [(title, [d.path for d in items]) for title, items in verdict.groups()] == [
+        ("outside the model", ["model.sha256"]),
+    ]
+    assert verdict.outside[0].detail.startswith(detail)
 
 
 def test_verify_fails_when_the_manifest_is_swapped_for_one_matching_a_new_model(
