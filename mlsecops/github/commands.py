@@ -6,11 +6,14 @@ a newline in it could inject a workflow command of its own.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mlsecops.findings import Finding
-from mlsecops.outcome import ScanOutcome
+if TYPE_CHECKING:  # annotations only: the integrity action imports this without the scan stack
+    from mlsecops.findings import Finding
+    from mlsecops.outcome import ScanOutcome
 
 # GitHub shows at most 10 errors and 10 warnings per step (and 50 annotations per job).
 MAX_PER_LEVEL = 10
@@ -32,6 +35,12 @@ def command(name: str, message: str, **properties: str | int | None) -> str:
         if value is not None and value != ""
     )
     return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def stop_commands() -> tuple[str, str]:
+    """The lines around output the runner must not read as commands: (start, end)."""
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}", f"::{token}::"
 
 
 @dataclass(frozen=True)

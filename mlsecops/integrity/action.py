@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, MlsecopsError, UsageError
-from mlsecops.integrity import github
+from mlsecops.github.commands import command, stop_commands
+from mlsecops.github.env_files import append, format_outputs
 from mlsecops.integrity.action_inputs import Config, read_config
 from mlsecops.integrity.attestation import attestation_problem
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
@@ -138,7 +139,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         config = read_config(environ)
         if step[0] == "prepare":
             if config.mode == "verify" and not config.expected_digest:
-                print(github.command("warning", _NO_DIGEST_WARNING, title="Model integrity"))
+                print(command("warning", _NO_DIGEST_WARNING, title="Model integrity"))
             runner_temp = Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir())
             _emit(output_file, prepare(config, runner_temp))
             return EXIT_PASSED
@@ -154,21 +155,21 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
                 # Never fall back to the working directory: that is not the artifact.
                 raise UsageError("MLSECOPS_DOWNLOAD_DIR is not a directory", "run the prepare step")
             verdict, outputs = verify(config, download_dir)
-            start, end = github.stop_commands()  # file names must not run as commands
+            start, end = stop_commands()  # file names must not run as commands
             print(start, render_text(verdict), end, sep="\n")
             _emit(output_file, outputs)
             _summarize(summary_file, render_markdown(verdict))
             if verdict.passed:
                 return EXIT_PASSED
             message = f"{verdict.count()} difference(s) between the model and its manifest"
-            print(github.command("error", message, title="Model integrity"))
+            print(command("error", message, title="Model integrity"))
             return EXIT_FAILED
         raise UsageError(f"unknown step {step[0]!r}", "use prepare, generate or verify")
     except MlsecopsError as error:
-        print(github.command("error", error.one_line(), title="Model integrity"))
+        print(command("error", error.one_line(), title="Model integrity"))
         return error.exit_code
     except Exception as error:  # a bug: one line, never a traceback a user must decode
-        print(github.command("error", f"internal error: {type(error).__name__}: {error}"))
+        print(command("error", f"internal error: {type(error).__name__}: {error}"))
         return EXIT_TOOL
 
 
@@ -207,12 +208,12 @@ def _path(environ: Mapping[str, str], variable: str) -> Path | None:
 
 def _emit(path: Path | None, outputs: Mapping[str, str]) -> None:
     if path is not None:
-        github.write_outputs(path, outputs)
+        append(path, format_outputs(outputs))
 
 
 def _summarize(path: Path | None, markdown: str) -> None:
     if path is not None:
-        github.append_summary(path, markdown)
+        append(path, markdown)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from mlsecops.errors import UsageError
-from mlsecops.integrity import github
 from mlsecops.integrity.action import generate, main, prepare, verify
 from mlsecops.integrity.action_inputs import Config, read_config
 from tests.action.composite import ActionRun, read_outputs, run_composite
@@ -319,25 +318,6 @@ def test_main_maps_errors_to_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     env = _env(mode="generate", model_path=str(model), artifact_name="m", retention_days="7")
     assert main(["generate"], env) == 2
     assert "passwd -> /etc/passwd" in capsys.readouterr().out
-
-
-def test_multi_line_outputs_use_a_fresh_random_delimiter(tmp_path: Path) -> None:
-    path = tmp_path / "output"
-    values = {"one": "a=b", "many": "line 1\nline 2\nghadelimiter_x", "empty": ""}
-    github.write_outputs(path, values)
-    github.write_outputs(path, {"many2": "x\ny"})
-    text = path.read_text(encoding="utf-8")
-    delimiters = [line.split("<<")[1] for line in text.splitlines() if "<<" in line]
-    assert len(set(delimiters)) == 2 and all(
-        len(d) == len("ghadelimiter_") + 32 for d in delimiters
-    )
-    assert read_outputs(path) == {**values, "many2": "x\ny"}
-
-
-def test_workflow_commands_escape_their_data() -> None:
-    assert github.command("error", "50% done\nnext", title="a:b,c") == (
-        "::error title=a%3Ab%2Cc::50%25 done%0Anext"
-    )
 
 
 # The YAML itself, step by step, with the real setup (hash-pinned venv) and Python steps.
