@@ -2,7 +2,8 @@
 
 - requirements*.txt: without --resolve, each requirement with no `==` pin becomes an
   informational MLS-UNPINNED finding; with --resolve, pip resolves the file and the whole
-  tree is scanned, replacing Trivy's own findings for that file (which only cover pins).
+  tree is scanned, replacing Trivy's own findings for that file (which only cover pins);
+  pins pip skips for this Python (environment markers) are still checked, at the pin.
 - environment.yml: scanned through mlsecops.conda.
 """
 
@@ -47,7 +48,7 @@ def fill_gaps(
             resolved = resolve_requirements(trivy, requirements, project, options.index_url)
             coverage.findings = [f for f in coverage.findings if f.target != target]
             coverage.findings += resolved.findings
-            coverage.notes.append(resolved.note)
+            coverage.notes += resolved.notes
         else:
             coverage.findings += requirements_unpinned(requirements, target)
     for path in environment_files(project):

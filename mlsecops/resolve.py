@@ -4,6 +4,8 @@ Trivy checks only `==` pins in requirements.txt and never sees transitive depend
 `pip install --dry-run --ignore-installed --report` resolves the whole tree for the running
 interpreter without installing anything; those exact versions go to Trivy as an SBOM, and
 each finding is pinned on the top-level requirement that pulls its package in ("via X").
+A pinned requirement pip skips for this interpreter (its environment marker does not match)
+is checked at its pinned version all the same, with a note.
 
 pip may build an sdist to read its metadata (that runs the package's build backend); set
 PIP_ONLY_BINARY=:all: in the environment to forbid that.
@@ -25,7 +27,7 @@ from typing import Any
 from mlsecops.errors import ToolError
 from mlsecops.findings import Finding
 from mlsecops.paths import display_path
-from mlsecops.requirements_txt import RequirementsFile, normalise
+from mlsecops.requirements_txt import Requirement, RequirementsFile, normalise
 from mlsecops.sbom import Component, scan_components
 from mlsecops.trivy.run import Trivy
 
@@ -56,7 +58,7 @@ class Resolution:
 @dataclass(frozen=True)
 class ResolveScan:
     findings: tuple[Finding, ...]
-    note: str
+    notes: tuple[str, ...]
 
 
 def pip_resolve(
@@ -181,21 +183,46 @@ def resolve_requirements(
     order = [r.key for r in requirements.requirements]
     reached = reached_from(packages, order)
     by_key = {p.key: p for p in packages}
-    scan = scan_components(trivy, [Component(p.name, p.version) for p in packages], target, project)
+    # pip skips a requirement whose environment marker excludes this interpreter
+    # (`tqdm==4.66.1 ; sys_platform == "win32"`); where it applies, the pin is installed,
+    # so a pinned one is still checked at its pinned version.
+    skipped = {r.key: r for r in requirements.requirements if r.pinned and r.key not in by_key}
+    components = [Component(p.name, p.version) for p in packages]
+    components += [Component(r.name, r.pinned) for r in skipped.values()]
+    scan = scan_components(trivy, components, target, project)
     findings = []
     for (key, _version), finding in scan.findings:
         package = by_key.get(key)
-        if package is None:
-            continue
-        findings.append(_attributed(finding, package, reached.get(key, []), requirements, target))
+        if package is not None:
+            findings.append(
+                _attributed(finding, package, reached.get(key, []), requirements, target)
+            )
+        elif key in skipped:
+            findings.append(_pinned_only(finding, skipped[key], target))
     unpinned = sum(1 for r in requirements.requirements if not r.pinned)
-    note = (
+    notes = [
         f"{target}: resolved with pip for Python {resolution.python}: {len(packages)} "
         "package(s) checked at the versions pip picks today"
         + (f" ({unpinned} requirement(s) without an exact pin among them)" if unpinned else "")
         + "."
+    ]
+    if skipped:
+        shown = ", ".join(f"{r.name}=={r.pinned}" for r in skipped.values())
+        notes.append(
+            f"{target}: {len(skipped)} pinned requirement(s) pip does not install for Python "
+            f"{resolution.python} (an environment marker excludes them): {shown}; checked at "
+            "the pinned version all the same."
+        )
+    return ResolveScan(tuple(findings), tuple(notes))
+
+
+def _pinned_only(finding: Finding, requirement: Requirement, target: str) -> Finding:
+    """A finding for a pin pip skipped for this Python: on the pin's line, as a direct one."""
+    properties = {**finding.properties, "resolved_by": "pin", "dependency": "direct"}
+    line = requirement.line
+    return replace(
+        finding, target=target, line=line, end_line=line, properties=properties, location=""
     )
-    return ResolveScan(tuple(findings), note)
 
 
 def _attributed(

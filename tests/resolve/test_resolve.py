@@ -117,6 +117,33 @@ def test_resolve_reveals_the_transitive_vulnerabilities(
     assert "(via mlserve)" in summary.read_text()
 
 
+def test_resolve_still_checks_a_pin_pip_skips_for_this_python(
+    trivy_bin, trivy_cache, project, tmp_path, index_url
+):
+    # pip skips a requirement whose environment marker does not match this interpreter; the
+    # pin is still what gets installed elsewhere, so its advisories must not vanish.
+    (project / "requirements.txt").write_text(
+        'mlserve>=1.0\ntqdm==4.66.1 ; sys_platform == "win32"\n'
+    )
+    out = tmp_path / "r.json"
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
+        "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    data = load_report(out)
+    found = findings_by_id(data)
+    assert ("CVE-2018-18074", "requests") in found  # the resolution is still scanned
+    tqdm = found[("CVE-2024-34062", "tqdm")]
+    assert (tqdm["line"], tqdm["installed_version"]) == (2, "4.66.1")
+    assert tqdm["properties"]["dependency"] == "direct"
+    assert tqdm["properties"]["resolved_by"] == "pin"
+    notes = [n for n in data["notes"] if "pip does not install" in n]
+    assert len(notes) == 1, data["notes"]
+    assert "tqdm==4.66.1" in notes[0]
+    assert "checked at the pinned version" in notes[0]
+
+
 def test_resolve_also_reads_requirements_dev(trivy_bin, trivy_cache, project, tmp_path, index_url):
     # Trivy itself reads only requirements.txt; requirements-dev.txt is scanned as well.
     (project / "requirements-dev.txt").write_text("urllib3==2.0.5\n")
