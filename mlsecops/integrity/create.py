@@ -7,8 +7,6 @@ directory (symlinks above all) is refused rather than followed or skipped.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from mlsecops.integrity.provenance import Provenance
 from mlsecops.integrity.relpath import path_problem, show
 from mlsecops.integrity.sha256sum import sha256sum_text
 from mlsecops.integrity.tree import ModelRoot, Tree
+from mlsecops.paths import write_text_atomic
 
 _LISTED = 10  # how many offending names one error message shows
 
@@ -55,24 +54,9 @@ def check_outputs(model: Path, outputs: Sequence[Path]) -> None:
 
 def write_outputs(manifest: Manifest, manifest_path: Path, sha256sum_path: Path | None) -> None:
     """Write the manifest (and the coreutils checksum file), each atomically."""
-    _write_atomic(manifest_path, manifest.to_json())
+    write_text_atomic(manifest_path, manifest.to_json())
     if sha256sum_path is not None:
-        _write_atomic(sha256sum_path, sha256sum_text(manifest))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    # Like outputs.json_report.write_text_atomic, without importing the scan stack (and its
-    # tenth of a second) into `hash`. A reader never sees half a manifest.
-    directory = path.parent
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: no directory {directory}", "create it first")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", "check the path") from exc
+        write_text_atomic(sha256sum_path, sha256sum_text(manifest))
 
 
 def _refuse_unhashable(model: Path, tree: Tree) -> None:

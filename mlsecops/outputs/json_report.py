@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlsecops import __version__
 from mlsecops.baseline import EXISTING
-from mlsecops.errors import ToolError, UsageError
+from mlsecops.errors import ToolError
 from mlsecops.findings import Finding, Severity
 from mlsecops.outcome import ScanOutcome
+from mlsecops.paths import write_text_atomic
 from mlsecops.policy import IgnoreEntry
 from mlsecops.schemas import describe, schema_errors
 
@@ -118,17 +117,3 @@ def write_json_report(outcome: ScanOutcome, path: Path) -> None:
         raise ToolError(f"internal error: report fails its schema: {describe(errors[0])}")
     # No indent: it would switch json to its pure-Python encoder (jq pretty-prints it).
     write_text_atomic(path, json.dumps(data, ensure_ascii=False) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same directory."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: no directory {directory}", "create it first")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}", "check the path") from exc

@@ -10,9 +10,10 @@ from mlsecops.errors import UsageError
 from mlsecops.findings import Severity
 from mlsecops.github.commands import plan_annotations
 from mlsecops.outcome import ScanOutcome
-from mlsecops.outputs.json_report import write_json_report, write_text_atomic
+from mlsecops.outputs.json_report import write_json_report
 from mlsecops.outputs.sarif import DEFAULT_CATEGORY, build_sarif
 from mlsecops.outputs.summary import render_summary
+from mlsecops.paths import write_text_atomic
 
 SARIF_FLOORS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 

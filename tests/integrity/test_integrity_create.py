@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -143,6 +144,25 @@ def test_hash_writes_nothing_inside_the_model(tmp_path: Path) -> None:
         "model.mlsecops.json",
         "model.sha256",
     ]
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = hash_model(make_hf_model(tmp_path / "model"), None, jobs=2)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def failing_replace(source: str, target: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(UsageError, match=r"cannot write .*m\.json: No space left on device"):
+        write_outputs(manifest, out / "m.json", None)
+    assert list(out.iterdir()) == []
+    monkeypatch.undo()
+    write_outputs(manifest, out / "m.json", None)
+    assert [p.name for p in out.iterdir()] == ["m.json"]
 
 
 def test_outputs_inside_the_model_are_refused(tmp_path: Path) -> None:
