@@ -123,8 +123,12 @@ def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     scan.add_argument(
         "--index-url",
+        # From the environment by default: an index URL may carry a token, and argv is
+        # visible to every process on the machine.
+        default=os.environ.get("MLSECOPS_INDEX_URL") or None,
         metavar="URL",
-        help="package index pip resolves against with --resolve (default: pip's own config)",
+        help="package index pip resolves against with --resolve (default: $MLSECOPS_INDEX_URL, "
+        "else pip's own config)",
     )
     scan.add_argument(
         "--baseline",

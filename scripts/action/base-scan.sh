@@ -38,8 +38,9 @@ args=(scan "$project" --fail-on NONE --quiet --policy "$results/base-policy.yml"
 is_true() { [ "$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')" = "true" ]; }
 is_true "${MLSECOPS_OFFLINE:-}" && args+=(--offline)
 is_true "${MLSECOPS_RESOLVE:-}" && args+=(--resolve)
-# Through the environment rather than argv: an index URL may carry a token.
-[ -n "${MLSECOPS_INDEX_URL:-}" ] && export PIP_INDEX_URL="$MLSECOPS_INDEX_URL"
+# Through the environment rather than argv (an index URL may carry a token): the CLI's
+# --index-url defaults to MLSECOPS_INDEX_URL, which --resolve with --offline needs.
+[ -n "${MLSECOPS_INDEX_URL:-}" ] && export MLSECOPS_INDEX_URL
 
 # Targets are shown relative to the working directory: the base checkout's root here, the
 # workspace for the head, so the same file has the same name in both reports.

@@ -13,6 +13,7 @@ import pytest
 from tests.action.composite import run_composite
 from tests.support.scan_cli import REPO, findings_by_id, load_report, scan_cli
 from tests.support.trivydb import build_trivy_db
+from tests.support.wheels import SimpleIndex, build_wheel
 
 BASE = "# the service\nrequests==2.19.1\ntqdm==4.66.1\n"
 # The pull request adds one vulnerable dependency (and moves nothing else).
@@ -213,6 +214,49 @@ def test_action_scans_the_base_checkout_then_fails_on_the_new_finding_only(tmp_p
     # A baseline was given, so the action did not look for a base commit itself.
     assert run.step("Find the base commit").kind == "skipped"
     assert run.step("Check out the base commit").kind == "skipped"
+
+
+def test_base_scan_resolves_offline_against_the_action_index_url(
+    tmp_path, trivy_bin, httpserver
+):
+    """resolve + offline + index-url: the base commit is scanned with the same index."""
+    wheels = tmp_path / "wheels"
+    index = SimpleIndex.of(
+        [build_wheel(wheels, "requests", "2.19.1"), build_wheel(wheels, "tqdm", "4.66.1")]
+    )
+    for page, (content_type, body) in index.pages.items():
+        httpserver.expect_request(page).respond_with_data(body, content_type=content_type)
+    workspace, runner_temp = tmp_path / "workspace", tmp_path / "runner-temp"
+    checkout = workspace / ".mlsecops-base" / "svc"
+    checkout.mkdir(parents=True)
+    (checkout / "requirements.txt").write_text(BASE)
+    cache = runner_temp / "mlsecops-trivy-cache"
+    build_trivy_db(cache)
+    output = tmp_path / "base-scan-output"
+    env = {
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_ACTION_PATH": str(REPO),
+        "RUNNER_TEMP": str(runner_temp),
+        "MLSECOPS_PATH": "svc",
+        "MLSECOPS_OFFLINE": "true",
+        "MLSECOPS_RESOLVE": "true",
+        "MLSECOPS_INDEX_URL": httpserver.url_for("/simple/"),
+        "MLSECOPS_TRIVY": str(trivy_bin),
+        "MLSECOPS_TRIVY_CACHE_DIR": str(cache),
+        "MLSECOPS_VENV": str(Path(sys.executable).parent.parent),
+        "HOME": str(tmp_path),
+        "PIP_CONFIG_FILE": os.devnull,
+    }
+    proc = run_script("base-scan.sh", env, workspace)
+    assert proc.returncode == 0, proc.stderr
+    assert "scanning the base commit failed" not in proc.stdout, proc.stderr
+    baseline = load_report(runner_temp / "mlsecops" / "baseline.json")
+    assert {(f["id"], f["properties"].get("resolved_by")) for f in baseline["findings"]} == {
+        ("CVE-2018-18074", "pip"),
+        ("CVE-2023-32681", "pip"),
+        ("CVE-2024-34062", "pip"),
+    }
 
 
 def test_action_without_a_baseline_on_push_counts_everything_new(tmp_path, trivy_bin):

@@ -171,6 +171,14 @@ def test_resolve_offline_needs_an_index(trivy_bin, trivy_cache, project):
     assert "--index-url" in one_line_error(proc)
 
 
+def test_index_url_defaults_to_mlsecops_index_url(trivy_bin, trivy_cache, project, index_url):
+    # The action hands the URL over in the environment: it may carry a token, argv is public.
+    env = {"MLSECOPS_INDEX_URL": index_url}
+    proc = scan_cli(trivy_bin, trivy_cache, str(project), "--resolve", "--fail-on", "NONE", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "CVE-2023-43804" in proc.stdout  # urllib3, only reachable through the resolution
+
+
 def test_attribution_walks_the_tree_in_requirement_order():
     packages = [
         Resolved("web", "1", True, ("requests",)),

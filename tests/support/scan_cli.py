@@ -23,9 +23,14 @@ def scan_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`mlsecops scan ARGS --offline --trivy-cache-dir CACHE`, with only the test Trivy on PATH.
 
-    pip (for --resolve) reads no user or site configuration: PIP_CONFIG_FILE is /dev/null.
+    pip (for --resolve) reads no user or site configuration: PIP_CONFIG_FILE is /dev/null,
+    and no MLSECOPS_INDEX_URL (the --index-url default) is inherited.
     """
-    environ = {k: v for k, v in os.environ.items() if k != "PATH" and not k.startswith("PIP_")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PATH", "MLSECOPS_INDEX_URL") and not k.startswith("PIP_")
+    }
     environ["PATH"] = os.pathsep.join((str(trivy_bin.parent), "/usr/bin", "/bin"))
     environ["PYTHONPATH"] = str(REPO)
     environ["PIP_CONFIG_FILE"] = os.devnull
