@@ -216,9 +216,7 @@ def test_action_scans_the_base_checkout_then_fails_on_the_new_finding_only(tmp_p
     assert run.step("Check out the base commit").kind == "skipped"
 
 
-def test_base_scan_resolves_offline_against_the_action_index_url(
-    tmp_path, trivy_bin, httpserver
-):
+def test_base_scan_resolves_offline_against_the_action_index_url(tmp_path, trivy_bin, httpserver):
     """resolve + offline + index-url: the base commit is scanned with the same index."""
     wheels = tmp_path / "wheels"
     index = SimpleIndex.of(
