@@ -62,7 +62,7 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
         raise UsageError(f"model-path: {model} has no name to put the manifest beside")
     manifest_path = model.with_name(model.name + MANIFEST_SUFFIX)
     sums = model.with_name(model.name + SHA256SUM_SUFFIX) if config.sha256sum else None
-    check_outputs(model, [manifest_path] + ([sums] if sums else []))
+    check_outputs(model, {"manifest": manifest_path} | ({"sha256sum file": sums} if sums else {}))
     manifest = hash_model(model, provenance_from_environ(environ), default_jobs())
     if config.key is not None:
         manifest = sign(manifest, config.key)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.manifest import DIGEST_PATTERN
-from mlsecops.integrity.signing import key_from_environ
+from mlsecops.integrity.signing import check_key
 
 KEY_VARIABLE = "MLSECOPS_HMAC_KEY"
 # What upload-artifact refuses in a name, plus path tricks: the name becomes a directory.
@@ -48,7 +48,7 @@ def read_config(environ: Mapping[str, str]) -> Config:
     name = environ.get("MLSECOPS_ARTIFACT_NAME", "")
     if not name or name in (".", "..") or _BAD_ARTIFACT_NAME.search(name):
         raise UsageError(f"artifact-name: {name!r} is not a usable artifact name")
-    key = key_from_environ(KEY_VARIABLE, environ) if environ.get(KEY_VARIABLE) else None
+    key = check_key(environ[KEY_VARIABLE], "hmac-key") if environ.get(KEY_VARIABLE) else None
     if mode == "generate":
         model = environ.get("MLSECOPS_MODEL_PATH", "")
         if not model.strip():

@@ -7,16 +7,17 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
 from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import plural, render_text
-from mlsecops.integrity.signing import key_from_environ, sign
+from mlsecops.integrity.signing import check_key, sign
 from mlsecops.integrity.verify import verify_model
 
 P = TypeVar("P", bound=argparse.ArgumentParser)
@@ -79,7 +80,9 @@ def _common(parser: argparse.ArgumentParser, key_help: str) -> None:
 
 
 def _cmd_hash(args: argparse.Namespace) -> int:
-    outputs = [args.manifest] + ([args.sha256sum] if args.sha256sum else [])
+    outputs = {"--manifest": args.manifest}
+    if args.sha256sum:
+        outputs["--sha256sum"] = args.sha256sum
     check_outputs(args.model, outputs)  # before hashing: fail fast, not after minutes
     key = key_from_environ(args.key_env, os.environ) if args.key_env else None
     started = time.perf_counter()
@@ -105,6 +108,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     verdict = verify_model(args.model, manifest, args.jobs, args.expected_digest, key)
     sys.stdout.write(render_text(verdict))
     return EXIT_PASSED if verdict.passed else EXIT_FAILED
+
+
+def key_from_environ(variable: str, environ: Mapping[str, str]) -> bytes:
+    """The HMAC key `--key-env VARIABLE` names: the UTF-8 bytes of that variable's value."""
+    value = environ.get(variable)
+    if not value:
+        raise UsageError(
+            f"--key-env {variable}: the environment variable is not set or empty",
+            f"set {variable} from a repository secret: "
+            f"`env: {variable}: ${{{{ secrets.MODEL_HMAC_KEY }}}}`",
+        )
+    return check_key(value, f"--key-env {variable}")
 
 
 def _digest(value: str) -> str:

@@ -7,7 +7,7 @@ directory (symlinks above all) is refused rather than followed or skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlsecops.errors import UsageError
@@ -38,18 +38,22 @@ def hash_model(model: Path, provenance: Provenance | None, jobs: int) -> Manifes
     return Manifest(tree.kind, tuple(sorted(entries, key=sort_key)), provenance)
 
 
-def check_outputs(model: Path, outputs: Sequence[Path]) -> None:
-    """Refuse outputs inside the model (the next `verify` would find an added file)."""
+def check_outputs(model: Path, outputs: Mapping[str, Path]) -> None:
+    """Refuse outputs inside the model (the next `verify` would find an added file), and two
+    outputs that are one file. `outputs` maps how the caller's user names each one (a flag,
+    an input) to its path, so the message speaks their language."""
     model_real = model.resolve()
-    for output in outputs:
+    seen: dict[Path, str] = {}
+    for label, output in outputs.items():
         real = output.resolve()
         if real == model_real or (model.is_dir() and model_real in real.parents):
             raise UsageError(
-                f"{output} is inside the model {model}",
-                "write the manifest outside the model, e.g. next to it",
+                f"{label} {output} is inside the model {model}",
+                "write it outside the model, e.g. next to it",
             )
-    if len({output.resolve() for output in outputs}) != len(outputs):
-        raise UsageError("--manifest and --sha256sum name the same file", "use two files")
+        if real in seen:
+            raise UsageError(f"{seen[real]} and {label} name the same file", "use two files")
+        seen[real] = label
 
 
 def write_outputs(manifest: Manifest, manifest_path: Path, sha256sum_path: Path | None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-from collections.abc import Mapping
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.manifest import Manifest, Signature
@@ -19,19 +18,13 @@ ALGORITHM = "hmac-sha256"
 MIN_KEY_BYTES = 16  # shorter keys are guessable offline from any signed manifest
 
 
-def key_from_environ(variable: str, environ: Mapping[str, str]) -> bytes:
-    """The HMAC key held in environment variable `variable` (UTF-8 bytes of its value)."""
-    value = environ.get(variable)
-    if not value:
-        raise UsageError(
-            f"--key-env {variable}: the environment variable is not set or empty",
-            f"set {variable} from a repository secret: "
-            f"`env: {variable}: ${{{{ secrets.MODEL_HMAC_KEY }}}}`",
-        )
+def check_key(value: str, label: str) -> bytes:
+    """The HMAC key `value` as UTF-8 bytes, refused when short; `label` names where it came
+    from in the message (`--key-env VAR` for the CLI, `hmac-key` for the action)."""
     key = value.encode("utf-8")
     if len(key) < MIN_KEY_BYTES:
         raise UsageError(
-            f"--key-env {variable}: the key is {len(key)} bytes, fewer than {MIN_KEY_BYTES}",
+            f"{label}: the key is {len(key)} bytes, fewer than {MIN_KEY_BYTES}",
             "use a random key, e.g. `openssl rand -hex 32`",
         )
     return key

@@ -253,7 +253,7 @@ def test_the_default_signer_workflow_names_the_host_on_enterprise_server() -> No
         ({"mode": "generate", "model_path": "m", "sha256sum": "yes"}, "sha256sum: 'yes' is not"),
         ({"mode": "generate", "model_path": "m", "attest": "1"}, "attest: '1' is not"),
         ({"mode": "generate", "model_path": "m", "retention_days": "a week"}, "retention-days"),
-        ({"mode": "generate", "model_path": "m", "hmac_key": "short"}, "fewer than 16"),
+        ({"mode": "generate", "model_path": "m", "hmac_key": "short"}, "hmac-key: the key is 5"),
         ({"mode": "verify"}, "expected-digest is required"),
         ({"mode": "verify", "expected_digest": "abc"}, "'abc' is not sha256:"),
         ({"mode": "verify", "allow_missing_expected_digest": "True!"}, "'true!' is not"),

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mlsecops.errors import UsageError
+from mlsecops.integrity.cli import key_from_environ
 from tests.integrity.integrity_models import clean_env, make_hf_model, run_cli, write
 
 KEY = "a-repository-secret-of-32-chars!"
@@ -191,3 +193,12 @@ def test_inside_actions_the_run_is_recorded(tmp_path: Path, model: Path) -> None
         "run_id": "42",
         "run_attempt": "1",
     }
+
+
+def test_the_key_comes_from_a_set_long_enough_variable() -> None:
+    assert key_from_environ("K", {"K": KEY}) == KEY.encode()
+    for environ in ({}, {"K": ""}):
+        with pytest.raises(UsageError, match=r"^--key-env K: the environment variable is not set"):
+            key_from_environ("K", environ)
+    with pytest.raises(UsageError, match=r"^--key-env K: the key is 6 bytes, fewer than 16"):
+        key_from_environ("K", {"K": "secret"})

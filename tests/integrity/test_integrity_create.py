@@ -4,6 +4,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def test_hash_writes_nothing_inside_the_model(tmp_path: Path) -> None:
 
     before = snapshot()
     manifest_path, sums = tmp_path / "model.mlsecops.json", tmp_path / "model.sha256"
-    check_outputs(model, [manifest_path, sums])
+    check_outputs(model, {"--manifest": manifest_path, "--sha256sum": sums})
     write_outputs(hash_model(model, None, jobs=2), manifest_path, sums)
     assert snapshot() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -176,11 +177,15 @@ def test_outputs_inside_the_model_are_refused(tmp_path: Path) -> None:
         (model, model),
         (single, single),
     ]:
-        with pytest.raises(UsageError, match="is inside the model"):
-            check_outputs(target, [output])
-    with pytest.raises(UsageError, match="same file"):
-        check_outputs(model, [tmp_path / "m.json", tmp_path / "m.json"])
-    check_outputs(single, [tmp_path / "final.onnx.mlsecops.json"])
+        with pytest.raises(
+            UsageError, match=f"^manifest {re.escape(str(output))} is inside the model"
+        ):
+            check_outputs(target, {"manifest": output})
+    with pytest.raises(UsageError, match=r"^--manifest and --sha256sum name the same file"):
+        check_outputs(
+            model, {"--manifest": tmp_path / "m.json", "--sha256sum": tmp_path / "m.json"}
+        )
+    check_outputs(single, {"manifest": tmp_path / "final.onnx.mlsecops.json"})
 
 
 def test_the_sha256sum_file_checks_with_coreutils(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from mlsecops.errors import UsageError
 from mlsecops.integrity.create import hash_model
 from mlsecops.integrity.manifest import Manifest, Signature, parse_manifest
-from mlsecops.integrity.signing import key_from_environ, sign, signature_problem
+from mlsecops.integrity.signing import check_key, sign, signature_problem
 from mlsecops.integrity.verify import verify_model
 from tests.integrity.integrity_models import make_hf_model
 
@@ -73,11 +73,9 @@ def test_a_manifest_edited_after_signing_fails(signed: Manifest) -> None:
     assert signature_problem(signed, KEY) is None
 
 
-def test_the_key_comes_from_a_set_long_enough_variable() -> None:
-    assert key_from_environ("K", {"K": KEY.decode()}) == KEY
-    with pytest.raises(UsageError, match="K: the environment variable is not set"):
-        key_from_environ("K", {})
-    with pytest.raises(UsageError, match="not set or empty"):
-        key_from_environ("K", {"K": ""})
-    with pytest.raises(UsageError, match="fewer than 16"):
-        key_from_environ("K", {"K": "secret"})
+def test_a_key_must_be_long_enough_and_errors_name_where_it_came_from() -> None:
+    assert check_key(KEY.decode(), "hmac-key") == KEY
+    with pytest.raises(UsageError, match=r"^hmac-key: the key is 6 bytes, fewer than 16"):
+        check_key("secret", "hmac-key")
+    with pytest.raises(UsageError, match=r"^--key-env K: the key is 0 bytes"):
+        check_key("", "--key-env K")
