@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlsecops.errors import UsageError
+from mlsecops.integrity import hashing
 from mlsecops.integrity.hashing import BUFFER_SIZE, FileDigest, default_jobs, hash_files
 from mlsecops.integrity.tree import ModelRoot
 
@@ -60,18 +61,26 @@ def test_largest_files_are_started_first(tmp_path: Path) -> None:
     assert opened == ["big", "mid", "mid2", "small"]
 
 
-def test_each_worker_allocates_one_buffer_for_all_its_files(tmp_path: Path) -> None:
+def test_each_worker_allocates_one_buffer_for_all_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sizes = _files(tmp_path, {f"f{i}": os.urandom(100) for i in range(40)})
-    threads: set[int] = set()
+    # (thread, buffer) of every file hashed; holding the views keeps their ids unique.
+    calls: list[tuple[int, memoryview]] = []
+    real = hashing.hash_descriptor
+
+    def recording(fd: int, view: memoryview) -> FileDigest:
+        calls.append((threading.get_ident(), view))
+        return real(fd, view)
+
+    monkeypatch.setattr(hashing, "hash_descriptor", recording)
     with ModelRoot(tmp_path) as root:
-
-        def recording_open(path: str) -> int:
-            threads.add(threading.get_ident())
-            return root.open_file(path)
-
-        got = hash_files(recording_open, sizes, jobs=2)
-    assert len(got) == 40
-    assert 1 <= len(threads) <= 2
+        got = hash_files(root.open_file, sizes, jobs=2)
+    assert len(got) == 40 and len(calls) == 40
+    buffers_by_thread = {t: {id(v) for t2, v in calls if t2 == t} for t, _ in calls}
+    assert 1 <= len(buffers_by_thread) <= 2
+    assert all(len(buffers) == 1 for buffers in buffers_by_thread.values())  # one per thread
+    assert len({id(v) for _, v in calls}) == len(buffers_by_thread)  # and none shared
 
 
 def test_no_files_needs_no_threads() -> None:
