@@ -7,10 +7,10 @@ extension is only ever a hint for the message, never for the decision.
 from __future__ import annotations
 
 import enum
-import io
 import struct
+from collections.abc import Callable
 
-from mlsecops.modelscan.pickle_ops import analyze
+from mlsecops.modelscan.pickle_ops import Segment
 
 HEAD_SIZE = 4096  # enough for an HDF5 superblock behind a user block of up to 2 KiB
 
@@ -39,11 +39,12 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _OLD_PICKLE_START = frozenset(b"(}])cNIJKLMSTUVXFGhgpqr\x88\x89")
 
 
-def sniff(head: bytes, whole: bytes | None = None) -> Format:
+def sniff(head: bytes, parse: Callable[[], Segment] | None = None) -> Format:
     """The format of data starting with `head` (up to HEAD_SIZE bytes).
 
-    `whole` is the complete data when it is small enough to hold; it lets an old-protocol
-    pickle, which has no magic number, be told apart from text by parsing it.
+    `parse` runs the pickle machine over the whole data from its start; it is called only
+    for data that has no magic number and starts like an old-protocol pickle, which
+    cannot be told apart from text any other way.
     """
     if not head:
         return Format.EMPTY
@@ -64,7 +65,7 @@ def sniff(head: bytes, whole: bytes | None = None) -> Format:
         return compressed
     if _looks_like_onnx(head):
         return Format.ONNX
-    if might_be_old_pickle(head) and is_old_pickle(whole if whole is not None else head):
+    if might_be_old_pickle(head) and parse is not None and is_old_pickle(parse()):
         return Format.PICKLE
     if _is_text(head):
         return Format.TEXT
@@ -76,10 +77,16 @@ def might_be_old_pickle(head: bytes) -> bool:
     return bool(head) and head[0] in _OLD_PICKLE_START
 
 
-def is_old_pickle(data: bytes) -> bool:
-    """True when `data` reads as one whole protocol 0/1 pickle, ending at STOP."""
-    segment = analyze(io.BufferedReader(io.BytesIO(data)))
-    return not segment.error and segment.ops >= 2
+def is_old_pickle(segment: Segment) -> bool:
+    """True when magic-less data, parsed from its start into `segment`, is a protocol 0/1 pickle.
+
+    It is one when at least two opcodes parse and either the parse reaches STOP or the data
+    names a global, calls or instantiates something (an event). A clean parse to STOP is
+    not required: the unpickler runs every opcode before junk or a cut-off end, so a
+    payload followed by garbage, or with no STOP at all, still runs. Text does not read as
+    two opcodes that import or call something.
+    """
+    return segment.ops >= 2 and (not segment.error or bool(segment.events))
 
 
 def _plausible_header_length(head: bytes) -> bool:

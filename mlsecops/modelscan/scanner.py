@@ -22,13 +22,13 @@ from mlsecops.errors import UsageError
 from mlsecops.findings import Finding
 from mlsecops.modelscan import gguf, notes, onnx_files, safetensors_files
 from mlsecops.modelscan.chat_templates import MAX_TEXT, template_findings
-from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, might_be_old_pickle, sniff
+from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, sniff
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
 from mlsecops.modelscan.numpy_files import NpyError, read_header
 from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
-from mlsecops.modelscan.pickle_ops import Stream, analyze_all, is_legacy_torch
+from mlsecops.modelscan.pickle_ops import Segment, Stream, analyze, analyze_all, is_legacy_torch
 from mlsecops.modelscan.rules import Rules, default_rules
 from mlsecops.modelscan.streams import decompress
 from mlsecops.modelscan.walk import walk
@@ -37,7 +37,6 @@ from mlsecops.paths import display_path
 
 MAX_DEPTH = 4  # archives in archives in pickles...: deeper than any real model nests
 MAX_IN_MEMORY = 512 * 1024 * 1024  # archive members that must be read whole to be parsed
-MAX_OLD_PICKLE_PROBE = 64 * 1024 * 1024  # a magic-less pickle is parsed whole to detect it
 
 
 def check_model_paths(paths: Sequence[Path]) -> None:
@@ -137,11 +136,14 @@ class _Scanner:
 
     def scan_data(self, handle: BinaryIO, size: int, where: _Where) -> list[Finding]:
         head = handle.read(HEAD_SIZE)
-        whole = None
-        if might_be_old_pickle(head) and len(head) < size <= MAX_OLD_PICKLE_PROBE:
-            whole = head + handle.read()  # no magic number: only a full parse can tell
         handle.seek(0)
-        fmt = sniff(head, whole)
+
+        def fresh() -> Stream:
+            handle.seek(0)
+            return _peekable(handle)
+
+        fmt = sniff(head, _parser(fresh))
+        handle.seek(0)
         if fmt is Format.PICKLE:
             return self.scan_pickle(_peekable(handle), where)
         if fmt is Format.ZIP:
@@ -220,10 +222,7 @@ class _Scanner:
         if where.depth > MAX_DEPTH:
             return [notes.unreadable(where.target, "it is nested deeper than this scanner follows")]
         head = open_member(handle, member).read(HEAD_SIZE)
-        whole = None
-        if might_be_old_pickle(head) and len(head) < member.file_size <= MAX_OLD_PICKLE_PROBE:
-            whole = open_member(handle, member).read()
-        fmt = sniff(head, whole)
+        fmt = sniff(head, _parser(lambda: open_member(handle, member)))
         # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
         named_pickle = member.name.endswith((".pkl", ".pickle"))
         if fmt is Format.PICKLE or named_pickle:
@@ -262,13 +261,8 @@ class _Scanner:
 
         try:
             head = fresh().read(HEAD_SIZE)
-            whole = None
-            if might_be_old_pickle(head):
-                # No magic number: parse the content to tell a pickle from, say, a CSV.
-                probe = fresh().read(MAX_OLD_PICKLE_PROBE + 1)
-                whole = probe if len(probe) <= MAX_OLD_PICKLE_PROBE else None
-            inner = sniff(head, whole)
-            if inner is Format.PICKLE or (whole is None and might_be_old_pickle(head)):
+            inner = sniff(head, _parser(fresh))
+            if inner is Format.PICKLE:
                 return self.scan_pickle(fresh(), where)
             if inner is Format.NUMPY:
                 return self.scan_npy(fresh(), where)
@@ -294,8 +288,7 @@ class _Scanner:
             inner = dataclasses.replace(
                 where, depth=where.depth + 1, in_archive=True, prefix=source.where
             )
-            head = blob[:HEAD_SIZE]
-            fmt = sniff(head, blob)
+            fmt = sniff(blob[:HEAD_SIZE], _parser(lambda: _peekable(io.BytesIO(blob))))
             if fmt is Format.PICKLE:
                 return self.scan_pickle(_peekable(io.BytesIO(blob)), inner)
             if fmt in (Format.ZIP, Format.NUMPY):
@@ -306,10 +299,22 @@ class _Scanner:
         return nested
 
 
+def _parser(fresh: Callable[[], Stream]) -> Callable[[], Segment]:
+    """Parses data with no magic number from its start, streamed: any size is read whole."""
+    return lambda: analyze(fresh())
+
+
 def _peekable(handle: BinaryIO) -> Stream:
     if hasattr(handle, "peek"):
         return cast(Stream, handle)
-    return io.BufferedReader(cast(Any, handle))
+    return _Borrowed(cast(Any, handle))
+
+
+class _Borrowed(io.BufferedReader):
+    """A peekable reader over a handle it does not own: dropping it leaves the handle open."""
+
+    def close(self) -> None:
+        pass
 
 
 def _prefixed(finding: Finding, prefix: str) -> Finding:

@@ -148,6 +148,11 @@ def _malformed_after_payload() -> bytes:
     return proto(2) + call1(glob("os", "system"), TRUE) + b"\xff\xff\xff"
 
 
+# Protocol 0 has no magic number: these are told from text by what they do, not by a
+# clean parse to STOP (the unpickler has run the payload before it reaches the damage).
+PROTOCOL0_PAYLOAD = b"cos\nsystem\n(S'true'\ntR"
+
+
 def _nested_loads() -> bytes:
     inner = reduce_pickle("os", "system")
     return proto(2) + call1(glob("pickle", "loads"), binbytes(inner)) + STOP
@@ -266,6 +271,11 @@ def pickle_cases() -> list[Case]:
              rules=("MLS-PICKLE-DENY", "MLS-PICKLE-TRAILING")),
         case("malformed_after_payload.pkl", "malformed after the payload", "CRITICAL",
              _malformed_after_payload(), "os.system", rules=("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        case("protocol0_malformed_after_payload.pkl", "protocol-0 pickle malformed after the payload",
+             "CRITICAL", PROTOCOL0_PAYLOAD + b" hello", "os.system",
+             rules=("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        case("protocol0_unterminated.pkl", "protocol-0 pickle with no STOP", "CRITICAL",
+             PROTOCOL0_PAYLOAD, "os.system", rules=("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
         case("nested_loads.pkl", "nested pickle.loads", "CRITICAL", _nested_loads(), "pickle.loads", "os.system"),
         case("nested_as_data.pkl", "nested pickle hidden as bytes", "CRITICAL", _nested_as_data(),
              "subprocess.check_output"),

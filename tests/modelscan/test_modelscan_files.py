@@ -139,9 +139,25 @@ def test_compressed_text_is_quiet_and_compressed_binary_is_unknown(
 
 def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    (tmp_path / "junk_after_call").write_bytes(b"cbuiltins\nprint\n(S'RAN'\ntR hello")
     (tmp_path / "notes").write_bytes(b"(this is a note, not a pickle)\n")
+    (tmp_path / "list.txt").write_bytes(b"Some text\nMore text\n")
     monkeypatch.chdir(tmp_path)
-    assert ids(scan_models([Path(".")])) == [("MLS-PICKLE-DENY", "weights")]
+    assert ids(scan_models([Path(".")])) == [
+        ("MLS-PICKLE-CALL", "junk_after_call"),
+        ("MLS-PICKLE-DENY", "weights"),
+        ("MLS-PICKLE-MALFORMED", "junk_after_call"),
+    ]
+
+
+def test_a_large_old_protocol_pickle_is_parsed_to_its_end(tmp_path: Path, monkeypatch) -> None:
+    # 65 MiB of one protocol-0 string, then the payload: the first KiB say nothing.
+    with (tmp_path / "big.pkl").open("wb") as handle:
+        handle.write(b"S'")
+        handle.write(b"a" * (65 << 20))
+        handle.write(b"'\np0\n0cos\nsystem\n(S'true'\ntR.")
+    monkeypatch.chdir(tmp_path)
+    assert ids(scan_models([Path("big.pkl")])) == [("MLS-PICKLE-DENY", "big.pkl")]
 
 
 def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> None:
