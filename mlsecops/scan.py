@@ -31,7 +31,7 @@ from mlsecops.targets import (
 )
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
 from mlsecops.trivy.ignorefile import trivy_ignore_file
-from mlsecops.trivy.locate import default_cache_dir, find_trivy, require_offline_db
+from mlsecops.trivy.locate import find_trivy, require_offline_db
 from mlsecops.trivy.parse import findings_from_report
 from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun, raise_on_parse_failures
 
@@ -119,13 +119,13 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
 def _trivy(request: ScanRequest, ignore_file: Path | None) -> tuple[Trivy, list[str]]:
     """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
     binary = find_trivy(request.trivy, offline=request.offline).resolve()
-    # Absolute, because Trivy runs with the project as its working directory.
-    cache_dir = request.trivy_cache_dir.resolve() if request.trivy_cache_dir else None
+    # Resolved once, absolute, and always passed to Trivy: Trivy runs with the project as
+    # its working directory, so a relative TRIVY_CACHE_DIR would mean another dir there, and
+    # the DB check (or download) and the scan must look in the same place.
+    cache_dir = resolve_cache_dir(request.trivy_cache_dir, os.environ)
     if request.offline:
-        require_offline_db(cache_dir or default_cache_dir())
+        require_offline_db(cache_dir)
         return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []
-    # Named explicitly: the DB step and the scan must use the same cache dir.
-    cache_dir = resolve_cache_dir(cache_dir, os.environ)
     db = prepare_db(binary, cache_dir)
     options = TrivyOptions(binary, cache_dir, skip_db_update=True, ignore_file=ignore_file)
     return Trivy(options), list(db.warnings)

@@ -110,11 +110,12 @@ def repositories_from_env(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def resolve_cache_dir(explicit: Path | None, environ: Mapping[str, str]) -> Path:
-    """The cache dir Trivy would use: --trivy-cache-dir, else $TRIVY_CACHE_DIR, else default."""
-    if explicit is not None:
-        return explicit
-    configured = environ.get("TRIVY_CACHE_DIR", "").strip()
-    return Path(configured).resolve() if configured else default_cache_dir()
+    """The cache dir to give Trivy, absolute: --trivy-cache-dir, else $TRIVY_CACHE_DIR (both
+    relative to our working directory, not Trivy's), else Trivy's own default."""
+    if explicit is None:
+        configured = environ.get("TRIVY_CACHE_DIR", "").strip()
+        explicit = Path(configured) if configured else default_cache_dir()
+    return explicit.resolve()
 
 
 def prepare_db(

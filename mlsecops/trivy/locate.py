@@ -57,9 +57,10 @@ def mlsecops_cache_dir() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Trivy's own default cache dir (Go's os.UserCacheDir), so checks look where Trivy will."""
-    if os.environ.get("TRIVY_CACHE_DIR"):
-        return Path(os.environ["TRIVY_CACHE_DIR"])
+    """Trivy's own default cache dir (Go's os.UserCacheDir) when TRIVY_CACHE_DIR is unset.
+
+    TRIVY_CACHE_DIR is read by trivy/db.py's resolve_cache_dir, the one place that decides.
+    """
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "trivy"
     xdg = os.environ.get("XDG_CACHE_HOME")

@@ -14,18 +14,21 @@ import pytest
 from mlsecops.schemas import schema_errors
 from tests.support.images import build_docker_archive, build_oci_layout, build_oci_tarball
 from tests.support.scan_cli import scan_cli as scan
+from tests.support.trivydb import build_trivy_db
 
 PROJECTS = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(
-    *args: str, trivy_dir: Path | None, cwd: Path | None = None
+    *args: str, trivy_dir: Path | None, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m mlsecops` with PATH holding trivy only when `trivy_dir` is given."""
-    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    extra = env or {}
+    env = {k: v for k, v in os.environ.items() if k not in ("PATH", "TRIVY_CACHE_DIR")}
     env["PATH"] = os.pathsep.join(p for p in (str(trivy_dir or ""), "/usr/bin", "/bin") if p)
     env["PYTHONPATH"] = str(REPO)
+    env.update(extra)
     return subprocess.run(
         [sys.executable, "-m", "mlsecops", *args],
         capture_output=True,
@@ -351,6 +354,20 @@ def test_trivy_path_that_does_not_exist(trivy_cache):
 def test_offline_with_empty_cache(trivy_bin, tmp_path):
     proc = scan(trivy_bin, tmp_path / "empty-cache", str(PROJECTS / "clean"))
     assert_one_line_error(proc, 3, "no Trivy DB", "--offline")
+
+
+def test_offline_with_a_relative_trivy_cache_dir(trivy_bin, tmp_path):
+    # TRIVY_CACHE_DIR=tc is relative to where the user runs mlsecops, not to the project
+    # (Trivy's working directory): the DB check and the scan must both look in ./tc.
+    build_trivy_db(tmp_path / "tc")
+    shutil.copytree(PROJECTS / "requirements", tmp_path / "svc")
+    out = tmp_path / "r.json"
+    proc = run_cli(
+        "scan", "svc", "--offline", "--json", str(out),
+        trivy_dir=trivy_bin.parent, cwd=tmp_path, env={"TRIVY_CACHE_DIR": "tc"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert ("CVE-2024-34062", "tqdm", "4.66.1", "4.66.3", "LOW") in found(report(out))
 
 
 def test_trivy_exiting_non_zero_on_a_corrupt_db(trivy_bin, tmp_path):

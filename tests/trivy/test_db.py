@@ -35,6 +35,7 @@ from mlsecops.trivy.db import (
     repositories_from_env,
     resolve_cache_dir,
 )
+from mlsecops.trivy.locate import default_cache_dir
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
@@ -289,9 +290,18 @@ def test_repositories_default_and_trivys_own_setting():
     )
 
 
-def test_cache_dir_resolution(tmp_path):
+def test_cache_dir_resolution(tmp_path, monkeypatch):
     assert resolve_cache_dir(tmp_path / "x", {"TRIVY_CACHE_DIR": "/elsewhere"}) == tmp_path / "x"
     assert resolve_cache_dir(None, {"TRIVY_CACHE_DIR": str(tmp_path)}) == tmp_path
+    # Relative means relative to where mlsecops runs (Trivy runs elsewhere): made absolute.
+    monkeypatch.chdir(tmp_path)
+    assert resolve_cache_dir(None, {"TRIVY_CACHE_DIR": "tc"}) == tmp_path.resolve() / "tc"
+    assert resolve_cache_dir(Path("c"), {}) == tmp_path.resolve() / "c"
+    # The default is Trivy's own, whatever TRIVY_CACHE_DIR says: only resolve_cache_dir reads it.
+    monkeypatch.setenv("TRIVY_CACHE_DIR", "tc")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "trivy"
+    assert resolve_cache_dir(None, {}) == tmp_path.resolve() / "xdg" / "trivy"
 
 
 def test_trivys_error_is_cut_to_its_cause():
