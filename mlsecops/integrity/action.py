@@ -67,9 +67,10 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
     if config.key is not None:
         manifest = sign(manifest, config.key)
     write_outputs(manifest, manifest_path, sums)
+    digest = manifest.digest()
     uploads = [model, manifest_path] + ([sums] if sums else [])
     outputs = {
-        "manifest-digest": manifest.digest(),
+        "manifest-digest": digest,
         "artifact-name": config.artifact_name,
         "files": str(len(manifest.files)),
         "bytes": str(manifest.total_bytes),
@@ -81,7 +82,7 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
         f"### Model integrity: manifest written\n\n| | |\n| --- | --- |\n"
         f"| Artifact | <code>{html.escape(config.artifact_name)}</code> |\n"
         f"| Files | {len(manifest.files):,} |\n| Bytes | {manifest.total_bytes:,} |\n"
-        f"| Manifest digest | <code>{manifest.digest()}</code> |\n"
+        f"| Manifest digest | <code>{digest}</code> |\n"
         f"| HMAC signature | {'yes' if config.key else 'no'} |\n"
     )
     return outputs, summary

@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -73,11 +74,22 @@ class Manifest:
 
     def canonical_bytes(self) -> bytes:
         """The bytes the digest and the HMAC are computed over."""
-        return canonical_json(self.body())
+        return self._canonical_bytes
 
     def digest(self) -> str:
         """`sha256:<hex>` of the canonical bytes."""
-        return "sha256:" + hashlib.sha256(self.canonical_bytes()).hexdigest()
+        return self._digest
+
+    # Computed once per manifest: the HMAC, the digest check and the outputs all need them,
+    # and a manifest of many files is slow to serialize. Safe to cache: a Manifest is
+    # immutable all the way down, and dataclasses.replace makes a new one.
+    @cached_property
+    def _canonical_bytes(self) -> bytes:
+        return canonical_json(self.body())
+
+    @cached_property
+    def _digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self._canonical_bytes).hexdigest()
 
     def to_json(self) -> str:
         """The manifest file's text: the canonical content, indented, fields in reading order."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from mlsecops.errors import UsageError
+from mlsecops.integrity import manifest as manifest_module
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.manifest import parse_manifest
 from mlsecops.integrity.provenance import Provenance, provenance_from_environ
+from mlsecops.integrity.signing import sign, signature_problem
 from mlsecops.schemas import schema_errors
 from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
 
@@ -57,6 +60,26 @@ def test_the_digest_depends_only_on_the_files(tmp_path: Path) -> None:
     assert first.digest() == second.digest()
     write(tmp_path / "two" / "config.json", b"{}")
     assert hash_model(tmp_path / "two", None, jobs=2).digest() != first.digest()
+
+
+def test_the_canonical_form_is_built_once_per_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = hash_model(make_hf_model(tmp_path / "model"), None, jobs=2)
+    built: list[object] = []
+    real = manifest_module.canonical_json
+
+    def counting(data: object) -> bytes:
+        built.append(data)
+        return real(data)
+
+    monkeypatch.setattr(manifest_module, "canonical_json", counting)
+    signed = sign(manifest, b"k" * 32)  # a new manifest: its own canonical form
+    assert signed.digest() == signed.digest() == manifest.digest()
+    assert signature_problem(signed, b"k" * 32) is None
+    assert len(built) == 2  # manifest (for the HMAC), then signed (digest and HMAC check)
+    changed = dataclasses.replace(manifest, files=manifest.files[1:])
+    assert changed.digest() != manifest.digest() and len(built) == 3
 
 
 def test_provenance_is_inside_the_digest(tmp_path: Path) -> None:
