@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from mlsecops.errors import UsageError
-from mlsecops.integrity.manifest import DIGEST_PATTERN
+from mlsecops.integrity.manifest import normalize_digest
 from mlsecops.integrity.signing import check_key
 
 KEY_VARIABLE = "MLSECOPS_HMAC_KEY"
@@ -62,9 +62,10 @@ def read_config(environ: Mapping[str, str]) -> Config:
             retention_days=_days(environ.get("MLSECOPS_RETENTION_DAYS", "")),
             key=key,
         )
-    expected = environ.get("MLSECOPS_EXPECTED_DIGEST", "").strip().lower()
-    if expected and not DIGEST_PATTERN.match(expected):
-        raise UsageError(f"expected-digest: {expected!r} is not sha256:<64 hex digits>")
+    given = environ.get("MLSECOPS_EXPECTED_DIGEST", "").strip()
+    expected = normalize_digest(given)
+    if given and expected is None:
+        raise UsageError(f"expected-digest: {given!r} is not sha256:<64 hex digits>")
     if not expected and not _bool(environ, "allow-missing-expected-digest"):
         raise UsageError(
             "expected-digest is required in verify mode",
@@ -75,7 +76,7 @@ def read_config(environ: Mapping[str, str]) -> Config:
     return Config(
         mode,
         name,
-        expected_digest=expected or None,
+        expected_digest=expected,
         verify_attestation=verify_attestation,
         signer_workflow=environ.get("MLSECOPS_SIGNER_WORKFLOW", "")
         or (_this_workflow(environ) if verify_attestation else ""),

@@ -14,7 +14,7 @@ from typing import TypeVar
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
-from mlsecops.integrity.manifest import DIGEST_PATTERN, read_manifest
+from mlsecops.integrity.manifest import normalize_digest, read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import plural, render_text
 from mlsecops.integrity.signing import check_key, sign
@@ -123,9 +123,10 @@ def key_from_environ(variable: str, environ: Mapping[str, str]) -> bytes:
 
 
 def _digest(value: str) -> str:
-    if not DIGEST_PATTERN.match(value.strip().lower()):
+    digest = normalize_digest(value)
+    if digest is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not sha256:<64 hex digits>")
-    return value.strip().lower()
+    return digest
 
 
 def _positive(value: str) -> int:

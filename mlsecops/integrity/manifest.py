@@ -25,7 +25,9 @@ SCHEMA = "manifest.schema.json"
 SCHEMA_VERSION = 1
 FORMAT = "mlsecops-model-manifest"
 ALGORITHM = "sha256"
-DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Matched with fullmatch: `$` would also accept a trailing newline.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,13 @@ class Manifest:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def normalize_digest(value: str) -> str | None:
+    """`value` as a manifest digest, `sha256:<64 lowercase hex>` (surrounding blanks and case
+    do not matter), or None when it is not one."""
+    digest = value.strip().lower()
+    return digest if _DIGEST.fullmatch(digest) else None
+
+
 def canonical_json(data: Any) -> bytes:
     """Sorted keys, no whitespace, UTF-8 (not \\u escapes): one byte string per content."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -152,6 +161,17 @@ def parse_manifest(text: str, source: str = "manifest") -> Manifest:
         )
     provenance = data.get("provenance")
     signature = data.get("signature")
+    # The schema's `^[0-9a-f]{64}$` is applied with Python's re.search (fast path and
+    # jsonschema alike), where `$` also matches before a final newline: check whole strings.
+    hexes = [(f"files[{i}].sha256", f["sha256"]) for i, f in enumerate(data["files"])]
+    hexes += [("signature.value", signature["value"])] if signature else []
+    for where, value in hexes:
+        if not _HEX_SHA256.fullmatch(value):
+            raise UsageError(
+                f"{source} is not a valid manifest: {where}: {value!r} is not 64 lowercase hex "
+                "digits",
+                "pass the file `mlsecops hash` wrote",
+            )
     return Manifest(
         kind=data["kind"],
         files=tuple(FileEntry(f["path"], f["size"], f["sha256"]) for f in data["files"]),

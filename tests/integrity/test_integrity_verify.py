@@ -15,7 +15,14 @@ import pytest
 
 from mlsecops.errors import UsageError
 from mlsecops.integrity.create import hash_model
-from mlsecops.integrity.manifest import FileEntry, Manifest, parse_manifest, read_manifest
+from mlsecops.integrity.manifest import (
+    FileEntry,
+    Manifest,
+    normalize_digest,
+    parse_manifest,
+    read_manifest,
+)
+from mlsecops.integrity.signing import sign
 from mlsecops.integrity.verify import Difference, Verdict, verify_model
 from tests.integrity.integrity_models import make_hf_model, write
 
@@ -322,15 +329,27 @@ def test_repeated_and_unordered_entries_are_refused(model: Path, manifest: Manif
 
 
 def test_a_bad_manifest_file_is_a_usage_error(tmp_path: Path, manifest: Manifest) -> None:
-    good = manifest.to_json()
+    good, sha = manifest.to_json(), manifest.files[0].sha256
+    signed_manifest = sign(manifest, b"k" * 32)
+    assert signed_manifest.signature is not None
+    signed, mac = signed_manifest.to_json(), signed_manifest.signature.value
     cases = {
         "not json": ("{", "is not valid JSON"),
         "not utf-8": (None, "is not UTF-8"),
         "wrong shape": ('{"files": []}', "is not a valid manifest: (top level): 'schema_version'"),
-        "bad hash": (good.replace(manifest.files[0].sha256, "xyz"), "files[0].sha256"),
+        "bad hash": (good.replace(sha, "xyz"), "files[0].sha256"),
         "float size": (good.replace('"size": 0', '"size": 0.0'), "is not an integer"),
         "duplicate key": (good.replace('"kind"', '"kind": "file", "kind"'), "duplicate key 'kind'"),
         "unknown field": (good.replace('"kind"', '"extra": 1, "kind"'), "Additional properties"),
+        # The schema's pattern (re.search, `$`) lets a trailing newline through; parsing not.
+        "hash with a newline": (
+            good.replace(sha, sha + "\\n"),
+            f"files[0].sha256: '{sha}\\n' is not 64 lowercase hex digits",
+        ),
+        "signature with a newline": (
+            signed.replace(mac, mac + "\\n"),
+            f"signature.value: '{mac}\\n' is not 64 lowercase hex digits",
+        ),
     }
     for name, (text, message) in cases.items():
         path = tmp_path / f"{name}.json"
@@ -339,6 +358,14 @@ def test_a_bad_manifest_file_is_a_usage_error(tmp_path: Path, manifest: Manifest
             read_manifest(path)
     with pytest.raises(UsageError, match="cannot read manifest"):
         read_manifest(tmp_path / "absent.json")
+
+
+def test_digests_are_normalized_and_matched_whole() -> None:
+    digest = "sha256:" + "ab" * 32
+    assert normalize_digest(digest) == digest
+    assert normalize_digest(f"  SHA256:{'AB' * 32}\n") == digest  # blanks and case: ignored
+    for bad in [digest + "\nx", digest + "0", digest[:-1], "md5:" + "ab" * 32, "", "sha256:"]:
+        assert normalize_digest(bad) is None, bad
 
 
 def test_a_missing_model_is_a_usage_error(tmp_path: Path, manifest: Manifest) -> None:
