@@ -33,6 +33,7 @@ from pathlib import Path
 
 from mlsecops.errors import ToolError
 from mlsecops.trivy.locate import default_cache_dir
+from mlsecops.trivy.run import cannot_run, fatal_cause
 
 # The mirror Trivy itself tries first (Google's pull-through cache, rarely rate-limited),
 # then Trivy's own two homes. Same order as Trivy's default, plus ECR as a third source.
@@ -211,12 +212,9 @@ def _download(binary: Path, cache_dir: Path, repository: str, timeout: float) ->
         except subprocess.TimeoutExpired:
             return f"no DB within {timeout:g}s"
         except OSError as error:
-            raise ToolError(
-                f"cannot run trivy at {binary}: {error.strerror or error}",
-                "pass a working trivy binary with --trivy",
-            ) from error
+            raise cannot_run(binary, error) from error
         if proc.returncode != 0:
-            return _download_error(proc.stderr)
+            return fatal_cause(proc.stderr)
         fetched = scratch / "db"
         if not (fetched / "trivy.db").is_file() or not (fetched / "metadata.json").is_file():
             return "trivy exited 0 but wrote no db/trivy.db and db/metadata.json"
@@ -228,19 +226,6 @@ def _download(binary: Path, cache_dir: Path, repository: str, timeout: float) ->
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _download_error(stderr: str) -> str:
-    """The innermost cause from Trivy's FATAL message, which wraps it in five layers."""
-    start = stderr.find("FATAL")
-    if start < 0:
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        return lines[-1] if lines else "trivy failed without a message"
-    fatal = " ".join(stderr[start:].split())
-    # "...: failed to download artifact from any source: 1 error occurred: * OCI repository
-    # error: 1 error occurred: * GET https://...: TOOMANYREQUESTS: ..." -> the last part.
-    cause = fatal.rsplit("error occurred: * ", 1)[-1]
-    return cause.removeprefix("FATAL Fatal error ").strip()[:500]
 
 
 def _timestamp(value: object) -> dt.datetime | None:

@@ -28,6 +28,9 @@ OFFLINE_FLAGS = (
 REQUIREMENTS_FILE_PATTERN = r"pip:(^|/)requirements[^/]*\.txt$"
 # Trivy's log lines look like `2026-01-01T00:00:00Z\tFATAL\tFatal error\trun error: ...`.
 _LOG_LINE = re.compile(r"^\S+\s+(?P<level>DEBUG|INFO|WARN|ERROR|FATAL)\s+(?P<text>.*)$")
+# go-multierror's "2 errors occurred:", ending a message whose causes follow, one a line.
+_ERRORS_OCCURRED = re.compile(r"\d+ errors? occurred:\s*$")
+_MAX_CAUSE = 500
 
 
 @dataclass(frozen=True)
@@ -112,13 +115,10 @@ class Trivy:
                     "scan fewer targets per call or check the network to the DB mirror",
                 ) from exc
             except OSError as exc:
-                raise ToolError(
-                    f"cannot run trivy at {self.options.binary}: {exc.strerror or exc}",
-                    "pass a working trivy binary with --trivy",
-                ) from exc
+                raise cannot_run(self.options.binary, exc) from exc
             if proc.returncode != 0:
                 raise ToolError(
-                    f"trivy {args[0]} failed (exit {proc.returncode}): {_last_error(proc.stderr)}",
+                    f"trivy {args[0]} failed (exit {proc.returncode}): {fatal_cause(proc.stderr)}",
                     "see trivy's message; rerun with the same flags to reproduce",
                 )
             try:
@@ -142,12 +142,43 @@ def _log_entries(stderr: str) -> list[tuple[str, str]]:
     return entries
 
 
-def _last_error(stderr: str) -> str:
-    errors = [text for level, text in _log_entries(stderr) if level in ("FATAL", "ERROR")]
-    if errors:
-        return errors[-1].removeprefix("Fatal error ").strip()
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+def cannot_run(binary: Path, error: OSError) -> ToolError:
+    """The error for a trivy binary that cannot be started at all."""
+    return ToolError(
+        f"cannot run trivy at {binary}: {error.strerror or error}",
+        "pass a working trivy binary with --trivy",
+    )
+
+
+def fatal_cause(stderr: str) -> str:
+    """Why Trivy failed, from its FATAL log entry (else its last ERROR one).
+
+    Trivy wraps the cause in layers ("run error: init error: DB error: ...") and lists
+    several (go-multierror) on lines of their own: "N errors occurred:", then "\t* cause"
+    per cause, nested lists flattened into one. When there is such a list its innermost
+    causes (those that wrap no further list) are the message, joined with "; "; otherwise
+    the whole entry is.
+    """
+    lines = stderr.splitlines()
+    entries = [(i, m) for i, line in enumerate(lines) if (m := _LOG_LINE.match(line.strip()))]
+    fatal = [(i, m) for i, m in entries if m["level"] == "FATAL"]
+    chosen = fatal or [(i, m) for i, m in entries if m["level"] == "ERROR"]
+    if not chosen:
+        rest = [line.strip() for line in lines if line.strip()]
+        return rest[-1] if rest else "no message"
+    start, match = chosen[-1]
+    head = " ".join(match["text"].split()).removeprefix("Fatal error ")
+    causes: list[str] = []
+    for line in lines[start + 1 :]:
+        text = line.strip()
+        if _LOG_LINE.match(text):
+            break
+        if text.startswith("* "):
+            causes.append(text[2:])
+        elif text and causes:
+            causes[-1] += " " + text
+    leaves = [" ".join(c.split()) for c in causes if not _ERRORS_OCCURRED.search(c)]
+    return ("; ".join(leaves) or head).strip()[:_MAX_CAUSE]
 
 
 def _warnings(stderr: str) -> tuple[str, ...]:

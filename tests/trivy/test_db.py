@@ -29,13 +29,13 @@ from mlsecops.errors import ToolError
 from mlsecops.trivy.db import (
     DEFAULT_DB_REPOSITORIES,
     DbMetadata,
-    _download_error,
     prepare_db,
     read_metadata,
     repositories_from_env,
     resolve_cache_dir,
 )
 from mlsecops.trivy.locate import default_cache_dir
+from mlsecops.trivy.run import fatal_cause
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
@@ -314,10 +314,35 @@ def test_trivys_error_is_cut_to_its_cause():
         "\t* GET https://ghcr.io/v2/aquasecurity/trivy-db/manifests/2: TOOMANYREQUESTS: "
         "retry-after: 1.2ms, allowed: 44000/minute\n\n\n\n"
     )
-    assert _download_error(stderr) == (
+    assert fatal_cause(stderr) == (
         "GET https://ghcr.io/v2/aquasecurity/trivy-db/manifests/2: TOOMANYREQUESTS: "
         "retry-after: 1.2ms, allowed: 44000/minute"
     )
+
+
+def test_every_cause_of_a_multi_error_is_kept():
+    stderr = (
+        "2026-11-30T07:54:02Z\tWARN\tsomething else\n"
+        "2026-11-30T07:54:06Z\tFATAL\tFatal error\trun error: init error: DB error: failed to "
+        "download artifact from any source: 2 errors occurred:\n"
+        "\t* OCI repository error: 1 error occurred:\n"
+        "\t* GET https://ghcr.io/v2/x: TOOMANYREQUESTS: slow down\n"
+        "\n"
+        "\t* OCI repository error: 1 error occurred:\n"
+        "\t* GET https://public.ecr.aws/v2/x: dial tcp: connection refused\n\n\n"
+    )
+    assert fatal_cause(stderr) == (
+        "GET https://ghcr.io/v2/x: TOOMANYREQUESTS: slow down; "
+        "GET https://public.ecr.aws/v2/x: dial tcp: connection refused"
+    )
+    # Without a list of causes, the whole message (the last FATAL/ERROR entry, else the last line).
+    assert fatal_cause(
+        "2026-11-30T07:54:06Z\tFATAL\tFatal error\trun error: --skip-db-update cannot be "
+        "specified on the first run\n"
+    ) == ("run error: --skip-db-update cannot be specified on the first run")
+    assert fatal_cause("2026-11-30T07:54:06Z\tERROR\tbad thing\n") == "bad thing"
+    assert fatal_cause("panic: oops\n\n") == "panic: oops"
+    assert fatal_cause("") == "no message"
 
 
 # --- wired into `mlsecops scan` ---------------------------------------------------------
