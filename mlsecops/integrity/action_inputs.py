@@ -73,6 +73,14 @@ def read_config(environ: Mapping[str, str]) -> Config:
             "allow-missing-expected-digest: true to verify against the artifact alone",
         )
     verify_attestation = _bool(environ, "verify-attestation")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    if verify_attestation and not repository:
+        # `gh attestation verify --repo ""` would fail later with a message about gh, not us.
+        raise UsageError(
+            "verify-attestation needs GITHUB_REPOSITORY, the repository whose attestations to "
+            "check",
+            "run inside GitHub Actions, which sets it",
+        )
     return Config(
         mode,
         name,
@@ -80,7 +88,7 @@ def read_config(environ: Mapping[str, str]) -> Config:
         verify_attestation=verify_attestation,
         signer_workflow=environ.get("MLSECOPS_SIGNER_WORKFLOW", "")
         or (_this_workflow(environ) if verify_attestation else ""),
-        repository=environ.get("GITHUB_REPOSITORY", ""),
+        repository=repository,
         key=key,
     )
 

@@ -232,6 +232,7 @@ def test_the_attestation_is_checked_with_gh(
 def test_the_default_signer_workflow_names_the_host_on_enterprise_server() -> None:
     env = _env(mode="verify", artifact_name="m", expected_digest="sha256:" + "a" * 64)
     env |= _env(verify_attestation="true") | {
+        "GITHUB_REPOSITORY": "acme/models",
         "GITHUB_SERVER_URL": "https://ghe.example.com",
         "GITHUB_WORKFLOW_REF": "acme/models/.github/workflows/train.yml@refs/tags/v1",
     }
@@ -257,6 +258,15 @@ def test_the_default_signer_workflow_names_the_host_on_enterprise_server() -> No
         ({"mode": "verify"}, "expected-digest is required"),
         ({"mode": "verify", "expected_digest": "abc"}, "'abc' is not sha256:"),
         ({"mode": "verify", "allow_missing_expected_digest": "True!"}, "'true!' is not"),
+        (
+            {
+                "mode": "verify",
+                "allow_missing_expected_digest": "true",
+                "verify_attestation": "true",
+            }
+            | {"signer_workflow": "acme/models/.github/workflows/train.yml"},
+            "verify-attestation needs GITHUB_REPOSITORY",
+        ),
     ],
 )
 def test_inputs_are_parsed_strictly(inputs: dict[str, str], message: str) -> None:
