@@ -33,7 +33,7 @@ from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import render_markdown, render_text
 from mlsecops.integrity.sha256sum import sha256sum_text
 from mlsecops.integrity.signing import sign
-from mlsecops.integrity.verify import Difference, Verdict, verify_model
+from mlsecops.integrity.verify import UNCHECKED_SIGNATURE, Difference, Verdict, verify_model
 
 MANIFEST_SUFFIX = ".mlsecops.json"
 SHA256SUM_SUFFIX = ".sha256"
@@ -158,6 +158,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             verdict, outputs = verify(config, download_dir)
             start, end = stop_commands()  # file names must not run as commands
             print(start, render_text(verdict), end, sep="\n")
+            if UNCHECKED_SIGNATURE in verdict.checks:  # a summary row is easy to miss
+                print(command("warning", _UNCHECKED_SIGNATURE_WARNING, title="Model integrity"))
             _emit(output_file, outputs)
             _summarize(summary_file, render_markdown(verdict))
             if verdict.passed:
@@ -197,6 +199,12 @@ def _sha256sum_problem(path: Path, manifest: Manifest) -> str | None:
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
     return None if same else "does not match the manifest"
+
+
+_UNCHECKED_SIGNATURE_WARNING = (
+    "the manifest is HMAC-signed, but no hmac-key was given: its signature was NOT checked. "
+    "Pass the secret as hmac-key (secrets are empty in pull requests from forks)."
+)
 
 
 def _text(flag: bool) -> str:

@@ -17,6 +17,9 @@ from mlsecops.integrity.manifest import Manifest, entry_problems
 from mlsecops.integrity.signing import signature_problem
 from mlsecops.integrity.tree import ModelRoot, Tree
 
+# The check row of a signed manifest verified without a key (the action also warns on it).
+UNCHECKED_SIGNATURE = ("HMAC signature", "present but NOT checked: no key given")
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -97,7 +100,7 @@ def verify_model(
             checks.append(("HMAC signature", "valid"))
     elif manifest.signature is not None:
         # Say so: a missing secret (a fork's pull request, a typo) must not pass unnoticed.
-        checks.append(("HMAC signature", "present but NOT checked: no key given"))
+        checks.append(UNCHECKED_SIGNATURE)
     bad_entries = [Difference(path, problem) for path, problem in entry_problems(manifest)]
     verdict = Verdict(
         str(model),

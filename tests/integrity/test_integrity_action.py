@@ -316,6 +316,27 @@ def test_main_writes_outputs_summary_and_keeps_file_names_from_running_as_comman
     assert "<code>&#x27;x\\n::warning::forged&#x27;</code>: 0 bytes" in summary
 
 
+def test_main_warns_when_a_signed_manifest_is_verified_without_the_key(
+    generated: tuple[dict[str, str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs, download = generated
+    env = _env(
+        mode="verify",
+        artifact_name="model",
+        expected_digest=outputs["manifest-digest"],
+        download_dir=str(download),
+    )
+    assert main(["verify"], env) == 0  # still verified: the digest was checked
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == (
+        "::warning title=Model integrity::the manifest is HMAC-signed, but no hmac-key was "
+        "given: its signature was NOT checked. Pass the secret as hmac-key (secrets are empty "
+        "in pull requests from forks)."
+    )
+    assert main(["verify"], env | _env(hmac_key=KEY)) == 0
+    assert "::warning" not in capsys.readouterr().out
+
+
 def test_main_maps_errors_to_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify"], _env(mode="verify", artifact_name="m")) == 2
     assert capsys.readouterr().out.startswith("::error title=Model integrity::expected-digest")
