@@ -33,9 +33,10 @@ def register(commands: argparse._SubParsersAction[P]) -> None:
         "GitHub Actions the run's provenance is part of the manifest and its digest. "
         "Exit 0 written, 2 usage error or unreadable model, 3 tool error.",
     )
-    hash_.add_argument("model", type=Path, metavar="MODEL_PATH", help="model file or directory")
-    hash_.add_argument(
-        "--manifest", type=Path, required=True, metavar="FILE", help="write the manifest here"
+    _common(
+        hash_,
+        manifest_help="write the manifest here",
+        key_help="sign the manifest with HMAC-SHA256, keyed by this environment variable",
     )
     hash_.add_argument(
         "--sha256sum",
@@ -43,7 +44,6 @@ def register(commands: argparse._SubParsersAction[P]) -> None:
         metavar="FILE",
         help="also write a coreutils checksum file (`sha256sum -c FILE` from the model root)",
     )
-    _common(hash_, "sign the manifest with HMAC-SHA256, keyed by this environment variable")
     hash_.set_defaults(handler=_cmd_hash)
 
     verify = commands.add_parser(
@@ -53,9 +53,10 @@ def register(commands: argparse._SubParsersAction[P]) -> None:
         "changed, missing, added, or replaced by a symlink. Every difference is listed. "
         "Exit 0 verified, 1 integrity failure, 2 usage error or invalid manifest, 3 tool error.",
     )
-    verify.add_argument("model", type=Path, metavar="MODEL_PATH", help="model file or directory")
-    verify.add_argument(
-        "--manifest", type=Path, required=True, metavar="FILE", help="the manifest to check"
+    _common(
+        verify,
+        manifest_help="the manifest to check",
+        key_help="require a valid HMAC-SHA256 signature keyed by this environment variable",
     )
     verify.add_argument(
         "--expected-digest",
@@ -64,11 +65,13 @@ def register(commands: argparse._SubParsersAction[P]) -> None:
         help="fail unless the manifest's digest is this (pass it from a trusted place, e.g. "
         "the generating job's output, never from the artifact itself)",
     )
-    _common(verify, "require a valid HMAC-SHA256 signature keyed by this environment variable")
     verify.set_defaults(handler=_cmd_verify)
 
 
-def _common(parser: argparse.ArgumentParser, key_help: str) -> None:
+def _common(parser: argparse.ArgumentParser, manifest_help: str, key_help: str) -> None:
+    """The arguments `hash` and `verify` share; only their help differs."""
+    parser.add_argument("model", type=Path, metavar="MODEL_PATH", help="model file or directory")
+    parser.add_argument("--manifest", type=Path, required=True, metavar="FILE", help=manifest_help)
     parser.add_argument("--key-env", metavar="VAR", help=key_help)
     parser.add_argument(
         "--jobs",
