@@ -62,13 +62,15 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
         raise UsageError(f"model-path: {model} has no name to put the manifest beside")
     manifest_path = model.with_name(model.name + MANIFEST_SUFFIX)
     sums = model.with_name(model.name + SHA256SUM_SUFFIX) if config.sha256sum else None
-    check_outputs(model, {"manifest": manifest_path} | ({"sha256sum file": sums} if sums else {}))
+    written = {"manifest": manifest_path}  # what is written beside the model, and uploaded
+    if sums is not None:
+        written["sha256sum file"] = sums
+    check_outputs(model, written)
     manifest = hash_model(model, provenance_from_environ(environ), default_jobs())
     if config.key is not None:
         manifest = sign(manifest, config.key)
     write_outputs(manifest, manifest_path, sums)
     digest = manifest.digest()
-    uploads = [model, manifest_path] + ([sums] if sums else [])
     outputs = {
         "manifest-digest": digest,
         "artifact-name": config.artifact_name,
@@ -76,7 +78,7 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
         "bytes": str(manifest.total_bytes),
         "manifest-path": str(manifest_path),
         "model-path": str(model),
-        "upload-paths": "\n".join(str(path) for path in uploads),
+        "upload-paths": "\n".join(str(path) for path in [model, *written.values()]),
     }
     summary = (
         f"### Model integrity: manifest written\n\n| | |\n| --- | --- |\n"
