@@ -231,8 +231,10 @@ def scan_environment(trivy: Trivy, path: Path, project: Path) -> CondaScan:
     if components:
         scan = scan_components(trivy, components, target, project)
         for dep, name in checked:
-            key = (normalise(name), dep.version)
-            findings += [_located(f, dep, target) for k, f in scan.findings if k == key]
+            findings += [
+                _located(f, dep, target) for f in scan.findings(Component(name, dep.version))
+            ]
+        notes += scan.notes
     return CondaScan(tuple(findings), tuple(notes))
 
 

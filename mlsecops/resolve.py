@@ -190,15 +190,16 @@ def resolve_requirements(
     components = [Component(p.name, p.version) for p in packages]
     components += [Component(r.name, r.pinned) for r in skipped.values()]
     scan = scan_components(trivy, components, target, project)
-    findings = []
-    for (key, _version), finding in scan.findings:
-        package = by_key.get(key)
-        if package is not None:
-            findings.append(
-                _attributed(finding, package, reached.get(key, []), requirements, target)
-            )
-        elif key in skipped:
-            findings.append(_pinned_only(finding, skipped[key], target))
+    findings = [
+        _attributed(finding, package, reached.get(package.key, []), requirements, target)
+        for package in packages
+        for finding in scan.findings(Component(package.name, package.version))
+    ]
+    findings += [
+        _pinned_only(finding, requirement, target)
+        for requirement in skipped.values()
+        for finding in scan.findings(Component(requirement.name, requirement.pinned))
+    ]
     unpinned = sum(1 for r in requirements.requirements if not r.pinned)
     notes = [
         f"{target}: resolved with pip for Python {resolution.python}: {len(packages)} "
@@ -213,7 +214,7 @@ def resolve_requirements(
             f"{resolution.python} (an environment marker excludes them): {shown}; checked at "
             "the pinned version all the same."
         )
-    return ResolveScan(tuple(findings), tuple(notes))
+    return ResolveScan(tuple(findings), (*notes, *scan.notes))
 
 
 def _pinned_only(finding: Finding, requirement: Requirement, target: str) -> Finding:
