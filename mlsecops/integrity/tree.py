@@ -35,7 +35,7 @@ class Tree:
 
     kind: Kind
     files: dict[str, int] = field(default_factory=dict)  # regular file -> size in bytes
-    directories: frozenset[str] = frozenset()
+    directories: set[str] = field(default_factory=set)
     symlinks: dict[str, str] = field(default_factory=dict)  # link -> its target, unfollowed
     others: dict[str, str] = field(default_factory=dict)  # FIFO, socket, device -> what it is
 
@@ -50,7 +50,6 @@ class ModelRoot:
     def __init__(self, path: Path) -> None:
         if not _NOFOLLOW:
             raise UsageError(f"cannot read {path} safely here", "run on Linux or macOS")
-        self.path = path
         try:
             before = os.lstat(path)
         except FileNotFoundError as exc:
@@ -96,7 +95,6 @@ class ModelRoot:
             self._classify(tree, self.fd, self.name, self.name, self._lstat(self.name))
             return tree
         tree = Tree("directory")
-        directories: set[str] = set()
         pending = [""]
         while pending:
             prefix = pending.pop()
@@ -107,7 +105,7 @@ class ModelRoot:
                         rel = prefix + entry.name
                         st = _guard(rel, partial(entry.stat, follow_symlinks=False))
                         if stat.S_ISDIR(st.st_mode):
-                            directories.add(rel)
+                            tree.directories.add(rel)
                             pending.append(rel + "/")
                         else:
                             self._classify(tree, fd, entry.name, rel, st)
@@ -116,7 +114,7 @@ class ModelRoot:
             finally:
                 if fd != self.fd:
                     os.close(fd)
-        return Tree(tree.kind, tree.files, frozenset(directories), tree.symlinks, tree.others)
+        return tree
 
     def open_file(self, rel: str) -> int:
         """A read-only descriptor for regular file `rel`, opened beneath the root."""
