@@ -27,7 +27,7 @@ from mlsecops.requirements_txt import normalise, parse_requirement
 from mlsecops.sbom import Component, scan_components
 from mlsecops.targets import SKIPPED_DIRS
 from mlsecops.trivy.run import Trivy
-from mlsecops.unpinned import unpinned_finding
+from mlsecops.unpinned import unchecked_notes, unpinned_finding
 
 ENVIRONMENT_FILE_NAMES = ("environment.yml", "environment.yaml")
 MAPPING_RESOURCE = "conda-pypi.yml"
@@ -222,10 +222,7 @@ def scan_environment(trivy: Trivy, path: Path, project: Path) -> CondaScan:
         else:
             components.append(Component(name, dep.version))
             checked.append((dep, name))
-    notes = [
-        f"{target}:{line}: pip entry {text!r} names no package and version; it is not checked"
-        for text, line in environment.unchecked_pip
-    ]
+    notes = unchecked_notes(target, environment.unchecked_pip)
     if not_covered:
         notes.append(_not_covered_note(target, not_covered))
     if components:

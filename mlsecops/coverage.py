@@ -1,7 +1,8 @@
 """What Trivy's project scan cannot see, filled in: unpinned and transitive requirements, conda.
 
 - requirements*.txt: without --resolve, each requirement with no `==` pin becomes an
-  informational MLS-UNPINNED finding; with --resolve, pip resolves the file and the whole
+  informational MLS-UNPINNED finding, and each line naming no package (`-e git+...`, a URL,
+  a local path) a note; with --resolve, pip resolves the file and the whole
   tree is scanned, replacing Trivy's own findings for that file (which only cover pins);
   pins pip skips for this Python (environment markers) are still checked, at the pin.
 - environment.yml: scanned through mlsecops.conda.
@@ -19,7 +20,7 @@ from mlsecops.requirements_txt import read_requirements
 from mlsecops.resolve import resolve_requirements
 from mlsecops.targets import dependency_files
 from mlsecops.trivy.run import Trivy
-from mlsecops.unpinned import requirements_unpinned
+from mlsecops.unpinned import requirements_unpinned, unchecked_notes
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,16 @@ def fill_gaps(
             continue
         requirements = read_requirements(path)
         target = display_path(path)
-        if options.resolve and (requirements.requirements or requirements.includes):
+        if options.resolve and (
+            requirements.requirements or requirements.includes or requirements.unchecked
+        ):
             resolved = resolve_requirements(trivy, requirements, project, options.index_url)
             coverage.findings = [f for f in coverage.findings if f.target != target]
             coverage.findings += resolved.findings
             coverage.notes += resolved.notes
         else:
             coverage.findings += requirements_unpinned(requirements, target)
+            coverage.notes += unchecked_notes(target, requirements.unchecked)
     for path in environment_files(project):
         conda = scan_environment(trivy, path, project)
         coverage.findings += conda.findings

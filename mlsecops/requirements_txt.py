@@ -20,6 +20,7 @@ _NAME = re.compile(
 _PIN = re.compile(r"^==\s*(?P<version>[A-Za-z0-9][A-Za-z0-9.!+_-]*)$")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(\s+|=)(?P<file>\S+)")
+_EDITABLE = re.compile(r"^(-e|--editable)(\s+|=)")
 
 
 def normalise(name: str) -> str:
@@ -44,6 +45,9 @@ class RequirementsFile:
     path: Path
     requirements: tuple[Requirement, ...]
     includes: tuple[tuple[str, int], ...] = ()  # `-r` / `-c` files and their line
+    # Lines that install something without naming a package and version (`-e git+...`,
+    # a wheel URL, `./vendored`), so nothing can be looked up for them; and their line.
+    unchecked: tuple[tuple[str, int], ...] = ()
 
     def line_of(self, name: str) -> int | None:
         key = normalise(name)
@@ -61,6 +65,7 @@ def read_requirements(path: Path) -> RequirementsFile:
         ) from exc
     requirements: list[Requirement] = []
     includes: list[tuple[str, int]] = []
+    unchecked: list[tuple[str, int]] = []
     for line, logical in _logical_lines(text):
         include = _INCLUDE.match(logical)
         if include:
@@ -69,7 +74,9 @@ def read_requirements(path: Path) -> RequirementsFile:
         requirement = parse_requirement(logical, line)
         if requirement is not None:
             requirements.append(requirement)
-    return RequirementsFile(path, tuple(requirements), tuple(includes))
+        elif logical.strip() and (not logical.lstrip().startswith("-") or _EDITABLE.match(logical)):
+            unchecked.append((" ".join(logical.split()), line))
+    return RequirementsFile(path, tuple(requirements), tuple(includes), tuple(unchecked))
 
 
 def parse_requirement(text: str, line: int = 0) -> Requirement | None:

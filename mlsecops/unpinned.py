@@ -8,6 +8,8 @@ choice and `--resolve` the way to check them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from mlsecops.findings import Finding, Kind, Severity
 from mlsecops.requirements_txt import RequirementsFile
 
@@ -52,4 +54,13 @@ def requirements_unpinned(requirements: RequirementsFile, target: str) -> list[F
         )
         for req in requirements.requirements
         if not req.pinned
+    ]
+
+
+def unchecked_notes(target: str, entries: Iterable[tuple[str, int]]) -> list[str]:
+    """One note per (text, line) that installs something without naming a package and
+    version (`-e git+...`, a URL, a local path): no scanner can look it up."""
+    return [
+        f"{target}:{line}: pip entry {text!r} names no package and version; it is not checked"
+        for text, line in entries
     ]

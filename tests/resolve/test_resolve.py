@@ -226,3 +226,28 @@ def test_requirements_reader_pins_like_trivy(tmp_path):
     ]
     assert parsed.includes == (("base.txt", 1),)
     assert parsed.line_of("pyyaml") == 3
+    assert parsed.unchecked == (("-e .", 11), ("https://example.com/pkg.whl", 12))
+
+
+def test_requirements_naming_no_package_are_noted_not_dropped(trivy_bin, trivy_cache, tmp_path):
+    project = tmp_path / "svc"
+    project.mkdir()
+    (project / "requirements.txt").write_text(
+        "--index-url https://pypi.example.com/simple\n"
+        "-e git+https://example.com/mlserve.git#egg=mlserve\n"
+        "https://example.com/wheels/tqdm-4.66.1-py3-none-any.whl\n"
+        "./vendored\n"
+        "requests==2.19.1\n"
+    )
+    out = tmp_path / "r.json"
+    proc = scan_cli(trivy_bin, trivy_cache, str(project), "--json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    notes = [n for n in load_report(out)["notes"] if "not checked" in n]
+    target = f"{project}/requirements.txt"
+    assert notes == [
+        f"{target}:2: pip entry '-e git+https://example.com/mlserve.git#egg=mlserve' names no "
+        "package and version; it is not checked",
+        f"{target}:3: pip entry 'https://example.com/wheels/tqdm-4.66.1-py3-none-any.whl' names "
+        "no package and version; it is not checked",
+        f"{target}:4: pip entry './vendored' names no package and version; it is not checked",
+    ]
