@@ -40,7 +40,8 @@ SHA256SUM_SUFFIX = ".sha256"
 
 
 def prepare(config: Config, runner_temp: Path) -> dict[str, str]:
-    """Outputs the YAML branches on: the checked mode and flags, a fresh download dir."""
+    """The checked inputs the YAML branches on and passes to later steps (artifact-name is
+    the action's output too), and in verify mode a fresh download dir."""
     outputs = {
         "mode": config.mode,
         "artifact-name": config.artifact_name,
@@ -73,7 +74,6 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
     digest = manifest.digest()
     outputs = {
         "manifest-digest": digest,
-        "artifact-name": config.artifact_name,
         "files": str(len(manifest.files)),
         "bytes": str(manifest.total_bytes),
         "manifest-path": str(manifest_path),
@@ -98,7 +98,7 @@ def verify(config: Config, download_dir: Path, gh: str = "gh") -> tuple[Verdict,
         found = ", ".join(manifests) or "none"
         detail = f"expected exactly one *{MANIFEST_SUFFIX} at the top, found {found}"
         nothing = Verdict(str(download_dir), "", 0, 0, manifest=(Difference("(artifact)", detail),))
-        return nothing, {"verified": "false", "artifact-name": config.artifact_name}
+        return nothing, {"verified": "false"}
     model_name = manifests[0].removesuffix(MANIFEST_SUFFIX)
     model, manifest_path = download_dir / model_name, download_dir / manifests[0]
     manifest = read_manifest(manifest_path)
@@ -123,7 +123,6 @@ def verify(config: Config, download_dir: Path, gh: str = "gh") -> tuple[Verdict,
     outputs = {
         "verified": _text(verdict.passed),
         "manifest-digest": verdict.digest,
-        "artifact-name": config.artifact_name,
         "files": str(verdict.files),
         "bytes": str(verdict.bytes),
         "model-path": str(model),

@@ -170,7 +170,7 @@ def test_verify_fails_when_the_manifest_is_swapped_for_one_matching_a_new_model(
 def test_verify_needs_exactly_one_manifest(tmp_path: Path) -> None:
     config = _verify_config("sha256:" + "0" * 64)
     verdict, outputs = verify(config, tmp_path)
-    assert not verdict.passed and outputs == {"verified": "false", "artifact-name": "model"}
+    assert not verdict.passed and outputs == {"verified": "false"}
     assert (
         verdict.manifest[0].detail == "expected exactly one *.mlsecops.json at the top, found none"
     )
@@ -422,7 +422,7 @@ def test_action_verify_fails_closed_when_nothing_was_downloaded(
     run = _run(runner_temp, tmp_path, mode="verify", **{"expected-digest": digest})
     assert run.failed
     download = run.step("Download the model and its manifest")
-    assert download.with_["name"] == "model"
+    assert download.with_["name"] == "model" and run.outputs["artifact-name"] == "model"
     assert download.with_["path"].startswith(str(runner_temp / "mlsecops-integrity-"))
     assert run.step("Verify the model").exit_code == 1
     assert run.outputs["verified"] == "false"
