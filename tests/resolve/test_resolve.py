@@ -145,12 +145,20 @@ def test_resolve_still_checks_a_pin_pip_skips_for_this_python(
 
 
 def test_resolve_also_reads_requirements_dev(trivy_bin, trivy_cache, project, tmp_path, index_url):
-    # Trivy itself reads only requirements.txt; requirements-dev.txt is scanned as well.
+    # Trivy itself reads only requirements.txt; requirements-dev.txt is resolved as well.
     (project / "requirements-dev.txt").write_text("urllib3==2.0.5\n")
     out = tmp_path / "r.json"
-    scan_cli(trivy_bin, trivy_cache, str(project), "--json", str(out))
-    targets = {(f["id"], f["target"].rsplit("/", 1)[-1]) for f in load_report(out)["findings"]}
-    assert ("CVE-2023-43804", "requirements-dev.txt") in targets
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
+        "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    data = load_report(out)
+    dev = [f for f in data["findings"] if f["target"].endswith("/requirements-dev.txt")]
+    assert [(f["id"], f["line"], f["properties"]["resolved_by"]) for f in dev] == [
+        ("CVE-2023-43804", 1, "pip")
+    ]
+    assert any("requirements-dev.txt: resolved with pip for Python" in n for n in data["notes"])
 
 
 def test_a_requirement_pip_cannot_find_is_a_tool_error(
