@@ -8,8 +8,6 @@ the machine hits every contender alike):
 
   mlsecops     `python -m mlsecops hash MODEL --manifest FILE`, the command users run
   startup      `python -m mlsecops --version`: the CLI's fixed cost, included in the above
-  integrity-only CLI  the same hash through a parser with only `hash`/`verify` registered:
-               what `mlsecops hash` costs once the CLI imports the scan stack lazily
   sha256sum    coreutils `sha256sum` over every file, sequentially (one process)
   xargs -P     the same files through `xargs -0 -P <nproc> -n 1 sha256sum`, largest first
   reference    hashlib (OpenSSL) on one thread per core, largest first, in a fresh Python
@@ -43,17 +41,6 @@ SHARDS = 4
 SHARD_BYTES = 192 * 1024 * 1024
 SMALL_FILES = 400
 CHUNK = 16 * 1024 * 1024
-
-# `mlsecops hash` with a parser holding only the integrity commands: what the command costs
-# once the CLI stops importing the scan stack (Trivy, reports, jsonschema, yaml) up front.
-LEAN_CLI = r"""
-import argparse, sys
-from mlsecops.integrity.cli import register
-parser = argparse.ArgumentParser(prog="mlsecops")
-register(parser.add_subparsers(required=True))
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.handler(args))
-"""
 
 REFERENCE = r"""
 import hashlib, os, sys
@@ -198,10 +185,6 @@ def main() -> None:
                 work,
             ),
             "  (startup)": lambda: run([python, "-m", "mlsecops", "--version"], work),
-            "  (integrity-only CLI)": lambda: run(
-                [python, "-c", LEAN_CLI, "hash", str(model), "--manifest", str(work / "n.json")],
-                work,
-            ),
             "sha256sum": lambda: run(["sha256sum", "--", *names], model),
             "xargs -P sha256sum": lambda: run(
                 ["xargs", "-0", "-P", str(jobs), "-n", "1", "sha256sum", "--"],
@@ -263,12 +246,6 @@ def main() -> None:
                 _ratio("xargs -P sha256sum", "mlsecops hash"),
                 "",
                 0.0,
-            ),
-            (
-                "integrity-only CLI / hashlib reference",
-                _ratio("  (integrity-only CLI)", "hashlib reference"),
-                "<= 1.25",
-                -1.25,
             ),
         ]:
             values = ratio(times)
