@@ -20,6 +20,7 @@ import yaml
 from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, Kind
 from mlsecops.gate import Gate, parse_fail_on
+from mlsecops.requirements_txt import normalise
 from mlsecops.schemas import schema_errors
 from mlsecops.unpinned import UNPINNED_ID
 
@@ -68,7 +69,7 @@ class IgnoreEntry:
     def matches(self, finding: Finding) -> bool:
         if finding.id != self.id:
             return False
-        if self.package and finding.package.lower() != self.package.lower():
+        if self.package and normalise(finding.package) != normalise(self.package):
             return False
         return not self.target or fnmatch.fnmatchcase(finding.target, self.target)
 

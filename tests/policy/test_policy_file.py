@@ -100,6 +100,24 @@ def test_ignore_unfixed_never_hides_an_unpinned_requirement():
     assert [f.ignored for f in triage.findings] == [False, True]
 
 
+def test_ignore_package_names_match_as_pypi_normalises_them(tmp_path):
+    policy = load_policy(
+        write(
+            tmp_path,
+            "version: 1\nignore:\n  - id: CVE-1\n    reason: r\n    package: huggingface_hub\n",
+        )
+    )
+
+    def vuln(package: str) -> Finding:
+        return Finding(
+            id="CVE-1", kind=Kind.VULNERABILITY, severity=Severity.HIGH, target="t", package=package
+        )
+
+    names = ["huggingface-hub", "Huggingface.Hub", "huggingface_hub", "huggingface-hubs"]
+    triage = apply_policy([vuln(name) for name in names], policy)
+    assert [f.ignored for f in triage.findings] == [True, True, True, False]
+
+
 # (policy text, line the error must name, words the message must contain)
 BAD = [
     pytest.param("- version: 1\n", 1, ["must be a YAML mapping"], id="not-a-mapping"),
