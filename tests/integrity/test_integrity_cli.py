@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -50,32 +51,16 @@ def test_round_trip_from_another_directory_with_relative_paths(tmp_path: Path, m
 
 def test_the_seed_recipes_single_onnx_file(tmp_path: Path) -> None:
     write(tmp_path / "final_model.onnx", b"\x08\x07" + bytes(range(256)) * 40)
-    hashed = run_cli(
-        "hash", "final_model.onnx", "--manifest", "final_model.onnx.json", cwd=tmp_path
-    )
+    args = ("final_model.onnx", "--manifest", "final_model.onnx.json")
+    hashed = run_cli("hash", *args, cwd=tmp_path)
     assert hashed.returncode == 0, hashed.stderr
     digest = hashed.stdout.splitlines()[-1]
-    ok = run_cli(
-        "verify",
-        "final_model.onnx",
-        "--manifest",
-        "final_model.onnx.json",
-        "--expected-digest",
-        digest,
-        cwd=tmp_path,
-    )
+    verify = partial(run_cli, "verify", *args, "--expected-digest", digest, cwd=tmp_path)
+    ok = verify()
     assert ok.returncode == 0, ok.stdout
     with (tmp_path / "final_model.onnx").open("ab") as handle:
         handle.write(b"\0")
-    bad = run_cli(
-        "verify",
-        "final_model.onnx",
-        "--manifest",
-        "final_model.onnx.json",
-        "--expected-digest",
-        digest,
-        cwd=tmp_path,
-    )
+    bad = verify()
     assert bad.returncode == 1
     assert bad.stdout.splitlines()[:3] == [
         "FAILED: 1 difference(s) between final_model.onnx and the manifest",
@@ -140,32 +125,13 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, model: Path) -> None:
 
 def test_hmac_signing_round_trip(tmp_path: Path, model: Path) -> None:
     env = clean_env(MODEL_HMAC_KEY=KEY)
-    hashed = run_cli(
-        "hash", model, "--manifest", "m.json", "--key-env", "MODEL_HMAC_KEY", cwd=tmp_path, env=env
-    )
+    args = (model, "--manifest", "m.json", "--key-env", "MODEL_HMAC_KEY")
+    hashed = run_cli("hash", *args, cwd=tmp_path, env=env)
     assert hashed.returncode == 0 and "(HMAC-signed)" in hashed.stdout
-    good = run_cli(
-        "verify",
-        model,
-        "--manifest",
-        "m.json",
-        "--key-env",
-        "MODEL_HMAC_KEY",
-        cwd=tmp_path,
-        env=env,
-    )
+    verify = partial(run_cli, "verify", *args, cwd=tmp_path)
+    good = verify(env=env)
     assert good.returncode == 0 and "HMAC signature: valid" in good.stdout
-    wrong = clean_env(MODEL_HMAC_KEY="not-the-key-the-manifest-used!!")
-    bad = run_cli(
-        "verify",
-        model,
-        "--manifest",
-        "m.json",
-        "--key-env",
-        "MODEL_HMAC_KEY",
-        cwd=tmp_path,
-        env=wrong,
-    )
+    bad = verify(env=clean_env(MODEL_HMAC_KEY="not-the-key-the-manifest-used!!"))
     assert bad.returncode == 1 and "the HMAC does not match" in bad.stdout
 
 
