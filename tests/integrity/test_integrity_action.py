@@ -275,10 +275,10 @@ def test_inputs_are_parsed_strictly(inputs: dict[str, str], message: str) -> Non
         read_config(env)
 
 
-def test_booleans_accept_true_and_false_in_any_case() -> None:
+def test_booleans_accept_true_and_false_in_any_case(tmp_path: Path) -> None:
     env = _env(mode="verify", artifact_name="m", allow_missing_expected_digest="TRUE")
     assert read_config(env).expected_digest is None
-    assert prepare(read_config(env), Path(os.environ.get("TMPDIR", "/tmp")))["mode"] == "verify"
+    assert prepare(read_config(env), tmp_path)["mode"] == "verify"
 
 
 def test_prepare_gives_a_fresh_empty_download_dir(tmp_path: Path) -> None:
