@@ -22,7 +22,6 @@ from typing import Any
 
 from mlsecops.findings import Finding
 from mlsecops.requirements_txt import normalise
-from mlsecops.schemas import schema_errors
 
 NEW = "new"
 EXISTING = "existing"
@@ -63,6 +62,10 @@ class Comparison:
 
 def load_baseline(path: Path) -> tuple[Baseline | None, str]:
     """The baseline, or None and the reason it cannot be used."""
+    # Imported here: the gate needs this module's EXISTING, and the CLI imports the gate at
+    # startup, which must not pay for jsonschema.
+    from mlsecops.schemas import schema_errors
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

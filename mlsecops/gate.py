@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mlsecops.baseline import EXISTING
 from mlsecops.errors import UsageError
 from mlsecops.findings import Finding, Severity
 
@@ -67,7 +68,7 @@ class Gate:
     def fails(self, finding: Finding) -> bool:
         if finding.ignored:
             return False
-        if self.new_only and finding.baseline == "existing":
+        if self.new_only and finding.baseline == EXISTING:
             return False
         threshold = self.threshold(str(finding.kind))
         if threshold is None:

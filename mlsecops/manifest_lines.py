@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+from mlsecops.requirements_txt import normalise
 
 
 class ManifestLines:
@@ -23,7 +21,7 @@ class ManifestLines:
     def line_of(self, manifest: Path, package: str) -> int | None:
         if manifest not in self._files:
             self._files[manifest] = _index(manifest)
-        return self._files[manifest].get(_normalise(package))
+        return self._files[manifest].get(normalise(package))
 
 
 # `name = "pillow"` in TOML locks, `"pillow": {` in Pipfile.lock, `pillow==` in requirements.
@@ -44,6 +42,6 @@ def _index(manifest: Path) -> dict[str, int]:
         for pattern in _PATTERNS:
             match = pattern.match(line)
             if match:
-                lines.setdefault(_normalise(match["name"]), number)
+                lines.setdefault(normalise(match["name"]), number)
                 break
     return lines

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -27,11 +26,15 @@ from typing import Any
 from mlsecops.errors import ToolError
 from mlsecops.findings import Finding
 from mlsecops.paths import display_path
-from mlsecops.requirements_txt import Requirement, RequirementsFile, normalise
+from mlsecops.requirements_txt import (
+    Requirement,
+    RequirementsFile,
+    normalise,
+    parse_requirement,
+)
 from mlsecops.sbom import Component, scan_components
 from mlsecops.trivy.run import Trivy
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 PIP_TIMEOUT_SECONDS = 900
 
 
@@ -131,9 +134,9 @@ def _resolution(data: Any) -> Resolution:
             continue
         requires = []
         for text in metadata.get("requires_dist") or []:
-            match = _NAME.match(str(text))
-            if match:
-                requires.append(normalise(match[1]))
+            requirement = parse_requirement(str(text))
+            if requirement is not None:
+                requires.append(requirement.key)
         packages.append(
             Resolved(
                 name=str(metadata["name"]),

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlsecops.requirements_txt import normalise
+
 _EPOCH = (2020, 1, 1, 0, 0, 0)
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _record_hash(data: bytes) -> str:
