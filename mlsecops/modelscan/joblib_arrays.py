@@ -19,11 +19,11 @@ from mlsecops.modelscan.pickle_ops import (
     Items,
     Result,
     Segment,
-    Stream,
     StreamDesync,
     Value,
     analyze,
 )
+from mlsecops.modelscan.streams import Stream
 
 _WRAPPERS = frozenset(
     {

@@ -6,7 +6,7 @@ import ast
 import struct
 from dataclasses import dataclass
 
-from mlsecops.modelscan.pickle_ops import Stream
+from mlsecops.modelscan.streams import Stream
 
 MAGIC = b"\x93NUMPY"
 

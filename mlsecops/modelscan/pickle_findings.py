@@ -334,7 +334,7 @@ def _stream_problems(segments: Sequence[Segment], source: PickleSource) -> list[
     for number, segment in enumerate(_flatten(segments)):
         if not segment.error:
             continue
-        if number > 0 and segment.ops == 0:
+        if number > 0 and segment.ops == 0 and not segment.corrupt:
             out.append(
                 _finding(
                     TRAILING,

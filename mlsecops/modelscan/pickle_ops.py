@@ -14,15 +14,9 @@ import io
 import pickletools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Protocol, cast
+from typing import IO, cast
 
-
-# What a segment may read; open files, BufferedReader and the gzip/bz2/lzma readers fit.
-class Stream(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
-    def readline(self, size: int = ..., /) -> bytes: ...
-    def tell(self) -> int: ...
-    def peek(self, size: int, /) -> bytes: ...
+from mlsecops.modelscan.streams import CorruptData, Stream
 
 
 class Action(enum.Enum):
@@ -113,6 +107,7 @@ class Segment:
     inner: list[Segment] = field(default_factory=list)  # pickles embedded in the stream
     ops: int = 0
     error: str = ""  # why reading stopped before STOP; "" when it reached STOP
+    corrupt: bool = False  # stopped by compressed data that could not be decoded
     end: int = 0
     result: Value | None = None
 
@@ -157,7 +152,13 @@ def analyze_all(stream: Stream, build_hook: BuildHook | None = None) -> list[Seg
     """
     segments: list[Segment] = []
     limit: int | None = None
-    while stream.peek(1)[:1]:
+    while True:
+        try:
+            if not stream.peek(1)[:1]:
+                break
+        except CorruptData as exc:
+            segments.append(Segment(stream.tell(), error=str(exc), corrupt=True))
+            break
         if limit is not None and len(segments) >= limit:
             break
         segment = analyze(stream, build_hook)
@@ -189,6 +190,15 @@ class _Machine:
         self.segment = Segment(start=stream.tell())
 
     def run(self) -> None:
+        try:
+            self._run()
+        except CorruptData as exc:
+            # What ran before the damage was recorded; the rest cannot be read by anyone.
+            self.segment.error = str(exc)
+            self.segment.corrupt = True
+        self.segment.end = self.stream.tell()
+
+    def _run(self) -> None:
         index = 0
         while True:
             offset = self.stream.tell()
@@ -204,6 +214,8 @@ class _Machine:
             position = Position(index, offset)
             try:
                 arg = self._read_arg(op)
+            except CorruptData:
+                raise
             except (ValueError, EOFError, UnicodeDecodeError, OverflowError) as exc:
                 self.segment.error = f"{op.name} at byte offset {offset} is malformed: {exc}"
                 break
@@ -221,7 +233,6 @@ class _Machine:
             except StreamDesync as exc:
                 self.segment.error = f"after {op.name} at byte offset {offset}: {exc}"
                 break
-        self.segment.end = self.stream.tell()
 
     def _read_arg(self, op: pickletools.OpcodeInfo) -> object:
         if op.arg is None:

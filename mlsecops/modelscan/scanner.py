@@ -12,7 +12,6 @@ import io
 import mmap
 import os
 import stat
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,9 @@ from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
 from mlsecops.modelscan.numpy_files import NpyError, read_header
 from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
-from mlsecops.modelscan.pickle_ops import Segment, Stream, analyze, analyze_all, is_legacy_torch
+from mlsecops.modelscan.pickle_ops import Segment, analyze, analyze_all, is_legacy_torch
 from mlsecops.modelscan.rules import Rules, default_rules
-from mlsecops.modelscan.streams import decompress
+from mlsecops.modelscan.streams import CorruptData, Stream, decompress, read_head
 from mlsecops.modelscan.walk import walk
 from mlsecops.modelscan.zipread import Member, MemberError, list_members, open_member
 from mlsecops.paths import display_path
@@ -185,7 +184,7 @@ class _Scanner:
     def scan_npy(self, stream: Stream, where: _Where) -> list[Finding]:
         try:
             header = read_header(stream)
-        except NpyError as exc:
+        except (NpyError, CorruptData) as exc:
             return [notes.numpy_malformed(where.target, str(exc))]
         if not header.has_objects:
             return []
@@ -210,7 +209,7 @@ class _Scanner:
                     findings += config_findings(text, source, self.rules)
                 else:
                     findings += self.scan_member(handle, member, where.member(member.name, loader))
-            except (MemberError, OSError, EOFError, ValueError) as exc:
+            except (MemberError, CorruptData) as exc:
                 findings.append(
                     notes.unreadable(
                         f"{where.target}:{member.name}", f"the member is unreadable ({exc})"
@@ -221,7 +220,7 @@ class _Scanner:
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
         if where.depth > MAX_DEPTH:
             return [notes.unreadable(where.target, "it is nested deeper than this scanner follows")]
-        head = open_member(handle, member).read(HEAD_SIZE)
+        head = read_head(open_member(handle, member), HEAD_SIZE)
         fmt = sniff(head, _parser(lambda: open_member(handle, member)))
         # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
         named_pickle = member.name.endswith((".pkl", ".pickle"))
@@ -260,16 +259,17 @@ class _Scanner:
             return decompress(fmt.value, handle)
 
         try:
-            head = fresh().read(HEAD_SIZE)
+            head = read_head(fresh(), HEAD_SIZE)
             inner = sniff(head, _parser(fresh))
             if inner is Format.PICKLE:
                 return self.scan_pickle(fresh(), where)
             if inner is Format.NUMPY:
                 return self.scan_npy(fresh(), where)
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            if where.in_archive:
-                return []
-            return [notes.unreadable(where.target, f"its {fmt.value} data is corrupt ({exc})")]
+        except CorruptData as exc:
+            # Not one byte decodes (damage further on is reported with what preceded it).
+            return [
+                notes.unreadable(where.target, f"no byte of its {fmt.value} data decodes: {exc}")
+            ]
         if where.in_archive or inner in (Format.TEXT, Format.EMPTY):
             return []
         return [notes.unknown(where.target, head, f"{fmt.value}-compressed data")]

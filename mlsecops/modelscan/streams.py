@@ -2,6 +2,10 @@
 
 Everything the scanner reads goes through a peekable, tell-able stream so that pickles can
 be read straight from a zip member or a compressed joblib file without loading it whole.
+
+Compressed data that is corrupt or cut off raises one exception, `CorruptData`, whatever
+the codec says (zlib.error, LZMAError, EOFError, OSError), and only once every byte that
+decodes before the damage has been handed out: a payload ahead of the damage is still read.
 """
 
 from __future__ import annotations
@@ -11,13 +15,27 @@ import gzip
 import io
 import lzma
 import zlib
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from mlsecops.modelscan.pickle_ops import Stream
+
+# What the pickle machine reads; open files, BufferedReader and the gzip/bz2/lzma readers fit.
+class Stream(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+    def readline(self, size: int = ..., /) -> bytes: ...
+    def tell(self) -> int: ...
+    def peek(self, size: int, /) -> bytes: ...
 
 
 class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
+
+
+class CorruptData(ValueError):
+    """Compressed data that cannot be decoded any further: corrupt, or cut off early."""
+
+
+_MAX_OUTPUT = 1 << 20  # decompressed bytes produced per step: a bomb is never held whole
 
 
 class SliceReader(io.RawIOBase):
@@ -56,24 +74,23 @@ class InflateReader(io.RawIOBase):
         self._inflater = zlib.decompressobj(wbits)
         self._pending = b""
         self._pos = 0
+        self._error: CorruptData | None = None  # raised once the bytes before it are read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         while not self._pending:
+            if self._error is not None:
+                raise self._error
             if self._inflater.eof:
                 return 0
             chunk = self._source.read(1 << 16)
             if not chunk:
                 self._pending = self._inflater.flush()
-                if not self._pending:
-                    return 0
-                break
-            self._pending = self._inflater.decompress(chunk, 1 << 20)
-            if self._inflater.unconsumed_tail:
-                # Keep the input that did not fit the output cap for the next round.
-                self._source = _Prefixed(self._inflater.unconsumed_tail, self._source)
+                self._error = CorruptData("the compressed data ends before its end marker")
+                continue
+            self._pending = self._inflate(chunk)
         count = min(len(buffer), len(self._pending))
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
@@ -82,6 +99,93 @@ class InflateReader(io.RawIOBase):
 
     def tell(self) -> int:
         return self._pos
+
+    def _inflate(self, chunk: bytes) -> bytes:
+        before = self._inflater.copy()
+        try:
+            out = self._inflater.decompress(chunk, _MAX_OUTPUT)
+        except zlib.error as exc:
+            # zlib drops the output of a failing call: replay the chunk a byte at a time
+            # from the state before it, to keep everything that precedes the damage.
+            self._inflater = before
+            out = b""
+            for index in range(len(chunk)):
+                try:
+                    out += self._inflater.decompress(chunk[index : index + 1])
+                except zlib.error:
+                    break
+                if len(out) >= _MAX_OUTPUT:
+                    self._keep(chunk[index + 1 :])  # the damage is met again next round
+                    return out
+            self._error = CorruptData(f"the compressed data is corrupt ({exc})")
+            return out
+        # Keep the input that did not fit the output cap for the next round.
+        self._keep(self._inflater.unconsumed_tail)
+        return out
+
+    def _keep(self, unread: bytes) -> None:
+        if unread:
+            self._source = _Prefixed(unread, self._source)
+
+
+_CodecReader = gzip.GzipFile | bz2.BZ2File | lzma.LZMAFile
+_CODEC_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError)
+
+
+class _Guarded(io.RawIOBase):
+    """A gzip, bz2 or xz reader whose errors all become one CorruptData, raised for good."""
+
+    def __init__(self, open_reader: Callable[[], _CodecReader]) -> None:
+        super().__init__()
+        self._open = open_reader
+        self._reader = open_reader()
+        self._pending = b""
+        self._error: CorruptData | None = None
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._pending = self._reader.read1(len(buffer))  # one decoding step
+            except _CODEC_ERRORS as exc:
+                self._error = CorruptData(f"the compressed data is corrupt or cut off ({exc})")
+                self._pending = self._salvage(len(buffer))
+                if not self._pending:
+                    raise self._error from exc
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self._pos += count
+        return count
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _salvage(self, step: int) -> bytes:
+        """What the failed step decoded before the damage (the codecs drop all of it).
+
+        The data is decoded again from its start up to where the failed step began, then
+        the step is redone a byte at a time: slow, but only ever once, for damaged data.
+        """
+        reader = self._open()
+        out = b""
+        try:
+            skip = self._pos
+            while skip:
+                chunk = reader.read1(min(skip, 1 << 16))
+                if not chunk:
+                    return b""
+                skip -= len(chunk)
+            while len(out) < step and (byte := reader.read1(1)):
+                out += byte
+        except _CODEC_ERRORS:
+            pass
+        return out
 
 
 class _Prefixed:
@@ -114,10 +218,35 @@ def inflate(source: Readable, *, raw_deflate: bool) -> io.BufferedReader:
 
 def decompress(kind: str, handle: BinaryIO) -> Stream:
     """A peekable stream of a gzip, bz2, xz/lzma or zlib compressed file's content."""
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=handle, mode="rb")
-    if kind == "bzip2":
-        return bz2.BZ2File(handle, mode="rb")
-    if kind == "xz":
+    if kind == "zlib":
+        return inflate(handle, raw_deflate=False)
+    start = handle.tell()
+
+    def open_reader() -> _CodecReader:
+        handle.seek(start)
+        if kind == "gzip":
+            return gzip.GzipFile(fileobj=handle, mode="rb")
+        if kind == "bzip2":
+            return bz2.BZ2File(handle, mode="rb")
         return lzma.LZMAFile(handle, mode="rb")
-    return inflate(handle, raw_deflate=False)
+
+    return buffered(_Guarded(open_reader))
+
+
+def read_head(stream: Stream, size: int) -> bytes:
+    """Up to `size` bytes from the start; of corrupt data, the bytes before the damage.
+
+    Raises CorruptData only when not one byte decodes. (`read` would lose the bytes it had
+    gathered when the damage interrupts it; buffered bytes are taken as they come instead.)
+    """
+    head = b""
+    try:
+        while len(head) < size:
+            available = len(stream.peek(size - len(head)))
+            if not available:
+                break
+            head += stream.read(min(available, size - len(head)))
+    except CorruptData:
+        if not head:
+            raise
+    return head

@@ -13,8 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mlsecops.modelscan.pickle_ops import Stream
-from mlsecops.modelscan.streams import file_slice, inflate
+from mlsecops.modelscan.streams import Stream, file_slice, inflate
 
 _LOCAL = b"PK\x03\x04"
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")

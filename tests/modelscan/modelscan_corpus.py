@@ -331,6 +331,38 @@ def corrupt_zip(data: bytes, *, crc: bool = False, flags: int = 0) -> bytes:
     return bytes(out)
 
 
+def deflated_zip(members: dict[str, bytes]) -> bytes:
+    """A zip whose members hold the given raw deflate bytes as they are (method 8)."""
+    out = bytearray(zip_bytes(members))
+    for signature, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = out.find(signature)
+        while start != -1:
+            struct.pack_into("<H", out, start + method_at, zipfile.ZIP_DEFLATED)
+            start = out.find(signature, start + 4)
+    return bytes(out)
+
+
+# A payload, then a few KiB more of the pickle: damage to what follows must not hide it.
+PAYLOAD_FIRST = proto(2) + call1(glob("os", "system"), TRUE) + b"0" + b"N0" * 2048 + STOP
+# A deflate block header with the reserved block type 3: every inflater stops there.
+BAD_DEFLATE_BLOCK = b"\xff" * 8
+
+
+def deflate_then_damage(data: bytes, *, wbits: int) -> bytes:
+    """`data` compressed (zlib: wbits 15, raw deflate: -15), then an invalid block."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH) + BAD_DEFLATE_BLOCK
+
+
+def corrupt_xz(data: bytes) -> bytes:
+    """`data` as xz with one byte of its compressed block flipped (its CRC64 then fails)."""
+    import lzma
+
+    out = bytearray(lzma.compress(data))
+    out[-40] ^= 0xFF  # inside the block, ahead of the index and footer
+    return bytes(out)
+
+
 def legacy_torch(main_pickle: bytes) -> bytes:
     magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
     version = pickle.dumps(1001, protocol=2)
@@ -503,6 +535,27 @@ def container_cases() -> list[Case]:
              _write("model.joblib", zlib.compress(evil, 3)), ("os.system",)),
         Case("model.pkl.gz", "gzip-compressed pickle", "CRITICAL",
              _write("model.pkl.gz", _gzip(evil)), ("os.system",)),
+        Case("truncated.pkl.gz", "gzip cut off after the payload", "CRITICAL",
+             _write("truncated.pkl.gz", _gzip(PAYLOAD_FIRST)[:-12]), ("os.system",),
+             ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        Case("truncated.joblib", "zlib joblib dump cut off after the payload", "CRITICAL",
+             _write("truncated.joblib", zlib.compress(PAYLOAD_FIRST)[:-8]), ("os.system",),
+             ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        Case("corrupt.joblib", "zlib joblib dump corrupt after the payload", "CRITICAL",
+             _write("corrupt.joblib", deflate_then_damage(PAYLOAD_FIRST[:-1], wbits=15)),
+             ("os.system",), ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        Case("corrupt.pkl.xz", "xz corrupt after the payload", "CRITICAL",
+             _write("corrupt.pkl.xz", corrupt_xz(PAYLOAD_FIRST)), ("os.system",),
+             ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        Case("corrupt_member.pt", "torch zip whose deflated data.pkl is corrupt after the payload",
+             "CRITICAL", _write("corrupt_member.pt", deflated_zip({
+                 "archive/data.pkl": deflate_then_damage(PAYLOAD_FIRST[:-1], wbits=-15),
+                 "archive/version": b"3\n"})), ("os.system",),
+             ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+        Case("truncated_gzip_member.zip", "zip holding a gzip pickle cut off after the payload",
+             "CRITICAL", _write("truncated_gzip_member.zip",
+                                zip_bytes({"model.pkl.gz": _gzip(PAYLOAD_FIRST)[:-12]})),
+             ("os.system",), ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
         Case("lambda.keras", ".keras with a Lambda layer", "HIGH",
              _write("lambda.keras", keras_zip([DENSE, LAMBDA])), ("Lambda layer backdoor",),
              ("MLS-KERAS-LAMBDA",)),
