@@ -11,7 +11,6 @@ and specs without an exact version become unpinned findings.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from mlsecops.findings import Finding
 from mlsecops.paths import display_path
 from mlsecops.requirements_txt import normalise, parse_requirement
 from mlsecops.sbom import Component, scan_components
-from mlsecops.targets import SKIPPED_DIRS
+from mlsecops.targets import dependency_files
 from mlsecops.trivy.run import Trivy
 from mlsecops.unpinned import unchecked_notes, unpinned_finding
 
@@ -62,11 +61,7 @@ class CondaScan:
 
 def environment_files(root: Path) -> list[Path]:
     """The conda environment files under `root` (hidden and vendored dirs skipped)."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        found += [Path(dirpath) / n for n in sorted(filenames) if n in ENVIRONMENT_FILE_NAMES]
-    return found
+    return dependency_files(root, ENVIRONMENT_FILE_NAMES)
 
 
 @functools.cache

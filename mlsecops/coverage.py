@@ -40,9 +40,8 @@ def fill_gaps(
 ) -> Coverage:
     """Trivy's project findings plus what it cannot see (see the module docstring)."""
     coverage = Coverage(list(trivy_findings))
-    for path in dependency_files(project):
-        if not path.is_file() or not path.match("requirements*.txt"):
-            continue
+    # check_project has read each of these already: all are readable files.
+    for path in dependency_files(project, ("requirements*.txt",)):
         requirements = read_requirements(path)
         target = display_path(path)
         if options.resolve and (

@@ -7,11 +7,13 @@ reason, instead of whatever Trivy happens to print (or, worse, an empty result).
 from __future__ import annotations
 
 import enum
+import fnmatch
 import gzip
 import json
 import os
 import tarfile
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,21 +50,17 @@ def check_project(path: Path) -> Path:
     return path.resolve()
 
 
-def dependency_files(root: Path) -> list[Path]:
-    """The dependency files under `root` that Trivy will read (hidden and vendored dirs skipped)."""
+def dependency_files(root: Path, globs: Sequence[str] = DEPENDENCY_FILE_GLOBS) -> list[Path]:
+    """The files under `root` whose name matches one of `globs` (by default the dependency
+    files Trivy will read), hidden and vendored dirs skipped, in a stable order."""
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        base = Path(dirpath)
-        for name in sorted(filenames):
-            candidate = base / name
-            if any(candidate.match(glob) for glob in DEPENDENCY_FILE_GLOBS):
-                found.append(candidate)
-        # A directory named like a dependency file is unreadable as one: report it too.
-        for name in dirnames:
-            candidate = base / name
-            if any(candidate.match(glob) for glob in DEPENDENCY_FILE_GLOBS):
-                found.append(candidate)
+        # A directory named like a dependency file is unreadable as one: listed too, so
+        # that reading it fails loudly instead of the file being skipped.
+        for name in [*sorted(filenames), *dirnames]:
+            if any(fnmatch.fnmatchcase(name, glob) for glob in globs):
+                found.append(Path(dirpath) / name)
     return found
 
 
