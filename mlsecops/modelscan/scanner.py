@@ -196,14 +196,17 @@ class _Scanner:
         members, note = list_members(handle)
         findings = [notes.damaged(where.target, note)] if note else []
         names = {member.name for member in members}
-        keras = "config.json" in names and "metadata.json" in names
+        # Keras v3 (`.keras`) rebuilds the model from config.json alone, whatever else the
+        # archive holds, so a root config.json is judged as a Keras config (JSON that names
+        # no `module` or `class_name` gives no finding); its .h5 holds only weights.
+        keras_v3 = "config.json" in names and "metadata.json" in names
         torch = any(name == "data.pkl" or name.endswith("/data.pkl") for name in names)
         for member in members:
-            if keras and (member.name.endswith(".h5") or member.name == "metadata.json"):
-                continue  # Keras v3 keeps only weights there; its code lives in config.json
+            if keras_v3 and member.name.endswith(".h5"):
+                continue
             loader = Loader.TORCH if torch else where.loader
             try:
-                if keras and member.name == "config.json":
+                if member.name == "config.json":
                     text = self._read_member(handle, member)
                     source = ConfigSource(f"{where.target}:{member.name}", "config.json")
                     findings += config_findings(text, source, self.rules)

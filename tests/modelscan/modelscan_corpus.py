@@ -377,20 +377,20 @@ def npy_object(payload: bytes) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
 
 
-def keras_zip(layers: list[dict[str, object]]) -> bytes:
+def keras_zip(layers: list[dict[str, object]], *, metadata: bool = True) -> bytes:
     config = {
         "module": "keras",
         "class_name": "Sequential",
         "config": {"name": "sequential", "layers": layers},
     }
-    return zip_bytes(
-        {
-            "metadata.json": json.dumps({"keras_version": "3.6.0"}).encode(),
-            "config.json": json.dumps(config).encode(),
-            "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 64,
-        },
-        zipfile.ZIP_DEFLATED,
-    )
+    members = {
+        "metadata.json": json.dumps({"keras_version": "3.6.0"}).encode(),
+        "config.json": json.dumps(config).encode(),
+        "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 64,
+    }
+    if not metadata:
+        del members["metadata.json"]  # Keras loads the model from config.json alone
+    return zip_bytes(members, zipfile.ZIP_DEFLATED)
 
 
 DENSE = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2}}
@@ -559,6 +559,9 @@ def container_cases() -> list[Case]:
         Case("lambda.keras", ".keras with a Lambda layer", "HIGH",
              _write("lambda.keras", keras_zip([DENSE, LAMBDA])), ("Lambda layer backdoor",),
              ("MLS-KERAS-LAMBDA",)),
+        Case("no_metadata.keras", ".keras with a Lambda layer and no metadata.json", "HIGH",
+             _write("no_metadata.keras", keras_zip([DENSE, LAMBDA], metadata=False)),
+             ("Lambda layer backdoor",), ("MLS-KERAS-LAMBDA",)),
         Case("function_ref.keras", ".keras naming os.system as a function", "CRITICAL",
              _write("function_ref.keras", keras_zip([FUNCTION_REF])), ("os.system",),
              ("MLS-KERAS-DENY",)),
