@@ -118,9 +118,11 @@ def load_policy(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read policy file {path}: {exc}", "fix the file") from exc
+    # Parsed once: the node tree gives error lines, the data built from it is validated.
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (_Loader is a SafeLoader)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -128,9 +130,10 @@ def load_policy(path: Path) -> Policy:
         raise UsageError(
             f"policy file {path}{where} is not valid YAML: {problem}", "fix the YAML syntax"
         ) from exc
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
-    data = _dates_to_strings(data)
     errors = schema_errors(data, "policy.schema.json")
     if errors:
         line, problem, fix = _explain(errors[0], node)
@@ -276,6 +279,8 @@ def _yaml_type(value: Any) -> str:
         return "a number"
     if value is None:
         return "empty"
+    if isinstance(value, dt.date):
+        return "a date"
     return f"{value!r}"
 
 
@@ -292,17 +297,6 @@ def _key_line(node: yaml.Node | None, path: list[Any], key: str) -> int:
             if k.value == key:
                 return int(k.start_mark.line) + 1
     return line
-
-
-def _dates_to_strings(value: Any) -> Any:
-    # YAML reads 2027-03-31 as a date; the schema (and JSON) speak strings.
-    if isinstance(value, dict):
-        return {k: _dates_to_strings(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_to_strings(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def _line_of(node: yaml.Node | None, path: list[Any]) -> int:

@@ -247,6 +247,19 @@ BAD = [
         id="expires-not-a-date",
     ),
     pytest.param(
+        # Only an explicit tag makes a date (the loader reads a plain 2027-03-31 as text).
+        "version: 1\nignore:\n  - id: CVE-1\n    reason: r\n    expires: !!timestamp 2027-03-31\n",
+        5,
+        ["ignore[0].expires must be text, not a date", "YYYY-MM-DD"],
+        id="expires-tagged-timestamp",
+    ),
+    pytest.param(
+        "version: 1\nignore:\n  - id: CVE-1\n    reason: !!python/name:os.system x\n",
+        4,
+        ["is not valid YAML", "could not determine a constructor"],
+        id="unsafe-tag",
+    ),
+    pytest.param(
         "version: 1\nignore:\n  - id: CVE-1\n    reason: [unclosed\n",
         5,
         ["is not valid YAML", "fix the YAML syntax"],
