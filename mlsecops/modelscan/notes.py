@@ -12,13 +12,14 @@ UNREADABLE = "MLS-MODEL-UNREADABLE"
 SYMLINK_OUTSIDE = "MLS-MODEL-SYMLINK-OUTSIDE"
 ARCHIVE_DAMAGED = "MLS-ARCHIVE-DAMAGED"
 NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
+TOO_DEEP = "MLS-MODEL-TOO-DEEP"
 
 
 def _info(rule: str, severity: Severity, target: str, title: str, description: str,
-          fix: str) -> Finding:  # fmt: skip
+          fix: str, **fields: str) -> Finding:  # fmt: skip
     return Finding(
         id=rule, kind=Kind.MODEL, severity=severity, target=target, title=title,
-        description=description, fix=fix,
+        description=description, fix=fix, **fields,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -39,6 +40,19 @@ def unreadable(target: str, why: str) -> Finding:
         UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
         f"This file was not scanned: {why}.",
         "Make the file readable to the scan (permissions, a complete download) and scan again.",
+    )  # fmt: skip
+
+
+def too_deep(target: str, location: str, levels: int) -> Finding:
+    # MEDIUM, not informational: no model format nests archives and pickles this deep, so
+    # data hidden past the limit is a likely evasion, and a loader would still reach it.
+    return _info(
+        TOO_DEEP, Severity.MEDIUM, target, "Nested data not scanned",
+        f"This data sits inside more than {levels} levels of archives and pickles, deeper "
+        "than this scanner follows, so it was not checked. No model format nests this deep; "
+        "a loader that unpacks or unpickles it would still run whatever it holds.",
+        "Do not load this file; re-create it from a trusted source without the nesting.",
+        location=location,
     )  # fmt: skip
 
 

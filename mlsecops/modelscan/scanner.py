@@ -221,18 +221,18 @@ class _Scanner:
         return findings
 
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
-        if where.depth > MAX_DEPTH:
-            return [notes.unreadable(where.target, "it is nested deeper than this scanner follows")]
         head = read_head(open_member(handle, member), HEAD_SIZE)
         fmt = sniff(head, _parser(lambda: open_member(handle, member)))
         # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
         named_pickle = member.name.endswith((".pkl", ".pickle"))
+        if fmt in (Format.TEXT, Format.EMPTY, Format.UNKNOWN) and not named_pickle:
+            return []
+        if too_deep := _too_deep(where):
+            return too_deep
         if fmt is Format.PICKLE or named_pickle:
             return self.scan_pickle(open_member(handle, member), where)
         if fmt is Format.NUMPY:
             return self.scan_npy(open_member(handle, member), where)
-        if fmt in (Format.TEXT, Format.EMPTY, Format.UNKNOWN):
-            return []
         data = self._read_member(handle, member)
         return self.scan_data(io.BytesIO(data), len(data), where)
 
@@ -286,20 +286,27 @@ class _Scanner:
 
     def _nested(self, where: _Where) -> NestedScan:
         def nested(blob: bytes, source: PickleSource) -> list[Finding]:
-            if where.depth >= MAX_DEPTH:
-                return []
             inner = dataclasses.replace(
                 where, depth=where.depth + 1, in_archive=True, prefix=source.where
             )
             fmt = sniff(blob[:HEAD_SIZE], _parser(lambda: _peekable(io.BytesIO(blob))))
+            if fmt not in (Format.PICKLE, Format.ZIP, Format.NUMPY):
+                return []
+            if too_deep := _too_deep(inner):
+                return too_deep
             if fmt is Format.PICKLE:
                 return self.scan_pickle(_peekable(io.BytesIO(blob)), inner)
-            if fmt in (Format.ZIP, Format.NUMPY):
-                found = self.scan_data(io.BytesIO(blob), len(blob), inner)
-                return [_prefixed(finding, source.where) for finding in found]
-            return []
+            found = self.scan_data(io.BytesIO(blob), len(blob), inner)
+            return [_prefixed(finding, source.where) for finding in found]
 
         return nested
+
+
+def _too_deep(where: _Where) -> list[Finding]:
+    """The one depth limit, for archive members and nested pickles: past it, a finding."""
+    if where.depth <= MAX_DEPTH:
+        return []
+    return [notes.too_deep(where.target, where.prefix.rstrip(": "), MAX_DEPTH)]
 
 
 def _parser(fresh: Callable[[], Stream]) -> Callable[[], Segment]:

@@ -169,6 +169,14 @@ def _nested_old_protocol() -> bytes:
     return proto(2) + call1(glob("_pickle", "loads"), ustr(inner.decode())) + STOP
 
 
+def _nested_too_deep(levels: int = 5) -> bytes:
+    # Pickles hidden as bytes inside pickles, deeper than the scanner follows.
+    inner = reduce_pickle("os", "system")
+    for _ in range(levels):
+        inner = proto(4) + b"}" + ustr("blob") + binbytes(inner) + b"s" + STOP
+    return inner
+
+
 def _getattr_chain() -> bytes:
     # getattr(os, 'system')('true'): the callable is computed at load time.
     get = glob("builtins", "getattr") + glob("os", "path") + ustr("sep") + b"\x86R"
@@ -281,6 +289,8 @@ def pickle_cases() -> list[Case]:
              "subprocess.check_output"),
         case("nested_protocol0.pkl", "nested protocol-0 pickle in _pickle.loads", "CRITICAL",
              _nested_old_protocol(), "_pickle.loads", "os.system"),
+        case("nested_too_deep.pkl", "pickle nested five deep as bytes", "MEDIUM", _nested_too_deep(),
+             rules=("MLS-MODEL-TOO-DEEP",)),
         case("ext_code.pkl", "EXT1 extension-registry code", "CRITICAL", _ext_code(),
              "copyreg._extension_registry.code 1"),
         case("novel_gadget.pkl", "call of a global on neither list", "HIGH", _novel_gadget(),

@@ -11,7 +11,15 @@ import os
 from pathlib import Path
 
 import pytest
-from modelscan_corpus import DENSE, LAMBDA, h5_lambda_bytes, h5_model, keras_zip, reduce_pickle
+from modelscan_corpus import (
+    DENSE,
+    LAMBDA,
+    h5_lambda_bytes,
+    h5_model,
+    keras_zip,
+    reduce_pickle,
+    zip_bytes,
+)
 
 from mlsecops.errors import UsageError
 from mlsecops.findings import Severity
@@ -90,6 +98,18 @@ def test_unreadable_file_is_informational(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (finding,) = scan_models([Path(".")])
     assert finding.id == "MLS-MODEL-UNREADABLE"
+
+
+def test_archives_nested_too_deep_are_reported_not_followed(tmp_path: Path, monkeypatch) -> None:
+    data = reduce_pickle("os", "system")
+    name = "evil.pkl"
+    for level in range(6):
+        data, name = zip_bytes({name: data}), f"level{level}.zip"
+    (tmp_path / "deep.zip").write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    (finding,) = scan_models([Path("deep.zip")])
+    assert (finding.id, finding.severity) == ("MLS-MODEL-TOO-DEEP", Severity.MEDIUM)
+    assert finding.target.startswith("deep.zip:level4.zip:level3.zip:")
 
 
 def test_a_fifo_is_reported_not_opened(tmp_path: Path, monkeypatch) -> None:
