@@ -27,7 +27,7 @@ from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
 from mlsecops.modelscan.numpy_files import NpyError, read_header
 from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
-from mlsecops.modelscan.pickle_ops import Segment, analyze, analyze_all, is_legacy_torch
+from mlsecops.modelscan.pickle_ops import Segment, analyze_all, is_legacy_torch
 from mlsecops.modelscan.rules import Rules, default_rules
 from mlsecops.modelscan.streams import CorruptData, Stream, decompress, read_head
 from mlsecops.modelscan.walk import walk
@@ -135,16 +135,15 @@ class _Scanner:
 
     def scan_data(self, handle: BinaryIO, size: int, where: _Where) -> list[Finding]:
         head = handle.read(HEAD_SIZE)
-        handle.seek(0)
 
         def fresh() -> Stream:
             handle.seek(0)
             return _peekable(handle)
 
-        fmt = sniff(head, _parser(fresh))
+        fmt, parsed = _detect(head, fresh)
         handle.seek(0)
         if fmt is Format.PICKLE:
-            return self.scan_pickle(_peekable(handle), where)
+            return self.scan_pickle(parsed or fresh(), where)
         if fmt is Format.ZIP:
             return self.scan_zip(handle, where)
         if fmt is Format.NUMPY:
@@ -173,8 +172,9 @@ class _Scanner:
             return []  # text holds no code; unknown archive members are the archive's data
         return [notes.unknown(where.target, head)]
 
-    def scan_pickle(self, stream: Stream, where: _Where) -> list[Finding]:
-        segments = analyze_all(stream, after_build)
+    def scan_pickle(self, data: Stream | list[Segment], where: _Where) -> list[Finding]:
+        """Judge a pickle stream, or the segments `_detect` already parsed from it."""
+        segments = data if isinstance(data, list) else analyze_all(data, after_build)
         loader = where.loader
         if segments and is_legacy_torch(segments[0]):
             loader = Loader.TORCH
@@ -196,13 +196,14 @@ class _Scanner:
         members, note = list_members(handle)
         findings = [notes.damaged(where.target, note)] if note else []
         names = {member.name for member in members}
+        storage = _torch_storage(names)
         # Keras v3 (`.keras`) rebuilds the model from config.json alone, whatever else the
         # archive holds, so a root config.json is judged as a Keras config (JSON that names
         # no `module` or `class_name` gives no finding); its .h5 holds only weights.
         keras_v3 = "config.json" in names and "metadata.json" in names
-        torch = any(name == "data.pkl" or name.endswith("/data.pkl") for name in names)
+        torch = any(_is_torch_pickle(name) for name in names)
         for member in members:
-            if keras_v3 and member.name.endswith(".h5"):
+            if (keras_v3 and member.name.endswith(".h5")) or storage(member.name):
                 continue
             loader = Loader.TORCH if torch else where.loader
             try:
@@ -222,7 +223,7 @@ class _Scanner:
 
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
         head = read_head(open_member(handle, member), HEAD_SIZE)
-        fmt = sniff(head, _parser(lambda: open_member(handle, member)))
+        fmt, parsed = _detect(head, lambda: open_member(handle, member))
         # A loader unpickles data.pkl whatever it looks like, so the name forces it here.
         named_pickle = member.name.endswith((".pkl", ".pickle"))
         if fmt in (Format.TEXT, Format.EMPTY, Format.UNKNOWN) and not named_pickle:
@@ -230,7 +231,7 @@ class _Scanner:
         if too_deep := _too_deep(where):
             return too_deep
         if fmt is Format.PICKLE or named_pickle:
-            return self.scan_pickle(open_member(handle, member), where)
+            return self.scan_pickle(parsed or open_member(handle, member), where)
         if fmt is Format.NUMPY:
             return self.scan_npy(open_member(handle, member), where)
         data = self._read_member(handle, member)
@@ -263,9 +264,9 @@ class _Scanner:
 
         try:
             head = read_head(fresh(), HEAD_SIZE)
-            inner = sniff(head, _parser(fresh))
+            inner, parsed = _detect(head, fresh)
             if inner is Format.PICKLE:
-                return self.scan_pickle(fresh(), where)
+                return self.scan_pickle(parsed or fresh(), where)
             if inner is Format.NUMPY:
                 return self.scan_npy(fresh(), where)
         except CorruptData as exc:
@@ -289,13 +290,13 @@ class _Scanner:
             inner = dataclasses.replace(
                 where, depth=where.depth + 1, in_archive=True, prefix=source.where
             )
-            fmt = sniff(blob[:HEAD_SIZE], _parser(lambda: _peekable(io.BytesIO(blob))))
+            fmt, parsed = _detect(blob[:HEAD_SIZE], lambda: _peekable(io.BytesIO(blob)))
             if fmt not in (Format.PICKLE, Format.ZIP, Format.NUMPY):
                 return []
             if too_deep := _too_deep(inner):
                 return too_deep
             if fmt is Format.PICKLE:
-                return self.scan_pickle(_peekable(io.BytesIO(blob)), inner)
+                return self.scan_pickle(parsed or _peekable(io.BytesIO(blob)), inner)
             found = self.scan_data(io.BytesIO(blob), len(blob), inner)
             return [_prefixed(finding, source.where) for finding in found]
 
@@ -309,9 +310,39 @@ def _too_deep(where: _Where) -> list[Finding]:
     return [notes.too_deep(where.target, where.prefix.rstrip(": "), MAX_DEPTH)]
 
 
-def _parser(fresh: Callable[[], Stream]) -> Callable[[], Segment]:
-    """Parses data with no magic number from its start, streamed: any size is read whole."""
-    return lambda: analyze(fresh())
+def _detect(head: bytes, fresh: Callable[[], Stream]) -> tuple[Format, list[Segment]]:
+    """The format of data starting with `head`, and the pickle parse that decided it, if any.
+
+    Data with no magic number that starts like a protocol 0/1 pickle can only be told from
+    text by parsing it: the scan's own parse is run then, streamed over the whole data
+    from `fresh()`, and handed back so that the scan does not read the data again.
+    """
+    parsed: list[Segment] = []
+
+    def parse() -> Segment:
+        parsed.extend(analyze_all(fresh(), after_build))
+        return parsed[0] if parsed else Segment(start=0)
+
+    return sniff(head, parse), parsed
+
+
+def _is_torch_pickle(name: str) -> bool:
+    return name == "data.pkl" or name.endswith("/data.pkl")
+
+
+def _torch_storage(names: set[str]) -> Callable[[str], bool]:
+    """Tells the `<dir>/data/<key>` members of a torch zip: raw tensor bytes, never unpickled.
+
+    Skipping them spares parsing gigabytes of weights, and the false alarms of tensor bytes
+    that happen to start like a pickle.
+    """
+    dirs = {name[: -len("data.pkl")] + "data" for name in names if _is_torch_pickle(name)}
+
+    def storage(name: str) -> bool:
+        directory, _, key = name.rpartition("/")
+        return directory in dirs and key.isdigit()
+
+    return storage
 
 
 def _peekable(handle: BinaryIO) -> Stream:

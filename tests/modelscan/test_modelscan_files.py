@@ -8,15 +8,18 @@ import io
 import json
 import lzma
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
 from modelscan_corpus import (
     DENSE,
     LAMBDA,
+    glob,
     h5_lambda_bytes,
     h5_model,
     keras_zip,
+    proto,
     reduce_pickle,
     zip_bytes,
 )
@@ -112,6 +115,17 @@ def test_archives_nested_too_deep_are_reported_not_followed(tmp_path: Path, monk
     assert finding.target.startswith("deep.zip:level4.zip:level3.zip:")
 
 
+def test_torch_storage_members_are_raw_bytes_not_pickles(tmp_path: Path, monkeypatch) -> None:
+    # torch reads archive/data/<key> as tensor bytes; ones that happen to start like a
+    # pickle (here fp16 values 0x0280...) must not be parsed as one, nor read whole.
+    with zipfile.ZipFile(tmp_path / "model.pt", "w") as archive:
+        archive.writestr("archive/data.pkl", proto(2) + glob("collections", "OrderedDict") + b")R.")
+        archive.writestr("archive/data/0", b"\x80\x02K\x01R" + bytes(64))
+        archive.writestr("archive/data/1", b"cos\nsystem\n(S'true'\ntR")
+    monkeypatch.chdir(tmp_path)
+    assert scan_models([Path("model.pt")]) == []
+
+
 def test_a_fifo_is_reported_not_opened(tmp_path: Path, monkeypatch) -> None:
     # Opening a FIFO would block the scan forever.
     os.mkfifo(tmp_path / "pipe.bin")
@@ -168,6 +182,19 @@ def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, mon
         ("MLS-PICKLE-DENY", "weights"),
         ("MLS-PICKLE-MALFORMED", "junk_after_call"),
     ]
+
+
+def test_a_magic_less_pickle_is_parsed_once(tmp_path: Path, monkeypatch) -> None:
+    # The parse that tells it from text is the scan's parse: the data is not read again.
+    from mlsecops.modelscan import scanner
+
+    calls = []
+    real = scanner.analyze_all
+    monkeypatch.setattr(scanner, "analyze_all", lambda *a: calls.append(a) or real(*a))
+    (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
+    monkeypatch.chdir(tmp_path)
+    assert ids(scan_models([Path("weights")])) == [("MLS-PICKLE-DENY", "weights")]
+    assert len(calls) == 1
 
 
 def test_a_large_old_protocol_pickle_is_parsed_to_its_end(tmp_path: Path, monkeypatch) -> None:
