@@ -176,8 +176,11 @@ def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, mon
     (tmp_path / "junk_after_call").write_bytes(b"cbuiltins\nprint\n(S'RAN'\ntR hello")
     (tmp_path / "notes").write_bytes(b"(this is a note, not a pickle)\n")
     (tmp_path / "list.txt").write_bytes(b"Some text\nMore text\n")
+    # Binary data that reads as a NEWOBJ of two constants, then stops: names no global.
+    (tmp_path / "tensor.bin").write_bytes(b"K\x07]\x81\x07\x00\xfe\x01\x02")
     monkeypatch.chdir(tmp_path)
     assert ids(scan_models([Path(".")])) == [
+        ("MLS-MODEL-UNKNOWN-FORMAT", "tensor.bin"),
         ("MLS-PICKLE-CALL", "junk_after_call"),
         ("MLS-PICKLE-DENY", "weights"),
         ("MLS-PICKLE-MALFORMED", "junk_after_call"),
