@@ -238,7 +238,7 @@ class _Machine:
         if op.arg is None:
             return None
         if op.arg.n != _LINE:
-            return op.arg.reader(cast(IO[bytes], self.stream))
+            return op.arg.reader(cast(IO[bytes], _BoundedReads(self.stream)))
         # Line-based arguments are read the way the unpickler reads them, not the way
         # pickletools does: where the two disagree, a scanner must see what would run.
         count = 2 if op.name in ("GLOBAL", "INST") else 1
@@ -411,6 +411,29 @@ class _Machine:
         data = value.encode("latin-1", "replace") if isinstance(value, str) else value
         if len(data) > 4 and data.rstrip(b"\n").endswith(b".") and not data.startswith(_BLOB_MAGIC):
             self.segment.blobs.append((position, data))
+
+
+class _BoundedReads:
+    """The stream for pickletools' argument readers, read in steps of at most 1 MiB.
+
+    A reader asks for as many bytes as a length field says; asked for 2**62 at once, a
+    buffered stream allocates that much before reading (MemoryError). In steps, only the
+    bytes that exist are ever held, and a short read is the malformed pickle it is.
+    """
+
+    _STEP = 1 << 20
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size <= self._STEP:
+            return self._stream.read(size)
+        parts = []
+        while size > 0 and (part := self._stream.read(min(size, self._STEP))):
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
 
 
 _CONSTANTS: dict[str, object] = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 from pathlib import Path
 
+import pytest
 from modelscan_corpus import glob, legacy_torch, proto, reduce_pickle, sglob, ustr
 
 from mlsecops.modelscan.joblib_arrays import after_build
@@ -90,3 +92,11 @@ def test_newobj_is_an_instance_and_build_on_a_global_is_setattr() -> None:
     ]
     assert (Action.INSTANCE, "acme.Net") in actions
     assert (Action.SETATTR, "acme.CONFIG") in actions
+
+
+@pytest.mark.parametrize("opcode", [b"\x8e", b"\x8d", b"\x96", b"B", b"T", b"X"])
+def test_a_huge_length_field_is_malformed_not_a_huge_allocation(opcode: bytes) -> None:
+    # BINBYTES8 and friends: 2**62 bytes announced, a few present.
+    size = struct.pack("<Q", 2**62) if opcode in (b"\x8e", b"\x8d", b"\x96") else b"\xff" * 4
+    segment = analyze_all(stream(proto(4) + opcode + size + b"abc"))[0]
+    assert "malformed" in segment.error
