@@ -20,7 +20,7 @@ def template_findings(text: bytes, name: str, target: str) -> list[Finding]:
     """Findings for a text file that is, or holds, a chat template; [] for any other text."""
     if name.endswith(".jinja"):
         template = Template(name.rsplit("/", 1)[-1], text.decode("utf-8", "replace"), 0)
-        return findings_for([template], target, CHAT_TEMPLATE)
+        return findings_for([template], target, CHAT_TEMPLATE, "jinja")
     if not text.lstrip().startswith(b"{") or b"chat_template" not in text:
         return []
     try:
@@ -38,4 +38,4 @@ def template_findings(text: bytes, name: str, target: str) -> list[Finding]:
             if isinstance(entry, dict) and isinstance(entry.get("template"), str):
                 key = f"chat_template {entry.get('name', '?')}"
                 templates.append(Template(key, entry["template"], 0))
-    return findings_for(templates, target, CHAT_TEMPLATE)
+    return findings_for(templates, target, CHAT_TEMPLATE, "jinja")

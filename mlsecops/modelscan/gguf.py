@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.notes import model_finding
 
 TEMPLATE = "MLS-GGUF-TEMPLATE"
 MALFORMED = "MLS-GGUF-MALFORMED"
@@ -76,7 +77,9 @@ def risks(text: str) -> Iterator[tuple[str, str]]:
             yield text[start : match.end() + 30].replace("\n", " "), why
 
 
-def findings_for(found: list[Template], target: str, rule: str = TEMPLATE) -> list[Finding]:
+def findings_for(
+    found: list[Template], target: str, rule: str = TEMPLATE, ecosystem: str = "gguf"
+) -> list[Finding]:
     """One finding per risky template, naming every reason."""
     out = []
     for template in found:
@@ -85,27 +88,24 @@ def findings_for(found: list[Template], target: str, rule: str = TEMPLATE) -> li
             continue
         snippet = reasons[0][0]
         out.append(
-            Finding(
-                id=rule,
-                kind=Kind.MODEL,
-                severity=Severity.HIGH,
-                target=target,
-                package=template.key,
-                title="Chat template reaches for Python internals",
-                description=(
-                    f"The chat template {template.key!r} "
-                    + "; ".join(why for _snippet, why in reasons)
-                    + f" (e.g. ...{snippet}...). Rendered by an unsandboxed Jinja, as some "
-                    "runtimes do, it runs code on the machine serving the model."
-                ),
-                fix="Do not serve this model with its embedded template: replace the template "
+            model_finding(
+                rule,
+                Severity.HIGH,
+                target,
+                "Chat template reaches for Python internals",
+                f"The chat template {template.key!r} "
+                + "; ".join(why for _snippet, why in reasons)
+                + f" (e.g. ...{snippet}...). Rendered by an unsandboxed Jinja, as some "
+                "runtimes do, it runs code on the machine serving the model.",
+                "Do not serve this model with its embedded template: replace the template "
                 "with a reviewed one, and render templates only in Jinja's SandboxedEnvironment.",
+                package=template.key,
                 location=(
                     f"metadata key {template.key} at byte offset {template.offset}"
                     if template.offset
                     else template.key
                 ),
-                ecosystem="gguf" if template.offset else "jinja",
+                ecosystem=ecosystem,
             )
         )
     return out
@@ -113,15 +113,13 @@ def findings_for(found: list[Template], target: str, rule: str = TEMPLATE) -> li
 
 def malformed(target: str, reason: str) -> Finding:
     """The metadata could not be read to the end."""
-    return Finding(
-        id=MALFORMED,
-        kind=Kind.MODEL,
-        severity=Severity.UNKNOWN,
-        target=target,
-        title="GGUF metadata could not be read",
-        description=f"Reading the GGUF metadata stopped: {reason}. "
-        "Its chat template was not checked.",
-        fix="Re-download or re-convert the file.",
+    return model_finding(
+        MALFORMED,
+        Severity.UNKNOWN,
+        target,
+        "GGUF metadata could not be read",
+        f"Reading the GGUF metadata stopped: {reason}. Its chat template was not checked.",
+        "Re-download or re-convert the file.",
         ecosystem="gguf",
     )
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, BinaryIO
 
-from mlsecops.findings import Finding, Kind, Severity
-from mlsecops.modelscan.keras_config import LAMBDA, ConfigSource, config_findings
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.keras_config import ECOSYSTEM, LAMBDA, ConfigSource, config_findings
+from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.rules import Rules
 
 SKIPPED = "MLS-H5-SKIPPED"
@@ -40,9 +41,9 @@ def h5_findings(source: BinaryIO, target: str, rules: Rules, h5py: Any | None) -
             ]
     except (OSError, ValueError, KeyError) as exc:
         return [
-            _finding(UNREADABLE, Severity.UNKNOWN, target, "", "HDF5 file could not be read",
-                     f"h5py could not read this file ({exc}); it was not checked.",
-                     "Check that the file is a complete HDF5 file.")
+            model_finding(UNREADABLE, Severity.UNKNOWN, target, "HDF5 file could not be read",
+                          f"h5py could not read this file ({exc}); it was not checked.",
+                          "Check that the file is a complete HDF5 file.", ecosystem=ECOSYSTEM)
         ]  # fmt: skip
     findings: list[Finding] = []
     for name, value in texts:
@@ -52,15 +53,15 @@ def h5_findings(source: BinaryIO, target: str, rules: Rules, h5py: Any | None) -
 
 
 def _skipped(target: str) -> Finding:
-    return _finding(
+    return model_finding(
         SKIPPED,
         Severity.UNKNOWN,
         target,
-        "",
         "skipped: install mlsecops[h5] to check this .h5 model",
         "The Keras model config inside this HDF5 file can only be read with h5py, which is "
         "not installed; only a byte search for Lambda layers was done.",
         "pip install 'mlsecops[h5]' (or add h5py) and scan again.",
+        ecosystem=ECOSYSTEM,
     )
 
 
@@ -80,40 +81,17 @@ def _byte_search(handle: BinaryIO, target: str) -> list[Finding]:
 
 
 def _lambda_by_bytes(target: str, offset: int) -> Finding:
-    return _finding(
+    return model_finding(
         LAMBDA,
         Severity.HIGH,
         target,
-        "Lambda layer",
         "Keras Lambda layer in an .h5 model",
         "The model config in this file declares a Lambda layer, whose marshalled Python "
         "bytecode Keras runs when it rebuilds the model (found by a byte search: h5py is "
         "not installed).",
         "Do not load this model unless you trust its author; replace the Lambda layer with "
         "reviewed custom layer code.",
+        package="Lambda layer",
         location=f"byte offset {offset}",
-    )
-
-
-def _finding(
-    rule: str,
-    severity: Severity,
-    target: str,
-    package: str,
-    title: str,
-    description: str,
-    fix: str,
-    location: str = "",
-) -> Finding:
-    return Finding(
-        id=rule,
-        kind=Kind.MODEL,
-        severity=severity,
-        target=target,
-        package=package,
-        title=title,
-        description=description,
-        fix=fix,
-        location=location,
-        ecosystem="keras",
+        ecosystem=ECOSYSTEM,
     )

@@ -10,13 +10,15 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.rules import Rules, Trust
 
 LAMBDA = "MLS-KERAS-LAMBDA"
 DANGEROUS_REFERENCE = "MLS-KERAS-DENY"
 CUSTOM_OBJECT = "MLS-KERAS-CUSTOM-OBJECT"
 MALFORMED = "MLS-KERAS-CONFIG-MALFORMED"
+ECOSYSTEM = "keras"
 
 # Modules that ship with Keras or TensorFlow; objects from them need no code of yours.
 _TRUSTED_PREFIXES = ("keras", "tensorflow", "tf_keras", "keras_hub", "keras_nlp", "keras_cv")
@@ -118,24 +120,9 @@ def _lambda_kind(function: object, function_type: object) -> str:
     return "a Python function"
 
 
-def _finding(
-    rule: str,
-    severity: Severity,
-    source: ConfigSource,
-    package: str,
-    title: str,
-    description: str,
-    fix: str,
-) -> Finding:
-    return Finding(
-        id=rule,
-        kind=Kind.MODEL,
-        severity=severity,
-        target=source.target,
-        package=package,
-        title=title,
-        description=description,
-        fix=fix,
-        location=source.location,
-        ecosystem="keras",
-    )
+def _finding(rule: str, severity: Severity, source: ConfigSource, package: str, title: str,
+             description: str, fix: str) -> Finding:  # fmt: skip
+    return model_finding(
+        rule, severity, source.target, title, description, fix,
+        package=package, location=source.location, ecosystem=ECOSYSTEM,
+    )  # fmt: skip

@@ -1,4 +1,7 @@
-"""Informational findings: what could not be checked, and why (never a silent skip)."""
+"""Model findings: the one constructor, and the notes on what could not be checked and why.
+
+Nothing is skipped silently: what the scanner cannot read becomes one of these notes.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +18,30 @@ NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
 TOO_DEEP = "MLS-MODEL-TOO-DEEP"
 
 
-def _info(rule: str, severity: Severity, target: str, title: str, description: str,
-          fix: str, **fields: str) -> Finding:  # fmt: skip
+def model_finding(
+    rule: str,
+    severity: Severity,
+    target: str,
+    title: str,
+    description: str,
+    fix: str,
+    *,
+    package: str = "",
+    location: str = "",
+    ecosystem: str = "",
+    properties: dict[str, str] | None = None,
+) -> Finding:
+    """A model finding: the one place every model format's findings are built."""
     return Finding(
         id=rule, kind=Kind.MODEL, severity=severity, target=target, title=title,
-        description=description, fix=fix, **fields,  # type: ignore[arg-type]
+        description=description, fix=fix, package=package, location=location,
+        ecosystem=ecosystem, properties=properties or {},
     )  # fmt: skip
 
 
 def unknown(target: str, head: bytes, what: str = "") -> Finding:
     shown = what or f"data starting with {head[:8].hex(' ')}"
-    return _info(
+    return model_finding(
         UNKNOWN_FORMAT, Severity.UNKNOWN, target,
         "File of unknown format among the model files",
         f"This file ({shown}) is none of the model formats the scanner reads, so it was "
@@ -36,7 +52,7 @@ def unknown(target: str, head: bytes, what: str = "") -> Finding:
 
 
 def unreadable(target: str, why: str) -> Finding:
-    return _info(
+    return model_finding(
         UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
         f"This file was not scanned: {why}.",
         "Make the file readable to the scan (permissions, a complete download) and scan again.",
@@ -46,7 +62,7 @@ def unreadable(target: str, why: str) -> Finding:
 def too_deep(target: str, location: str, levels: int) -> Finding:
     # MEDIUM, not informational: no model format nests archives and pickles this deep, so
     # data hidden past the limit is a likely evasion, and a loader would still reach it.
-    return _info(
+    return model_finding(
         TOO_DEEP, Severity.MEDIUM, target, "Nested data not scanned",
         f"This data sits inside more than {levels} levels of archives and pickles, deeper "
         "than this scanner follows, so it was not checked. No model format nests this deep; "
@@ -57,7 +73,7 @@ def too_deep(target: str, location: str, levels: int) -> Finding:
 
 
 def symlink_outside(path: Path, problem: str) -> Finding:
-    return _info(
+    return model_finding(
         SYMLINK_OUTSIDE, Severity.LOW, display_path(path), "Symlink not followed",
         f"This entry was not scanned: {problem}. The scanner never follows links out of a "
         "model directory, but a loader that opens this path would read the file it points to.",
@@ -66,7 +82,7 @@ def symlink_outside(path: Path, problem: str) -> Finding:
 
 
 def damaged(target: str, note: str) -> Finding:
-    return _info(
+    return model_finding(
         ARCHIVE_DAMAGED, Severity.UNKNOWN, target, "Archive structure is damaged",
         f"In this zip archive {note}. What was found there was still scanned; a strict loader "
         "would refuse the file, a lenient one might read it differently.",
@@ -75,7 +91,7 @@ def damaged(target: str, note: str) -> Finding:
 
 
 def numpy_malformed(target: str, why: str) -> Finding:
-    return _info(
+    return model_finding(
         NUMPY_MALFORMED, Severity.UNKNOWN, target, "NumPy file header could not be read",
         f"The .npy header could not be read ({why}), so the array was not checked.",
         "Re-create the file with numpy.save from a trusted source.",

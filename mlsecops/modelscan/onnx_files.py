@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.protobuf import LENGTH, WireError, fields, text
 
 EXTERNAL_PATH = "MLS-ONNX-EXTERNAL-PATH"
@@ -79,20 +80,17 @@ def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[
         reason = _escapes(location, model_dir)
         if reason:
             out.append(
-                Finding(
-                    id=EXTERNAL_PATH,
-                    kind=Kind.MODEL,
-                    severity=Severity.HIGH,
-                    target=target,
-                    package=location,
-                    title="ONNX external data path leaves the model directory",
-                    description=(
-                        f"Tensor {tensor!r} keeps its data at {location!r}, which {reason}. "
-                        "Loading the model reads that file into the model's weights (a way to "
-                        "exfiltrate files such as credentials through a served model)."
-                    ),
-                    fix="Keep external data files next to the model with plain relative names; "
+                model_finding(
+                    EXTERNAL_PATH,
+                    Severity.HIGH,
+                    target,
+                    "ONNX external data path leaves the model directory",
+                    f"Tensor {tensor!r} keeps its data at {location!r}, which {reason}. "
+                    "Loading the model reads that file into the model's weights (a way to "
+                    "exfiltrate files such as credentials through a served model).",
+                    "Keep external data files next to the model with plain relative names; "
                     "re-export the model with onnx.save(..., save_as_external_data=True).",
+                    package=location,
                     location=f"initializer {tensor}",
                     ecosystem="onnx",
                 )
@@ -101,19 +99,16 @@ def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[
         if domain in facts.function_domains:
             continue  # ops defined by functions inside the model itself
         out.append(
-            Finding(
-                id=CUSTOM_DOMAIN,
-                kind=Kind.MODEL,
-                severity=Severity.LOW,
-                target=target,
+            model_finding(
+                CUSTOM_DOMAIN,
+                Severity.LOW,
+                target,
+                f"ONNX model uses custom op domain {domain}",
+                f"Ops such as {op_type!r} come from the domain {domain!r}, which is not part "
+                "of ONNX: the runtime needs a custom-op library (native code) registered to "
+                "run them.",
+                "Make sure the custom-op library comes from a source you trust.",
                 package=domain,
-                title=f"ONNX model uses custom op domain {domain}",
-                description=(
-                    f"Ops such as {op_type!r} come from the domain {domain!r}, which is not "
-                    "part of ONNX: the runtime needs a custom-op library (native code) "
-                    "registered to run them."
-                ),
-                fix="Make sure the custom-op library comes from a source you trust.",
                 location=f"op {op_type}",
                 ecosystem="onnx",
             )

@@ -11,7 +11,8 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.pickle_ops import (
     Action,
     Const,
@@ -284,19 +285,10 @@ def _finding(
     extra: dict[str, str],
 ) -> Finding:
     location = source.where + (position.describe() if position else "")
-    return Finding(
-        id=rule,
-        kind=Kind.MODEL,
-        severity=severity,
-        target=source.target,
-        package=package,
-        title=title,
-        description=description,
-        fix=fix,
-        location=location.rstrip(": "),
-        ecosystem=source.loader.value,
-        properties=extra,
-    )
+    return model_finding(
+        rule, severity, source.target, title, description, fix, package=package,
+        location=location.rstrip(": "), ecosystem=source.loader.value, properties=extra,
+    )  # fmt: skip
 
 
 def _fix(loader: Loader, severity: Severity, dotted: str) -> str:

@@ -12,7 +12,8 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.findings import Finding, Severity
+from mlsecops.modelscan.notes import model_finding
 
 HEADER = "MLS-SAFETENSORS-HEADER"
 MAX_HEADER = 100_000_000  # the limit the safetensors library itself enforces
@@ -92,18 +93,15 @@ def _tensor_problem(entry: object, data_size: int) -> str:
 def findings_for(problems: list[Problem], target: str) -> list[Finding]:
     """One finding per problem."""
     return [
-        Finding(
-            id=HEADER,
-            kind=Kind.MODEL,
-            severity=Severity.MEDIUM,
-            target=target,
-            title="safetensors header is invalid",
-            description=(
-                f"In this safetensors file {problem.what}. safetensors holds no code, but a "
-                "header that lies about the data is either corruption or an attempt to "
-                "exploit a loader that trusts it."
-            ),
-            fix="Re-download or re-export the file; do not load it with tools that skip checks.",
+        model_finding(
+            HEADER,
+            Severity.MEDIUM,
+            target,
+            "safetensors header is invalid",
+            f"In this safetensors file {problem.what}. safetensors holds no code, but a header "
+            "that lies about the data is either corruption or an attempt to exploit a loader "
+            "that trusts it.",
+            "Re-download or re-export the file; do not load it with tools that skip checks.",
             location=problem.location,
             ecosystem="safetensors",
         )
