@@ -73,19 +73,44 @@ def read_model(data: memoryview) -> OnnxFacts:
     return facts
 
 
-def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[Finding]:
-    """Findings for what `read_model` found; `model_dir` resolves external locations."""
-    out: list[Finding] = []
+@dataclass(frozen=True)
+class Placement:
+    """Where a model on disk keeps its external data, with symlinks resolved."""
+
+    root: Path  # the model's directory
+    files: dict[str, Path]  # each external data location
+
+
+def place(facts: OnnxFacts, model_dir: Path) -> Placement:
+    """Resolve the external data locations against the model's directory (once each)."""
+    files = {
+        location: Path(os.path.realpath(model_dir / location)) for _, location in facts.external
+    }
+    return Placement(Path(os.path.realpath(model_dir)), files)
+
+
+def findings_for(facts: OnnxFacts, target: str, placement: Placement | None) -> list[Finding]:
+    """Findings for what `read_model` found; `placement` is None for a model in an archive.
+
+    One finding per escaping location, however many tensors share it (their number is in
+    the `occurrences` property, the first is named).
+    """
+    tensors: dict[str, list[str]] = {}
     for tensor, location in facts.external:
-        reason = _escapes(location, model_dir)
+        tensors.setdefault(location, []).append(tensor)
+    out: list[Finding] = []
+    for location, names in tensors.items():
+        reason = _escapes(location, placement)
         if reason:
+            tensor = names[0]
+            others = f" (and {len(names) - 1} more tensors)" if len(names) > 1 else ""
             out.append(
                 model_finding(
                     EXTERNAL_PATH,
                     Severity.HIGH,
                     target,
                     "ONNX external data path leaves the model directory",
-                    f"Tensor {tensor!r} keeps its data at {location!r}, which {reason}. "
+                    f"Tensor {tensor!r}{others} keeps its data at {location!r}, which {reason}. "
                     "Loading the model reads that file into the model's weights (a way to "
                     "exfiltrate files such as credentials through a served model).",
                     "Keep external data files next to the model with plain relative names; "
@@ -93,6 +118,7 @@ def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[
                     package=location,
                     location=f"initializer {tensor}",
                     ecosystem="onnx",
+                    properties={"occurrences": str(len(names))},
                 )
             )
     for domain, op_type in sorted(facts.domains.items()):
@@ -116,7 +142,7 @@ def findings_for(facts: OnnxFacts, target: str, model_dir: Path | None) -> list[
     return out
 
 
-def _escapes(location: str, model_dir: Path | None) -> str:
+def _escapes(location: str, placement: Placement | None) -> str:
     if PurePosixPath(location).is_absolute() or PureWindowsPath(location).is_absolute():
         return "is an absolute path"
     if PureWindowsPath(location).drive or location.startswith(("\\\\", "//")):
@@ -124,11 +150,8 @@ def _escapes(location: str, model_dir: Path | None) -> str:
     parts = PurePosixPath(location.replace("\\", "/")).parts
     if ".." in parts:
         return "climbs out of the model directory with '..'"
-    if model_dir is not None:
-        resolved = Path(os.path.realpath(model_dir / location))
-        root = Path(os.path.realpath(model_dir))
-        if resolved != root and root not in resolved.parents:
-            return "resolves (through a symlink) outside the model directory"
+    if placement is not None and not placement.files[location].is_relative_to(placement.root):
+        return "resolves (through a symlink) outside the model directory"
     return ""
 
 

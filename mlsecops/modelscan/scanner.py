@@ -250,12 +250,11 @@ class _Scanner:
                     facts = onnx_files.read_model(data)
         except (onnx_files.NotOnnx, OSError, ValueError, BufferError):
             return None
-        model_dir = None if where.in_archive else where.model_dir
-        if model_dir is not None:
-            self.external_data.update(
-                os.path.realpath(model_dir / location) for _tensor, location in facts.external
-            )
-        return onnx_files.findings_for(facts, where.target, model_dir)
+        placement = None
+        if not where.in_archive and where.model_dir is not None:
+            placement = onnx_files.place(facts, where.model_dir)
+            self.external_data.update(str(path) for path in placement.files.values())
+        return onnx_files.findings_for(facts, where.target, placement)
 
     def scan_compressed(self, fmt: Format, handle: BinaryIO, where: _Where) -> list[Finding]:
         def fresh() -> Stream:

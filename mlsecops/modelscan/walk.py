@@ -22,7 +22,7 @@ def walk(root: Path) -> Iterator[tuple[Path, str]]:
                 yield path, ""
                 continue
             real = Path(os.path.realpath(path))
-            if real != real_root and real_root not in real.parents:
+            if not real.is_relative_to(real_root):
                 yield path, f"it is a symlink to {real}, outside the scanned directory"
             elif not real.exists():
                 yield path, "it is a broken symlink"

@@ -19,6 +19,7 @@ from modelscan_corpus import (
     h5_lambda_bytes,
     h5_model,
     keras_zip,
+    onnx_model,
     proto,
     reduce_pickle,
     zip_bytes,
@@ -124,6 +125,18 @@ def test_torch_storage_members_are_raw_bytes_not_pickles(tmp_path: Path, monkeyp
         archive.writestr("archive/data/1", b"cos\nsystem\n(S'true'\ntR")
     monkeypatch.chdir(tmp_path)
     assert scan_models([Path("model.pt")]) == []
+
+
+def test_onnx_tensors_sharing_an_escaping_location_are_one_finding(
+    tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "model.onnx").write_bytes(onnx_model(["../secrets", "../secrets", "/etc/passwd"]))
+    monkeypatch.chdir(tmp_path)
+    found = sorted(
+        (f.package, f.location, f.properties.get("occurrences"))
+        for f in scan_models([Path("model.onnx")])
+    )
+    assert found == [("../secrets", "initializer W0", "2"), ("/etc/passwd", "initializer W2", "1")]
 
 
 def test_a_fifo_is_reported_not_opened(tmp_path: Path, monkeypatch) -> None:
