@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 
 from mlsecops.modelscan.pickle_ops import Segment
+from mlsecops.modelscan.safetensors_files import MAX_HEADER
 
 HEAD_SIZE = 4096  # enough for an HDF5 superblock behind a user block of up to 2 KiB
 
@@ -99,9 +100,9 @@ _NAMING = frozenset({"GLOBAL", "INST", "STACK_GLOBAL"})
 
 def _plausible_header_length(head: bytes) -> bool:
     length = int(struct.unpack("<Q", head[:8])[0])
-    # Headers are JSON of at least `{}`; more than 100 MB is not a header anyone writes,
-    # though a header that points past the end is still reported (it starts with `{`).
-    return 2 <= length <= 100_000_000
+    # Headers are JSON of at least `{}`; beyond the safetensors limit is not a header anyone
+    # writes, though a header that points past the end is still reported (it starts with `{`).
+    return 2 <= length <= MAX_HEADER
 
 
 def _compression(head: bytes) -> Format | None:

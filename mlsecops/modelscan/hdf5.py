@@ -7,6 +7,7 @@ full check was skipped, so a missing extra never reads as "clean".
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any, BinaryIO
 
@@ -22,8 +23,10 @@ _LAMBDA_MARKERS = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
 _CHUNK = 1 << 20
 
 
+@functools.cache
 def load_h5py() -> Any | None:
-    """The h5py module, or None when the extra is not installed."""
+    """The h5py module, or None when the extra is not installed (imported on first need:
+    it pulls in numpy)."""
     try:
         return importlib.import_module("h5py")
     except ImportError:

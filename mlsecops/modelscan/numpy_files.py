@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import struct
-from dataclasses import dataclass
 
 from mlsecops.modelscan.streams import Stream
 
@@ -15,15 +14,9 @@ class NpyError(Exception):
     """The header cannot be read: numpy would refuse the file too."""
 
 
-@dataclass(frozen=True)
-class NpyHeader:
-    descr: object
-    has_objects: bool
-    data_offset: int
-
-
-def read_header(stream: Stream) -> NpyHeader:
-    """Read the header from the start of `stream`, leaving it at the array data.
+def holds_objects(stream: Stream) -> bool:
+    """Read the header from the start of `stream`, leaving it at the array data; True when
+    the array holds Python objects (its data is then a pickle).
 
     The header is a Python literal; `ast.literal_eval` reads it without running anything.
     """
@@ -48,8 +41,7 @@ def read_header(stream: Stream) -> NpyHeader:
         raise NpyError(f"the header is not a Python literal: {exc}") from exc
     if not isinstance(fields, dict) or "descr" not in fields:
         raise NpyError("the header has no 'descr'")
-    descr = fields["descr"]
-    return NpyHeader(descr, _has_objects(descr), stream.tell())
+    return _has_objects(fields["descr"])
 
 
 def _has_objects(descr: object) -> bool:

@@ -57,12 +57,9 @@ NestedScan = Callable[[bytes, PickleSource], list[Finding]]
 
 
 def judge(
-    segments: Sequence[Segment],
-    rules: Rules,
-    source: PickleSource,
-    nested: NestedScan | None = None,
+    segments: Sequence[Segment], rules: Rules, source: PickleSource, nested: NestedScan
 ) -> list[Finding]:
-    """Findings for every pickle read from one stream."""
+    """Findings for every pickle read from one stream; `nested` scans data found inside."""
     tally = _Tally()
     findings: list[Finding] = []
     flat = _flatten(segments)
@@ -70,12 +67,11 @@ def judge(
         label = f"pickle {number} of {len(flat)}" if len(flat) > 1 else ""
         for event in segment.events:
             _note_event(event, rules, tally, label)
-        if nested is not None:
-            for position, blob in segment.blobs:
-                where = f"{source.where}bytes at {position.describe()}: "
-                findings += nested(blob, PickleSource(source.target, source.loader, where))
+        for position, blob in segment.blobs:
+            where = f"{source.where}bytes at {position.describe()}: "
+            findings += nested(blob, PickleSource(source.target, source.loader, where))
     findings += tally.findings(rules, source)
-    findings += _stream_problems(segments, source)
+    findings += _stream_problems(flat, source)
     return findings
 
 
@@ -321,9 +317,9 @@ def _fix(loader: Loader, severity: Severity, dotted: str) -> str:
     )
 
 
-def _stream_problems(segments: Sequence[Segment], source: PickleSource) -> list[Finding]:
+def _stream_problems(flat: list[Segment], source: PickleSource) -> list[Finding]:
     out: list[Finding] = []
-    for number, segment in enumerate(_flatten(segments)):
+    for number, segment in enumerate(flat):
         if not segment.error:
             continue
         if number > 0 and segment.ops == 0 and not segment.corrupt:

@@ -43,7 +43,6 @@ class Value:
 class Global(Value):
     module: str
     name: str
-    position: Position
 
     @property
     def dotted(self) -> str:
@@ -73,7 +72,6 @@ class Result(Value):
     action: Action
     target: Value
     args: Value
-    position: Position
 
 
 @dataclass(eq=False)
@@ -177,7 +175,7 @@ def is_legacy_torch(segment: Segment) -> bool:
 
 
 def analyze_bytes(data: bytes) -> Segment:
-    """`analyze` over bytes held in memory (nested pickles)."""
+    """`analyze` over bytes held in memory."""
     return analyze(io.BufferedReader(io.BytesIO(data)))
 
 
@@ -347,7 +345,7 @@ class _Machine:
         elif name in ("GLOBAL", "INST"):
             assert isinstance(arg, tuple)
             module, attr = str(arg[0]), str(arg[1])
-            target = Global(module, attr, position)
+            target = Global(module, attr)
             self._event(Action.IMPORT, target, position, name)
             if name == "GLOBAL":
                 stack.append(target)
@@ -358,13 +356,13 @@ class _Machine:
             if not (_is_str(attr_value) and _is_str(module_value)):
                 raise StreamDesync("STACK_GLOBAL needs two strings")
             assert isinstance(module_value, Const) and isinstance(attr_value, Const)
-            target = Global(str(module_value.value), str(attr_value.value), position)
+            target = Global(str(module_value.value), str(attr_value.value))
             self._event(Action.IMPORT, target, position, name)
             stack.append(target)
         elif name in ("EXT1", "EXT2", "EXT4"):
             # The copyreg extension registry maps the code to a global at load time;
             # the file does not say which, so it is judged as an unknown global.
-            target = Global("copyreg._extension_registry", f"code {arg}", position)
+            target = Global("copyreg._extension_registry", f"code {arg}")
             self._event(Action.IMPORT, target, position, name)
             stack.append(target)
         elif name == "REDUCE":
@@ -381,7 +379,7 @@ class _Machine:
             arguments = self._pop()
             cls = self._pop()
             self._event(Action.INSTANCE, cls, position, name, arguments)
-            stack.append(Result(Action.INSTANCE, cls, arguments, position))
+            stack.append(Result(Action.INSTANCE, cls, arguments))
         elif name == "BUILD":
             state = self._pop()
             obj = self._top()
@@ -403,7 +401,7 @@ class _Machine:
             # Protocol 0-2 pickles written by Python 3 spell bytes as _codecs.encode(str).
             self._push_const(encoded, position)
         else:
-            self.stack.append(Result(Action.CALL, callee, args, position))
+            self.stack.append(Result(Action.CALL, callee, args))
 
     def _maybe_nested(self, value: str | bytes, position: Position) -> None:
         # Protocol 0/1 pickles have no magic; one passed as an argument to a call is

@@ -25,7 +25,7 @@ from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, sniff
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.keras_config import ConfigSource, config_findings
-from mlsecops.modelscan.numpy_files import NpyError, read_header
+from mlsecops.modelscan.numpy_files import NpyError, holds_objects
 from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
 from mlsecops.modelscan.pickle_ops import Segment, analyze_all, is_legacy_torch
 from mlsecops.modelscan.rules import Rules, default_rules
@@ -56,7 +56,7 @@ def scan_models(paths: Sequence[Path], extra_allowed_globals: Sequence[str] = ()
     path that does not exist; every other problem is a finding, never an exception.
     """
     check_model_paths(paths)
-    scanner = _Scanner(default_rules().with_allowed(extra_allowed_globals), load_h5py)
+    scanner = _Scanner(default_rules().with_allowed(extra_allowed_globals))
     findings: list[Finding] = []
     for path in paths:
         findings += scanner.scan_path(path)
@@ -67,23 +67,23 @@ def scan_models(paths: Sequence[Path], extra_allowed_globals: Sequence[str] = ()
 class _Where:
     target: str  # display path, plus `:member` inside archives
     model_dir: Path | None = None  # the directory external files are resolved against
-    depth: int = 0
-    in_archive: bool = False
+    depth: int = 0  # archives and pickles this data is inside of
     loader: Loader = Loader.PICKLE
     prefix: str = ""  # location prefix for data nested inside a pickle
 
+    @property
+    def in_archive(self) -> bool:
+        return self.depth > 0
+
     def member(self, name: str, loader: Loader) -> _Where:
         return dataclasses.replace(
-            self, target=f"{self.target}:{name}", depth=self.depth + 1, in_archive=True,
-            loader=loader,
-        )  # fmt: skip
+            self, target=f"{self.target}:{name}", depth=self.depth + 1, loader=loader
+        )
 
 
 class _Scanner:
-    def __init__(self, rules: Rules, h5py_loader: Callable[[], Any | None]) -> None:
+    def __init__(self, rules: Rules) -> None:
         self.rules = rules
-        self._h5py_loader = h5py_loader
-        self._h5py: list[Any | None] = []  # h5py pulls in numpy: import it only when needed
         self.seen: set[str] = set()
         # Files of unknown format wait here until the whole scan is done: an ONNX model
         # may name one as its external data, which makes it a known weights file.
@@ -149,9 +149,7 @@ class _Scanner:
         if fmt is Format.NUMPY:
             return self.scan_npy(_peekable(handle), where)
         if fmt is Format.HDF5:
-            if not self._h5py:
-                self._h5py.append(self._h5py_loader())
-            return h5_findings(handle, where.target, self.rules, self._h5py[0])
+            return h5_findings(handle, where.target, self.rules, load_h5py())
         if fmt is Format.SAFETENSORS:
             problems = safetensors_files.check(handle, size)
             return safetensors_files.findings_for(problems, where.target)
@@ -183,11 +181,10 @@ class _Scanner:
 
     def scan_npy(self, stream: Stream, where: _Where) -> list[Finding]:
         try:
-            header = read_header(stream)
+            if not holds_objects(stream):
+                return []
         except (NpyError, CorruptData) as exc:
             return [notes.numpy_malformed(where.target, str(exc))]
-        if not header.has_objects:
-            return []
         segments = analyze_all(stream, after_build)
         source = PickleSource(where.target, Loader.NUMPY, where.prefix)
         return judge(segments, self.rules, source, nested=self._nested(where))
@@ -202,10 +199,10 @@ class _Scanner:
         # no `module` or `class_name` gives no finding); its .h5 holds only weights.
         keras_v3 = "config.json" in names and "metadata.json" in names
         torch = any(_is_torch_pickle(name) for name in names)
+        loader = Loader.TORCH if torch else where.loader
         for member in members:
             if (keras_v3 and member.name.endswith(".h5")) or storage(member.name):
                 continue
-            loader = Loader.TORCH if torch else where.loader
             try:
                 if member.name == "config.json":
                     text = self._read_member(handle, member)
@@ -286,9 +283,7 @@ class _Scanner:
 
     def _nested(self, where: _Where) -> NestedScan:
         def nested(blob: bytes, source: PickleSource) -> list[Finding]:
-            inner = dataclasses.replace(
-                where, depth=where.depth + 1, in_archive=True, prefix=source.where
-            )
+            inner = dataclasses.replace(where, depth=where.depth + 1, prefix=source.where)
             fmt, parsed = _detect(blob[:HEAD_SIZE], lambda: _peekable(io.BytesIO(blob)))
             if fmt not in (Format.PICKLE, Format.ZIP, Format.NUMPY):
                 return []

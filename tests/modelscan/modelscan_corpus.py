@@ -16,7 +16,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # -- pickle opcodes, written by hand ------------------------------------------------------
@@ -81,7 +81,6 @@ class Case:
     build: Callable[[Path], None]  # writes the file (or directory) under a given root
     packages: tuple[str, ...] = ()  # globals the report must name (our scanner)
     rules: tuple[str, ...] = ()  # rule ids our scanner must report
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _write(name: str, data: bytes) -> Callable[[Path], None]:
