@@ -11,7 +11,7 @@ import _compat_pickle
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -56,7 +56,7 @@ class Rules:
     deny: tuple[_Pattern, ...]
     allow: tuple[_Pattern, ...]
     instances: tuple[_Pattern, ...]
-    arguments: Mapping[str, ArgumentRoles] = field(default_factory=dict)
+    arguments: tuple[tuple[re.Pattern[str], ArgumentRoles], ...] = ()  # first match applies
 
     def judge(self, module: str, name: str) -> Verdict:
         """How far `module.name` is trusted; see the precedence in the rules file."""
@@ -81,10 +81,11 @@ class Rules:
 
     def roles(self, module: str, name: str) -> ArgumentRoles:
         """Which arguments of `module.name` it instantiates or calls."""
-        roles = self.arguments.get(f"{module}:{name}")
-        if roles is None and name.startswith("__pyx_unpickle_"):
-            return ArgumentRoles(instance=(0,))  # Cython: cls.__new__(cls), then its state
-        return roles or ArgumentRoles()
+        key = f"{module}:{name}"
+        for pattern, roles in self.arguments:
+            if pattern.fullmatch(key):
+                return roles
+        return ArgumentRoles()
 
     def with_allowed(self, extra: Sequence[str]) -> Rules:
         """These rules plus project-allowed globals (`module.name` or `module:name` patterns).
@@ -94,7 +95,11 @@ class Rules:
         if not extra:
             return self
         patterns = tuple(
-            _Pattern(_compile(_split_policy_global(text)), "allowed by the project policy", False)
+            _Pattern(
+                _compile(_split_global(text, policy=True)),
+                "allowed by the project policy",
+                exact=False,
+            )
             for text in extra
         )
         return Rules(self.deny, self.allow + patterns, self.instances, self.arguments)
@@ -116,10 +121,13 @@ def default_rules() -> Rules:
 
 def parse_rules(data: Mapping[str, Any]) -> Rules:
     """Compile the rules file's structure (see the file for its shape)."""
-    arguments = {
-        key: ArgumentRoles(tuple(roles.get("instance", ())), tuple(roles.get("call", ())))
+    arguments = tuple(
+        (
+            _compile(_split_global(str(key))),
+            ArgumentRoles(tuple(roles.get("instance", ())), tuple(roles.get("call", ()))),
+        )
         for key, roles in (data.get("arguments") or {}).items()
-    }
+    )
     return Rules(
         deny=tuple(_patterns(data.get("deny", ()))),
         allow=tuple(_patterns(data.get("allow", ()))),
@@ -136,24 +144,20 @@ def _patterns(groups: Iterable[Mapping[str, Any]]) -> Iterable[_Pattern]:
             yield _Pattern(_compile((module, name)), str(group["why"]), exact)
 
 
-def _split_global(text: str) -> tuple[str, str | None]:
-    """`module:name`, or a bare `module` meaning the module and all its submodules."""
+def _split_global(text: str, *, policy: bool = False) -> tuple[str, str | None]:
+    """`module:name`. Without a colon, a rules-file entry is a bare `module` (the module and
+    all its submodules, name None) and a policy entry is `module.name`, split at the last dot.
+    """
     if ":" in text:
         module, name = text.split(":", 1)
+        return module, name
+    if policy:
+        module, _, name = text.rpartition(".")
         return module, name
     return text, None
 
 
-def _split_policy_global(text: str) -> tuple[str, str]:
-    """A policy names one global: `module:name`, or `module.name` split at the last dot."""
-    if ":" in text:
-        module, name = text.split(":", 1)
-    else:
-        module, _, name = text.rpartition(".")
-    return module, name
-
-
-def _compile(parts: tuple[str, str | None] | tuple[str, str]) -> re.Pattern[str]:
+def _compile(parts: tuple[str, str | None]) -> re.Pattern[str]:
     module, name = parts
     if name is None:  # a whole module tree
         return re.compile(re.escape(module) + r"(\.[^:]*)?:.*")

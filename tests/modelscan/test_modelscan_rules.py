@@ -8,7 +8,7 @@ from modelscan_corpus import glob, proto, reduce_pickle, ustr
 
 from mlsecops.findings import Severity
 from mlsecops.modelscan import scan_models
-from mlsecops.modelscan.rules import Trust, default_rules, normalize, parse_rules
+from mlsecops.modelscan.rules import ArgumentRoles, Trust, default_rules, normalize, parse_rules
 
 RULES = default_rules()
 
@@ -53,6 +53,22 @@ def test_instances_may_be_referenced_but_not_called(tmp_path: Path, monkeypatch)
 def test_cython_unpickle_helpers_judge_the_class_they_build() -> None:
     assert RULES.roles("pandas._libs.interval", "__pyx_unpickle_IntervalMixin").instance == (0,)
     assert trust("sklearn.neighbors._kd_tree", "newObj") is Trust.ALLOW
+
+
+def test_argument_roles_are_patterns_first_match_wins() -> None:
+    assert RULES.roles("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked").instance == (0,)
+    assert RULES.roles("torch._utils", "_rebuild_parameter_with_state") == ArgumentRoles()
+    rules = parse_rules({"arguments": {"a:build": {"call": [1]}, "**:build*": {"instance": [0]}}})
+    assert rules.roles("a", "build") == ArgumentRoles(call=(1,))
+    assert rules.roles("b.c", "build_it") == ArgumentRoles(instance=(0,))
+    assert rules.roles("b.c", "other") == ArgumentRoles()
+
+
+def test_entries_covered_by_a_wildcard_still_judge_the_same() -> None:
+    assert trust("pandas", "StringDtype") is Trust.ALLOW
+    assert trust("pandas", "IntervalDtype") is Trust.ALLOW
+    assert trust("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked") is Trust.ALLOW
+    assert trust("numpy.dtypes", "Float64DType") is Trust.ALLOW
 
 
 def test_rules_file_parses_to_non_empty_lists() -> None:
