@@ -51,20 +51,19 @@ def templates(handle: BinaryIO, size: int) -> list[Template]:
     reader = _Reader(handle, size)
     if reader.read(4) != b"GGUF":
         raise GgufError("no GGUF magic")
-    version = reader.u32()
-    if version not in (1, 2, 3):
-        raise GgufError(f"unknown GGUF version {version}")
-    count = reader.u32 if version == 1 else reader.u64
-    count()  # tensor count: tensor infos come after the metadata and are not needed
+    reader.version = reader.u32()
+    if reader.version not in (1, 2, 3):
+        raise GgufError(f"unknown GGUF version {reader.version}")
+    reader.length()  # tensor count: tensor infos come after the metadata and are not needed
     found = []
-    for _ in range(count()):
-        key = reader.string(version)
+    for _ in range(reader.length()):
+        key = reader.string()
         value_type = reader.u32()
         offset = reader.tell()
         if value_type == _STRING and (key == TEMPLATE_KEY or key.startswith(TEMPLATE_KEY + ".")):
-            found.append(Template(key, reader.string(version), offset))
+            found.append(Template(key, reader.string(), offset))
         else:
-            reader.skip_value(value_type, version)
+            reader.skip_value(value_type)
     return found
 
 
@@ -128,14 +127,22 @@ class _Reader:
     def __init__(self, handle: BinaryIO, size: int) -> None:
         self.handle = handle
         self.size = size
+        self.version = 3  # set from the header; version 1 wrote counts and lengths as u32
 
     def tell(self) -> int:
         return self.handle.tell()
 
     def read(self, count: int) -> bytes:
+        self._check(count)
+        return self.handle.read(count)
+
+    def skip(self, count: int) -> None:
+        self._check(count)
+        self.handle.seek(count, 1)
+
+    def _check(self, count: int) -> None:
         if count < 0 or self.handle.tell() + count > self.size:
             raise GgufError(f"a value of {count} bytes runs past the end of the file")
-        return self.handle.read(count)
 
     def u32(self) -> int:
         return int(struct.unpack("<I", self.read(4))[0])
@@ -143,27 +150,25 @@ class _Reader:
     def u64(self) -> int:
         return int(struct.unpack("<Q", self.read(8))[0])
 
-    def string(self, version: int) -> str:
-        length = self.u32() if version == 1 else self.u64()
-        return self.read(length).decode("utf-8", "replace")
+    def length(self) -> int:
+        """A count or a string length: u32 in GGUF version 1, u64 since."""
+        return self.u32() if self.version == 1 else self.u64()
 
-    def skip(self, count: int) -> None:
-        if count < 0 or self.handle.tell() + count > self.size:
-            raise GgufError("a value runs past the end of the file")
-        self.handle.seek(count, 1)
+    def string(self) -> str:
+        return self.read(self.length()).decode("utf-8", "replace")
 
-    def skip_value(self, value_type: int, version: int) -> None:
+    def skip_value(self, value_type: int) -> None:
         if value_type in _FIXED:
             self.skip(_FIXED[value_type])
         elif value_type == _STRING:
-            self.skip(self.u32() if version == 1 else self.u64())
+            self.skip(self.length())
         elif value_type == _ARRAY:
             item_type = self.u32()
-            count = self.u32() if version == 1 else self.u64()
+            count = self.length()
             if item_type in _FIXED:
                 self.skip(_FIXED[item_type] * count)
             else:
                 for _ in range(count):
-                    self.skip_value(item_type, version)
+                    self.skip_value(item_type)
         else:
             raise GgufError(f"unknown metadata value type {value_type}")

@@ -111,9 +111,11 @@ def _judge_object(node: dict[str, object], source: ConfigSource, rules: Rules) -
 
 
 def _lambda_kind(function: object, function_type: object) -> str:
-    if isinstance(function, dict) and function.get("class_name") == "__lambda__":
-        return "marshalled Python bytecode"
-    if function_type == "lambda" or isinstance(function, list | tuple):
+    if (
+        (isinstance(function, dict) and function.get("class_name") == "__lambda__")
+        or function_type == "lambda"
+        or isinstance(function, list | tuple)
+    ):
         return "marshalled Python bytecode"
     if isinstance(function, dict):
         return f"a reference to the function {function.get('config', '?')!s}"

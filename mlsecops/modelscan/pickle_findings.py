@@ -105,6 +105,10 @@ class _Tally:
         if action is Action.CALL and not use.call_text and event.args is not None:
             use.call_text = f"{module}.{name}({_render_args(event.args)})"
 
+    def note_dynamic(self, value: Value, event: Event, label: str) -> None:
+        """A call or instantiation of a value the pickle computes, not names."""
+        self.dynamic.setdefault(_describe(value), (event.position, event.opcode, label))
+
     def findings(self, rules: Rules, source: PickleSource) -> list[Finding]:
         out = [f for use in self.uses.values() if (f := _judge_use(use, rules, source))]
         for text, (position, opcode, label) in self.dynamic.items():
@@ -132,7 +136,7 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
     target = event.target
     if not isinstance(target, Global):
         if event.action in (Action.CALL, Action.INSTANCE) and isinstance(target, Result | Opaque):
-            tally.dynamic.setdefault(_describe(target), (event.position, event.opcode, label))
+            tally.note_dynamic(target, event, label)
         return
     tally.note(target, event.action, event, label)
     if event.action is not Action.CALL:
@@ -149,7 +153,7 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
             if isinstance(argument, Global):
                 tally.note(argument, action, event, label)
             elif isinstance(argument, Result | Opaque):
-                tally.dynamic.setdefault(_describe(argument), (event.position, event.opcode, label))
+                tally.note_dynamic(argument, event, label)
 
 
 def _judge_use(use: _Use, rules: Rules, source: PickleSource) -> Finding | None:
