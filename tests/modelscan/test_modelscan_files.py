@@ -95,13 +95,21 @@ def test_version_control_directories_are_skipped(tmp_path: Path, monkeypatch) ->
     assert scan_models([Path(".")]) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file_is_informational(tmp_path: Path, monkeypatch) -> None:
+    # chmod 0 does not stop root, so the open itself is made to fail as it would.
     (tmp_path / "secret.pt").write_bytes(b"x")
-    (tmp_path / "secret.pt").chmod(0)
+    real_open = Path.open
+
+    def refuse(self: Path, *args, **kwargs):
+        if self.name == "secret.pt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
     monkeypatch.chdir(tmp_path)
     (finding,) = scan_models([Path(".")])
-    assert finding.id == "MLS-MODEL-UNREADABLE"
+    assert (finding.id, finding.target) == ("MLS-MODEL-UNREADABLE", "secret.pt")
+    assert "Permission denied" in finding.description
 
 
 def test_archives_nested_too_deep_are_reported_not_followed(tmp_path: Path, monkeypatch) -> None:
