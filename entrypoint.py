@@ -12,12 +12,12 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlsecops.action import ActionConfig, run_action
+from mlsecops.actions.scan_action import ActionConfig, run_action
 from mlsecops.errors import EXIT_TOOL, MlsecopsError, UsageError
 from mlsecops.github.commands import command
 from mlsecops.github.context import context_from_env
-from mlsecops.outputs.reports import ReportRequest, parse_sarif_floor
-from mlsecops.outputs.sarif import DEFAULT_CATEGORY
+from mlsecops.reports.sarif import DEFAULT_CATEGORY
+from mlsecops.reports.write import ReportRequest, parse_sarif_floor
 from mlsecops.scan import ScanRequest
 
 _TRUE = {"true"}

@@ -41,7 +41,7 @@ from modelscan_corpus import (  # noqa: E402
     write_generated_benign,
 )
 
-from mlsecops.findings import Severity  # noqa: E402
+from mlsecops.core.findings import Severity  # noqa: E402
 from mlsecops.modelscan import scan_models  # noqa: E402
 
 BENIGN_FIXTURES = REPO / "tests" / "modelscan" / "fixtures" / "benign"

@@ -30,10 +30,10 @@ SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
 CONVERT = """
 import sys
 from pathlib import Path
-from mlsecops.gate import Gate
-from mlsecops.findings import Severity, sorted_findings
-from mlsecops.outcome import ScanOutcome
-from mlsecops.outputs.reports import ReportRequest, write_reports
+from mlsecops.core.gate import Gate
+from mlsecops.core.findings import Severity, sorted_findings
+from mlsecops.core.outcome import ScanOutcome
+from mlsecops.reports.write import ReportRequest, write_reports
 from mlsecops.trivy.parse import findings_from_report
 import json
 report = json.loads(Path(sys.argv[1]).read_text())

@@ -2,6 +2,6 @@
 
 import sys
 
-from mlsecops.cli import main
+from mlsecops.cli.main import main
 
 sys.exit(main())

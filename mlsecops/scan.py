@@ -12,23 +12,23 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mlsecops.baseline import BaselineEntry, compare
-from mlsecops.coverage import CoverageOptions, fill_gaps
+from mlsecops.core.findings import Finding, sorted_findings
+from mlsecops.core.gate import parse_fail_on
+from mlsecops.core.outcome import ScanOutcome
+from mlsecops.deps.discovery import check_project
+from mlsecops.deps.manifest_lines import ManifestLines
+from mlsecops.deps.project import CoverageOptions, fill_gaps
 from mlsecops.errors import UsageError
-from mlsecops.findings import Finding, sorted_findings
-from mlsecops.gate import parse_fail_on
-from mlsecops.manifest_lines import ManifestLines
-from mlsecops.modelscan import check_model_paths, scan_models
-from mlsecops.outcome import ScanOutcome
-from mlsecops.paths import display_path
-from mlsecops.policy import Policy, apply_policy, build_gate, find_policy, load_policy
-from mlsecops.targets import (
+from mlsecops.images.targets import (
     ImageSource,
     ImageTarget,
-    check_project,
     classify_image,
     extract_oci_tarball,
 )
+from mlsecops.modelscan import check_model_paths, scan_models
+from mlsecops.paths import display_path
+from mlsecops.triage.baseline import BaselineEntry, compare
+from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
 from mlsecops.trivy.ignorefile import trivy_ignore_file
 from mlsecops.trivy.locate import find_trivy, require_offline_db
@@ -169,7 +169,7 @@ def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:
 
 
 # Trivy warnings that are noise here: license detection is not what we scan for, and
-# conda environments are covered by mlsecops.conda (Trivy itself cannot scan them).
+# conda environments are covered by mlsecops.deps.conda (Trivy itself cannot scan them).
 _NOISE = (
     "license detection is skipped",
     "conda package is supported for sbom",

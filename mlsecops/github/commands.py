@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the integrity action imports this without the scan stack
-    from mlsecops.findings import Finding
-    from mlsecops.outcome import ScanOutcome
+    from mlsecops.core.findings import Finding
+    from mlsecops.core.outcome import ScanOutcome
 
 # GitHub shows at most 10 errors and 10 warnings per step (and 50 annotations per job).
 MAX_PER_LEVEL = 10

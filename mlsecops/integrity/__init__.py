@@ -10,6 +10,6 @@ The pipeline, one module each:
 
 and around it: `relpath` (which entry names are safe), `provenance` (the Actions run a
 manifest came from), `signing` (HMAC), `sha256sum` (the coreutils file), `report` (text and
-Markdown), `cli` (the two subcommands), `action` + `action_inputs` (the integrity
-action, which writes through `mlsecops.github`).
+Markdown). The two subcommands live in `mlsecops.cli.integrity`, the integrity action in
+`mlsecops.actions.integrity_action`.
 """

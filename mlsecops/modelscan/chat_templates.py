@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from mlsecops.findings import Finding
+from mlsecops.core.findings import Finding
 from mlsecops.modelscan.gguf import Template, findings_for
 
 CHAT_TEMPLATE = "MLS-CHAT-TEMPLATE"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.notes import model_finding
 
 TEMPLATE = "MLS-GGUF-TEMPLATE"

@@ -11,7 +11,7 @@ import functools
 import importlib
 from typing import Any, BinaryIO
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.keras_config import ECOSYSTEM, LAMBDA, ConfigSource, config_findings
 from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.rules import Rules

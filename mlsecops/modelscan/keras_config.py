@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.rules import Rules, Trust
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.core.findings import Finding, Kind, Severity
 from mlsecops.paths import display_path
 
 UNKNOWN_FORMAT = "MLS-MODEL-UNKNOWN-FORMAT"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.protobuf import LENGTH, WireError, fields, text
 

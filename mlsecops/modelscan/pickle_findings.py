@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.pickle_ops import (
     Action,

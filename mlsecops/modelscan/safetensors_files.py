@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from mlsecops.findings import Finding, Severity
+from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.notes import model_finding
 
 HEADER = "MLS-SAFETENSORS-HEADER"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from mlsecops.core.findings import Finding
 from mlsecops.errors import UsageError
-from mlsecops.findings import Finding
 from mlsecops.modelscan import gguf, notes, onnx_files, safetensors_files
 from mlsecops.modelscan.chat_templates import MAX_TEXT, template_findings
 from mlsecops.modelscan.detect import COMPRESSED, HEAD_SIZE, Format, sniff

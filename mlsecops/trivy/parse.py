@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from mlsecops.findings import Finding, Kind, Severity
+from mlsecops.core.findings import Finding, Kind, Severity
 
 # Turns Trivy's per-result `Target` into the finding's target (a repo-relative file for a
 # project scan, the image name for an image scan).

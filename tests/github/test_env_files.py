@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlsecops.github.env_files import append, format_outputs
-from tests.action.composite import read_outputs
+from tests.actions.composite import read_outputs
 
 
 def test_multi_line_outputs_use_a_fresh_random_delimiter(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mlsecops.cli.integrity import key_from_environ
 from mlsecops.errors import UsageError
-from mlsecops.integrity.cli import key_from_environ
 from tests.integrity.integrity_models import clean_env, make_hf_model, run_cli, write
 
 KEY = "a-repository-secret-of-32-chars!"

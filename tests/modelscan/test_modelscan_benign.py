@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from modelscan_corpus import write_generated_benign
 
-from mlsecops.findings import Severity
+from mlsecops.core.findings import Severity
 from mlsecops.modelscan import scan_models
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benign"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from modelscan_corpus import Case, all_cases
 
-from mlsecops.findings import Kind, Severity
+from mlsecops.core.findings import Kind, Severity
 from mlsecops.modelscan import scan_models
 
 CASES = all_cases()

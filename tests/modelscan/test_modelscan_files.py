@@ -25,8 +25,8 @@ from modelscan_corpus import (
     zip_bytes,
 )
 
+from mlsecops.core.findings import Severity
 from mlsecops.errors import UsageError
-from mlsecops.findings import Severity
 from mlsecops.modelscan import check_model_paths, scan_models
 from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.rules import default_rules

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from modelscan_corpus import glob, proto, reduce_pickle, ustr
 
-from mlsecops.findings import Severity
+from mlsecops.core.findings import Severity
 from mlsecops.modelscan import scan_models
 from mlsecops.modelscan.rules import ArgumentRoles, Trust, default_rules, normalize, parse_rules
 

@@ -9,10 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from mlsecops.outputs.json_report import report_dict
+from mlsecops.reports.json_report import report_dict
 from mlsecops.schemas import load_schema, schema_errors
 from mlsecops.schemas.fastcheck import UnsupportedSchema, compile_schema
-from tests.outputs.outcomes import typical
+from tests.reports.outcomes import typical
 
 SHIPPED = ["report.schema.json", "policy.schema.json", "manifest.schema.json"]
 

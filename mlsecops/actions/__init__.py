@@ -1,0 +1,1 @@
+"""The two GitHub Actions' Python sides: inputs from the environment -> core -> outputs."""

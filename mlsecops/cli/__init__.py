@@ -1,0 +1,1 @@
+"""The `mlsecops` command line."""

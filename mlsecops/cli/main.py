@@ -1,0 +1,220 @@
+"""The `mlsecops` command line. The only place that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from mlsecops import __version__
+from mlsecops.cli.integrity import register as register_integrity
+from mlsecops.core.gate import FAIL_ON_CHOICES
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, EXIT_USAGE, MlsecopsError
+from mlsecops.reports import DEFAULT_SARIF_CATEGORY
+
+if TYPE_CHECKING:
+    from mlsecops.core.outcome import ScanOutcome
+
+# The scan stack (Trivy runner, reports, jsonschema, requests, yaml) is imported inside the
+# scan handler: `mlsecops hash` on a model must not pay 0.3 s of imports it never uses.
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlsecops", description="Security checkpoints for ML pipelines.")
+    parser.add_argument("--version", action="version", version=f"mlsecops {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_scan(commands)
+    register_integrity(commands)
+    return parser
+
+
+def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
+    scan = commands.add_parser(
+        "scan",
+        help="scan a project's dependencies, container images and model files",
+        description="Scan the project at PATH with Trivy (and the model scanner), then gate on "
+        "severity. Exit 0 passed, 1 findings at or above --fail-on, 2 usage error, 3 tool error.",
+    )
+    scan.add_argument("path", nargs="?", default=".", type=Path, help="project dir (default .)")
+    scan.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="REF_OR_TARBALL",
+        help="container image reference, docker-archive / OCI tarball, or OCI layout dir "
+        "(repeatable)",
+    )
+    scan.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="model file or directory to scan for unsafe serialization (repeatable)",
+    )
+    scan.add_argument(
+        "--fail-on",
+        metavar="SEVERITY",
+        help=f"fail on open findings at or above this: {' | '.join(FAIL_ON_CHOICES)} "
+        "(default HIGH, or the policy file's fail-on)",
+    )
+    scan.add_argument(
+        "--ignore-unfixed",
+        action="store_true",
+        help="findings with no fixed version neither fail nor count as open",
+    )
+    scan.add_argument(
+        "--policy", type=Path, metavar="FILE", help="policy file (default: PATH/.mlsecops.yml)"
+    )
+    scan.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
+    scan.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 here")
+    scan.add_argument(
+        "--sarif-severity",
+        default=None,
+        metavar="SEVERITY",
+        help="lowest severity written to SARIF, independent of --fail-on: LOW | MEDIUM | HIGH "
+        "| CRITICAL (default LOW, or the policy file's sarif-severity)",
+    )
+    scan.add_argument(
+        "--sarif-category",
+        default=DEFAULT_SARIF_CATEGORY,
+        metavar="NAME",
+        help="code scanning category, the SARIF automationDetails.id "
+        f"(default {DEFAULT_SARIF_CATEGORY})",
+    )
+    scan.add_argument(
+        "--summary", type=Path, metavar="FILE", help="write the Markdown summary here"
+    )
+    scan.add_argument(
+        "--annotations",
+        action="store_true",
+        help="print GitHub workflow-command annotations for the worst findings",
+    )
+    scan.add_argument(
+        "--trivy", metavar="PATH", help="trivy binary to use (default: trivy on PATH)"
+    )
+    scan.add_argument(
+        "--trivy-cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="Trivy's cache dir, holding db/trivy.db (default: Trivy's own)",
+    )
+    scan.add_argument(
+        "--offline",
+        action="store_true",
+        help="touch no network: use the DB already in the cache dir, never download",
+    )
+    scan.add_argument(
+        "--resolve",
+        action="store_true",
+        help="resolve requirements*.txt with pip (for this Python) and scan every package of "
+        "the tree; transitive findings name the requirement that pulls them in",
+    )
+    scan.add_argument(
+        "--index-url",
+        # From the environment by default: an index URL may carry a token, and argv is
+        # visible to every process on the machine.
+        default=os.environ.get("MLSECOPS_INDEX_URL") or None,
+        metavar="URL",
+        help="package index pip resolves against with --resolve (default: $MLSECOPS_INDEX_URL, "
+        "else pip's own config)",
+    )
+    scan.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="REPORT.json",
+        help="a previous --json report (e.g. from the base branch): findings are marked new "
+        "or existing; a missing or unreadable one makes every finding new",
+    )
+    scan.add_argument(
+        "--fail-on-new-only",
+        action="store_true",
+        help="only findings that are not in the --baseline report fail the gate",
+    )
+    scan.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the verdict line, not the table"
+    )
+    scan.set_defaults(handler=_cmd_scan)
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from mlsecops.reports.write import parse_sarif_floor
+    from mlsecops.scan import ScanRequest, run_scan
+
+    parse_sarif_floor(args.sarif_severity)  # a bad flag is an error before the scan, not after
+    outcome = run_scan(
+        ScanRequest(
+            project=args.path,
+            images=tuple(args.image),
+            models=tuple(args.model),
+            fail_on=args.fail_on,
+            ignore_unfixed=args.ignore_unfixed,
+            policy=args.policy,
+            trivy=args.trivy,
+            trivy_cache_dir=args.trivy_cache_dir,
+            offline=args.offline,
+            resolve=args.resolve,
+            index_url=args.index_url,
+            baseline=args.baseline,
+            fail_on_new_only=args.fail_on_new_only,
+        )
+    )
+    write_outputs(outcome, args)
+    return EXIT_PASSED if outcome.passed else EXIT_FAILED
+
+
+def write_outputs(outcome: ScanOutcome, args: argparse.Namespace) -> None:
+    """Every report the flags asked for, then the table (or only the verdict when quiet)."""
+    from mlsecops.reports.table import render_table
+    from mlsecops.reports.write import ReportRequest, write_reports
+
+    written = write_reports(
+        outcome,
+        ReportRequest(
+            json_file=args.json,
+            sarif_file=args.sarif,
+            sarif_floor=args.sarif_severity,
+            sarif_category=args.sarif_category,
+            summary_file=args.summary,
+            annotations=args.annotations,
+        ),
+    )
+    for line in written.annotation_lines:
+        print(line)
+    text = render_table(outcome)
+    sys.stdout.write(text.splitlines()[-1] + "\n" if args.quiet else text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code of docs/interface.md."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+        return code
+    except MlsecopsError as error:
+        print(f"mlsecops: error: {error.one_line()}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("mlsecops: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: still one line, the trace only when asked for
+        if os.environ.get("MLSECOPS_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"mlsecops: internal error: {type(error).__name__}: {error} "
+            "(set MLSECOPS_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_TOOL

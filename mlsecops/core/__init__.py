@@ -1,0 +1,1 @@
+"""The findings model and the gate: pure data and decisions, no I/O."""

@@ -1,0 +1,275 @@
+"""conda `environment.yml`: the PyPI projects in it, scanned through an SBOM.
+
+Trivy lists conda packages but does not look up their vulnerabilities, not even those of
+the `pip:` section (aquasecurity/trivy#1856). Here the `pip:` entries are PyPI packages as
+they are; conda packages that are a PyPI project under the same or another name (the table
+in mlsecops/data/conda-pypi.yml) are looked up as that project. Findings point at the
+environment.yml line. Conda packages with no PyPI twin are named in a note as not covered,
+and specs without an exact version become unpinned findings.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from mlsecops.core.findings import Finding
+from mlsecops.deps.discovery import dependency_files
+from mlsecops.deps.requirements_txt import normalise, parse_requirement
+from mlsecops.deps.sbom_bridge import Component, scan_components
+from mlsecops.deps.unpinned import unchecked_notes, unpinned_finding
+from mlsecops.errors import UsageError
+from mlsecops.paths import display_path
+from mlsecops.trivy.run import Trivy
+
+ENVIRONMENT_FILE_NAMES = ("environment.yml", "environment.yaml")
+MAPPING_RESOURCE = "conda-pypi.yml"
+_MAX_NAMES = 30
+
+_CONDA_SPEC = re.compile(r"^(?:[^\s:]+::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9._-]*)\s*(?P<rest>.*)$")
+_PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+_BRACKET_VERSION = re.compile(r"version\s*=\s*['\"]?(?P<version>[^'\",\]]+)")
+
+
+@dataclass(frozen=True)
+class CondaDependency:
+    name: str  # as written, channel dropped
+    spec: str  # the version part as written ("=1.26", ">=1.24", "" for none)
+    line: int
+    version: str  # the exact version when pinned, else ""
+    source: str  # "conda" or "pip"
+
+
+@dataclass(frozen=True)
+class Environment:
+    path: Path
+    dependencies: tuple[CondaDependency, ...]
+    unchecked_pip: tuple[tuple[str, int], ...] = ()  # pip: lines naming no package (-r, URLs)
+
+
+@dataclass(frozen=True)
+class CondaScan:
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+
+
+def environment_files(root: Path) -> list[Path]:
+    """The conda environment files under `root` (hidden and vendored dirs skipped)."""
+    return dependency_files(root, ENVIRONMENT_FILE_NAMES)
+
+
+@functools.cache
+def _mapping() -> dict[str, str]:
+    text = resources.files("mlsecops").joinpath("data", MAPPING_RESOURCE).read_text("utf-8")
+    data = yaml.safe_load(text)
+    table = {normalise(name): normalise(name) for name in data.get("same-name", [])}
+    table.update({normalise(c): normalise(p) for c, p in (data.get("renamed") or {}).items()})
+    return table
+
+
+def pypi_name(conda_name: str) -> str | None:
+    """The PyPI project a conda package is, or None when it has no known PyPI twin."""
+    return _mapping().get(normalise(conda_name))
+
+
+def conda_version(rest: str) -> str:
+    """The exact version a conda match spec pins, or "" when it allows several.
+
+    `==1.26.4`, `=1.26.4=py311h…` (what `conda env export` writes), `1.26.4` and
+    `=1.26.4` pin; `=1.26` means every 1.26.* release, and ranges or wildcards pin nothing.
+    """
+    rest = rest.strip()
+    if rest.startswith("["):
+        match = _BRACKET_VERSION.search(rest)
+        return conda_version(match["version"]) if match else ""
+    if rest.startswith("=="):
+        version = rest[2:].split("=")[0].strip()
+        return version if _PLAIN_VERSION.match(version) else ""
+    if rest.startswith("="):
+        version, *build = rest[1:].split("=")
+        version = version.strip()
+        if not _PLAIN_VERSION.match(version):
+            return ""
+        # `=1.26` is a prefix match (1.26.*); three release parts name one release.
+        return version if build or _release_parts(version) >= 3 else ""
+    if not rest or rest[0] in "<>!~":
+        return ""
+    version = rest.split()[0]  # `name 1.26.4 py311_0`: version then build
+    return version if _PLAIN_VERSION.match(version) else ""
+
+
+def _release_parts(version: str) -> int:
+    match = re.match(r"^\d+(?:\.\d+)*", version)
+    return len(match[0].split(".")) if match else 0
+
+
+def read_environment(path: Path) -> Environment:
+    """The dependencies of an environment file, each with its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"cannot read conda environment file {path}: {getattr(exc, 'strerror', None) or exc}",
+            "fix the file's permissions or encoding, then scan again",
+        ) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise UsageError(
+            f"conda environment file {path}{where} is not valid YAML: "
+            f"{getattr(exc, 'problem', None) or exc}",
+            "fix the YAML (`conda env export` writes a valid one)",
+        ) from exc
+    dependencies: list[CondaDependency] = []
+    unchecked: list[tuple[str, int]] = []
+    for node in _dependency_nodes(root, path):
+        if isinstance(node, yaml.ScalarNode):
+            dependencies.append(_conda_dependency(str(node.value), node.start_mark.line + 1))
+        elif isinstance(node, yaml.MappingNode) and _is_pip_section(node):
+            for pip_node in _pip_nodes(node, path):
+                line = pip_node.start_mark.line + 1
+                requirement = parse_requirement(str(pip_node.value), line)
+                if requirement is None:
+                    unchecked.append((str(pip_node.value), line))
+                    continue
+                dependencies.append(
+                    CondaDependency(
+                        requirement.name, requirement.spec, line, requirement.pinned, "pip"
+                    )
+                )
+        else:
+            raise UsageError(
+                f"conda environment file {path}:{node.start_mark.line + 1}: a dependency must "
+                "be a package spec or a `pip:` list",
+                "write `- name=version` or `- pip: [name==version, ...]`",
+            )
+    return Environment(path, tuple(dependencies), tuple(unchecked))
+
+
+def _dependency_nodes(root: yaml.Node | None, path: Path) -> Iterator[yaml.Node]:
+    if root is None:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        raise UsageError(
+            f"conda environment file {path}:{root.start_mark.line + 1}: not a mapping",
+            "an environment file has `name:`, `channels:` and `dependencies:` keys",
+        )
+    for key, value in root.value:
+        if key.value != "dependencies":
+            continue
+        if isinstance(value, yaml.ScalarNode) and value.value in ("", None):
+            return
+        if not isinstance(value, yaml.SequenceNode):
+            raise UsageError(
+                f"conda environment file {path}:{value.start_mark.line + 1}: `dependencies` "
+                "must be a list",
+                "write each dependency as a `- name=version` list item",
+            )
+        yield from value.value
+
+
+def _is_pip_section(node: yaml.MappingNode) -> bool:
+    return len(node.value) == 1 and node.value[0][0].value == "pip"
+
+
+def _pip_nodes(node: yaml.MappingNode, path: Path) -> list[yaml.ScalarNode]:
+    value = node.value[0][1]
+    items = value.value if isinstance(value, yaml.SequenceNode) else None
+    if items is None or not all(isinstance(item, yaml.ScalarNode) for item in items):
+        raise UsageError(
+            f"conda environment file {path}:{value.start_mark.line + 1}: `pip:` must be a list "
+            "of requirements",
+            "write `- pip:` followed by `- name==version` items",
+        )
+    return list(items)
+
+
+def _conda_dependency(text: str, line: int) -> CondaDependency:
+    match = _CONDA_SPEC.match(text.strip())
+    if not match:
+        return CondaDependency(text.strip(), "", line, "", "conda")
+    rest = " ".join(match["rest"].split())
+    return CondaDependency(match["name"], rest, line, conda_version(rest), "conda")
+
+
+def scan_environment(trivy: Trivy, path: Path, project: Path) -> CondaScan:
+    """Findings for one environment file, and notes on what it could not cover."""
+    environment = read_environment(path)
+    target = display_path(path)
+    components: list[Component] = []
+    findings: list[Finding] = []
+    not_covered: list[str] = []
+    checked: list[tuple[CondaDependency, str]] = []  # (dependency, PyPI name)
+    for dep in environment.dependencies:
+        name = dep.name if dep.source == "pip" else pypi_name(dep.name)
+        if name is None:
+            not_covered.append(dep.name)
+        elif not dep.version:
+            findings.append(_unpinned(dep, target))
+        else:
+            components.append(Component(name, dep.version))
+            checked.append((dep, name))
+    notes = unchecked_notes(target, environment.unchecked_pip)
+    if not_covered:
+        notes.append(_not_covered_note(target, not_covered))
+    if components:
+        scan = scan_components(trivy, components, target, project)
+        for dep, name in checked:
+            findings += [
+                _located(f, dep, target) for f in scan.findings(Component(name, dep.version))
+            ]
+        notes += scan.notes
+    return CondaScan(tuple(findings), tuple(notes))
+
+
+def _located(finding: Finding, dep: CondaDependency, target: str) -> Finding:
+    properties = dict(finding.properties)
+    fix = finding.fix
+    if dep.source == "conda":
+        properties["conda_package"] = dep.name
+        if normalise(dep.name) != normalise(finding.package) and finding.fixed_version:
+            fix = f"upgrade {dep.name} (PyPI: {finding.package}) to {finding.fixed_version}"
+    return replace(
+        finding,
+        target=target,
+        line=dep.line,
+        end_line=dep.line,
+        location="",
+        ecosystem=dep.source,
+        fix=fix,
+        properties=properties,
+    )
+
+
+def _unpinned(dep: CondaDependency, target: str) -> Finding:
+    if dep.source == "pip":
+        how = f"pin it ({dep.name}==X.Y.Z) in the pip: section"
+    else:
+        how = f"pin it ({dep.name}=X.Y.Z, or export the solved environment with `conda env export`)"
+    return unpinned_finding(
+        package=dep.name,
+        spec=dep.spec,
+        target=target,
+        line=dep.line,
+        ecosystem=dep.source,
+        how_to_pin=how,
+    )
+
+
+def _not_covered_note(target: str, names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_NAMES])
+    if len(names) > _MAX_NAMES:
+        shown += f" and {len(names) - _MAX_NAMES} more"
+    return (
+        f"{target}: {len(names)} conda package(s) not covered (no known PyPI equivalent, so "
+        f"no advisories are checked): {shown}. If one packages a PyPI project, add it to "
+        "mlsecops/data/conda-pypi.yml."
+    )

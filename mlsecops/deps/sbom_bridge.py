@@ -1,0 +1,144 @@
+"""PyPI packages Trivy cannot find on its own, scanned through a CycloneDX SBOM.
+
+Trivy matches `pkg:pypi` components of a CycloneDX SBOM against its DB (`trivy sbom`), so
+anything we can name as "this PyPI project at this exact version" (a conda package with a
+PyPI twin, a version pip resolved) gets the same advisories as a requirements.txt pin.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from mlsecops import __version__
+from mlsecops.core.findings import Finding
+from mlsecops.deps.requirements_txt import normalise
+from mlsecops.errors import ToolError
+from mlsecops.trivy.parse import findings_from_report
+from mlsecops.trivy.run import Trivy
+
+
+@dataclass(frozen=True)
+class Component:
+    """One PyPI project at one exact version."""
+
+    name: str
+    version: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return normalise(self.name), self.version
+
+    @property
+    def purl(self) -> str:
+        # purl spec: pypi names are lower-case with `-`; `+` in a local version is encoded.
+        return f"pkg:pypi/{normalise(self.name)}@{quote(self.version, safe='.-_~!')}"
+
+
+@dataclass(frozen=True)
+class SbomScan:
+    """Findings per component key (every component Trivy listed has one, maybe empty), and
+    Trivy's warnings as notes."""
+
+    by_component: Mapping[tuple[str, str], tuple[Finding, ...]]
+    notes: tuple[str, ...] = ()
+
+    def findings(self, component: Component) -> tuple[Finding, ...]:
+        return self.by_component.get(component.key, ())
+
+
+# What Trivy says about every SBOM it did not write itself: not news about this scan.
+_NOISE = (
+    "third-party sbom may lead to inaccurate vulnerability detection",
+    "recommend using trivy to generate sboms",
+)
+
+
+def cyclonedx(components: Sequence[Component], subject: str) -> dict[str, Any]:
+    """A minimal CycloneDX 1.5 JSON document: one library component per package."""
+    unique = list({c.key: c for c in components}.values())
+    body = [
+        {
+            "type": "library",
+            "bom-ref": c.purl,
+            "name": c.name,
+            "version": c.version,
+            "purl": c.purl,
+        }
+        for c in sorted(unique, key=lambda c: c.key)
+    ]
+    serial = uuid.uuid5(uuid.NAMESPACE_URL, subject + json.dumps(body, sort_keys=True))
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": f"urn:uuid:{serial}",
+        "version": 1,
+        "metadata": {
+            "tools": {
+                "components": [{"type": "application", "name": "mlsecops", "version": __version__}]
+            },
+            "component": {"type": "application", "bom-ref": "subject", "name": subject},
+        },
+        "components": body,
+        "dependencies": [{"ref": "subject", "dependsOn": [c["bom-ref"] for c in body]}],
+    }
+
+
+def scan_components(
+    trivy: Trivy, components: Sequence[Component], subject: str, cwd: Path
+) -> SbomScan:
+    """Run `trivy sbom` on the components; findings keyed by (normalised name, version).
+
+    `cwd` is the project, so Trivy reads the project's .trivyignore as for its own scans.
+    Trivy skips a component it cannot read with no more than a warning, and no findings
+    would then read as "not vulnerable": a component missing from the report's package list
+    (--list-all-pkgs lists every one) is a ToolError.
+    """
+    with tempfile.TemporaryDirectory(prefix="mlsecops-sbom-") as tmp:
+        path = Path(tmp) / "sbom.cdx.json"
+        path.write_text(json.dumps(cyclonedx(components, subject)), encoding="utf-8")
+        run = trivy.sbom(path, cwd)
+    warnings = [
+        warning
+        for warning in dict.fromkeys(run.warnings)
+        if not any(noise in warning.lower() for noise in _NOISE)
+    ]
+    listed = _listed(run.report)
+    missing = sorted(
+        {c.key: c for c in components if c.key not in listed}.values(), key=lambda c: c.key
+    )
+    if missing:
+        shown = ", ".join(f"{c.name} {c.version}" for c in missing[:10])
+        if len(missing) > 10:
+            shown += f" and {len(missing) - 10} more"
+        said = f" (trivy: {'; '.join(warnings)})" if warnings else ""
+        raise ToolError(
+            f"trivy sbom did not check {len(missing)} package(s) of {subject}: {shown}{said}",
+            "use the Trivy version mlsecops pins, and report the package names to mlsecops",
+        )
+    by_component: dict[tuple[str, str], list[Finding]] = {key: [] for key in listed}
+    for finding in findings_from_report(run.report, lambda _target: subject):
+        key = (normalise(finding.package), finding.installed_version)
+        by_component.setdefault(key, []).append(finding)
+    notes = tuple(f"{subject}: trivy: {warning}" for warning in warnings)
+    return SbomScan({key: tuple(found) for key, found in by_component.items()}, notes)
+
+
+def _listed(report: dict[str, Any]) -> set[tuple[str, str]]:
+    """(normalised name, version) of every package in the report's `Packages` lists."""
+    listed = set()
+    for result in report.get("Results") or []:
+        packages = result.get("Packages") if isinstance(result, dict) else None
+        for package in packages if isinstance(packages, list) else []:
+            if isinstance(package, dict) and isinstance(package.get("Name"), str):
+                version = package.get("Version")
+                listed.add(
+                    (normalise(package["Name"]), version if isinstance(version, str) else "")
+                )
+    return listed

@@ -1,0 +1,1 @@
+"""Container images: what `--image` names, checked before Trivy scans it."""

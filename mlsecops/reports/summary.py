@@ -1,0 +1,253 @@
+"""The Markdown job summary: verdict first, then what to fix, then everything else.
+
+GitHub refuses a step summary over 1 MiB, so the summary is cut to fit with a visible note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mlsecops.core.findings import Finding, Kind
+from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.versions import minimum_fix, version_key
+from mlsecops.triage.baseline import NEW
+
+MAX_SUMMARY_BYTES = 1024 * 1024
+# Leave room under GitHub's limit for the truncation note and anything appended later.
+_BUDGET = MAX_SUMMARY_BYTES - 16 * 1024
+MAX_FIX_LINES = 100
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    package: str
+    target: str
+    installed: str
+    to: str  # "" when some failing vulnerability has no fix at all
+    ids: tuple[str, ...]
+
+
+def render_summary(outcome: ScanOutcome, notes: Sequence[str] = (), limit: int = _BUDGET) -> str:
+    """The whole summary, cut to `limit` bytes at a row boundary when it must be."""
+    head = _headline(outcome) + _baseline_line(outcome) + _counts(outcome) + _fixes(outcome)
+    sections = _sections(outcome)
+    tail = _fixed_block(outcome) + _policy_notes(outcome) + _notes([*outcome.notes, *notes])
+    text = head
+    cut = 0
+    for title, findings, collapsed in sections:
+        if not findings:
+            continue
+        room = limit - len(text.encode()) - len(tail.encode())
+        block, omitted = _findings_block(title, findings, collapsed, room)
+        text += block
+        cut += omitted
+    if cut:
+        text += f"\n> **Truncated:** {cut} more finding(s) are not listed here (GitHub "
+        text += "limits a job summary to 1 MiB); the JSON report and SARIF have them all.\n"
+    return text + tail
+
+
+def _sections(outcome: ScanOutcome) -> list[tuple[str, list[Finding], bool]]:
+    """Failing first, then the rest; against a baseline, new findings apart from existing."""
+    ignored = ("Ignored findings", list(outcome.ignored_findings), True)
+    if not outcome.has_baseline:
+        return [
+            ("Findings that fail the gate", list(outcome.failing), False),
+            ("Other open findings", _others(outcome), True),
+            ignored,
+        ]
+    failing, others = list(outcome.failing), _others(outcome)
+    return [
+        ("New findings that fail the gate", [f for f in failing if f.baseline == NEW], False),
+        ("Existing findings that fail the gate", [f for f in failing if f.baseline != NEW], False),
+        ("Other new findings", [f for f in others if f.baseline == NEW], False),
+        (
+            "Existing findings (already in the baseline)",
+            [f for f in others if f.baseline != NEW],
+            True,
+        ),
+        ignored,
+    ]
+
+
+def _baseline_line(outcome: ScanOutcome) -> str:
+    if not outcome.has_baseline:
+        return ""
+    new = len(outcome.new_findings)
+    existing = len(outcome.open_findings) - new
+    fixed = len(outcome.fixed_since_baseline)
+    only = " Only new findings can fail the gate." if outcome.gate.new_only else ""
+    return (
+        f"Against the baseline `{_cell(outcome.baseline_source)}`: **{new} new**, {existing} "
+        f"existing, {fixed} fixed.{only}\n\n"
+    )
+
+
+def _fixed_block(outcome: ScanOutcome) -> str:
+    fixed = outcome.fixed_since_baseline
+    if not fixed:
+        return ""
+    rows = [
+        f"| {_cell(e.severity)} | {_cell(e.id)} | {_cell(e.package)} | `{_cell(e.target)}` |"
+        for e in fixed[:MAX_FIX_LINES]
+    ]
+    if len(fixed) > MAX_FIX_LINES:
+        rows.append(f"| … | {len(fixed) - MAX_FIX_LINES} more (see the JSON report) | | |")
+    return (
+        f"<details><summary><b>Fixed since the baseline</b> ({len(fixed)})</summary>\n\n"
+        "| Severity | ID | Package | Target |\n| --- | --- | --- | --- |\n"
+        + "\n".join(rows)
+        + "\n\n</details>\n\n"
+    )
+
+
+def _headline(outcome: ScanOutcome) -> str:
+    gate = outcome.gate.describe()
+    if outcome.passed:
+        verdict = f"## ✅ mlsecops: PASSED\n\nNo open finding at or above **{gate}**"
+    else:
+        verdict = (
+            f"## ❌ mlsecops: FAILED\n\n**{len(outcome.failing)}** open finding(s) at or above "
+            f"**{gate}**"
+        )
+    if outcome.gate.off:
+        verdict = "## ✅ mlsecops: PASSED\n\nThe gate is off (`fail-on: NONE`)"
+    scanned = ", ".join(f"`{t}`" for t in outcome.targets) or "nothing"
+    ignored = len(outcome.ignored_findings)
+    return f"{verdict} (gate: `fail-on {gate}`). Scanned: {scanned}. Ignored: {ignored}.\n\n"
+
+
+def _counts(outcome: ScanOutcome) -> str:
+    counts = outcome.counts()
+    header = "| " + " | ".join(counts) + " |"
+    rule = "|" + " --- |" * len(counts)
+    row = "| " + " | ".join(str(n) for n in counts.values()) + " |"
+    return f"{header}\n{rule}\n{row}\n\n"
+
+
+def minimum_upgrades(findings: Sequence[Finding]) -> list[Upgrade]:
+    """Per package and target: the smallest version that fixes every listed vulnerability."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.kind == Kind.VULNERABILITY and finding.package:
+            key = (finding.package, finding.target, finding.installed_version)
+            groups.setdefault(key, []).append(finding)
+    upgrades = []
+    for (package, target, installed), group in groups.items():
+        needed = [minimum_fix(installed, f.fixed_version) for f in group]
+        to = "" if "" in needed else max(needed, key=version_key)
+        upgrades.append(Upgrade(package, target, installed, to, tuple(f.id for f in group)))
+    return upgrades
+
+
+def _fixes(outcome: ScanOutcome) -> str:
+    upgrades = minimum_upgrades(outcome.failing)
+    others = [f for f in outcome.failing if f.kind != Kind.VULNERABILITY]
+    if not upgrades and not others:
+        return ""
+    lines = ["### How to fix", ""]
+    for up in upgrades[:MAX_FIX_LINES]:
+        if up.to:
+            lines.append(f"- `{up.target}`: upgrade **{up.package}** {up.installed} → **{up.to}**")
+        else:
+            lines.append(
+                f"- `{up.target}`: **{up.package}** {up.installed} has no fixed version for "
+                f"{', '.join(up.ids)}: remove it, or ignore with a reason in `.mlsecops.yml`"
+            )
+    if len(upgrades) > MAX_FIX_LINES:
+        lines.append(f"- … and {len(upgrades) - MAX_FIX_LINES} more packages (see the table)")
+    # One line per file: a poisoned pickle with ten dangerous calls needs one fix, not ten.
+    others = list({f.target: f for f in reversed(others)}.values())[::-1]
+    lines += [f"- `{f.target}`: {f.fix or f.title}" for f in others[:MAX_FIX_LINES]]
+    return "\n".join(lines) + "\n\n"
+
+
+def _others(outcome: ScanOutcome) -> list[Finding]:
+    failing = set(map(id, outcome.failing))
+    return [f for f in outcome.open_findings if id(f) not in failing]
+
+
+def _findings_block(
+    title: str, findings: list[Finding], collapsed: bool, room: int
+) -> tuple[str, int]:
+    ignored = title.startswith("Ignored")
+    header = [
+        "| Severity | ID | Package | Installed → Fixed | Target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    if ignored:
+        header = [
+            "| Severity | ID | Package | Target | Reason |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+    opening = (
+        f"<details><summary><b>{title}</b> ({len(findings)})</summary>\n\n"
+        if collapsed
+        else f"### {title} ({len(findings)})\n\n"
+    )
+    closing = "\n</details>\n\n" if collapsed else "\n"
+    text = opening + "\n".join(header) + "\n"
+    used = len((text + closing).encode())
+    shown = 0
+    for finding in findings:
+        row = (_ignored_row if ignored else _row)(finding) + "\n"
+        if used + len(row.encode()) > room:
+            break
+        text += row
+        used += len(row.encode())
+        shown += 1
+    return text + closing, len(findings) - shown
+
+
+def _row(f: Finding) -> str:
+    versions = f"{_cell(f.installed_version)} → {_cell(f.fixed_version or 'no fix')}"
+    if f.kind != Kind.VULNERABILITY or not f.installed_version:
+        # A model finding, or a requirement with no version at all: say what and where.
+        detail = f.title + (f" ({f.location})" if f.location else "")
+        versions = _cell(detail)
+    return f"| {f.severity.name} | {_link(f)} | {_package(f)} | {versions} | {_where(f)} |"
+
+
+def _package(f: Finding) -> str:
+    # A transitive dependency (--resolve) names the requirement that pulls it in.
+    via = f.properties.get("via")
+    return _cell(f"{f.package} (via {via})" if via else f.package)
+
+
+def _ignored_row(f: Finding) -> str:
+    return (
+        f"| {f.severity.name} | {_link(f)} | {_cell(f.package)} | {_where(f)} | "
+        f"{_cell(f.ignore_reason)} |"
+    )
+
+
+def _link(f: Finding) -> str:
+    return f"[{_cell(f.id)}]({f.primary_url})" if f.primary_url else _cell(f.id)
+
+
+def _where(f: Finding) -> str:
+    return f"`{_cell(f.target)}{f':{f.line}' if f.line else ''}`"
+
+
+def _policy_notes(outcome: ScanOutcome) -> str:
+    lines = [
+        f"- Ignore entry for `{e.id}` (line {e.line}) **expired** on {e.expires}: it no longer "
+        "hides anything; renew it with a new reason or fix the finding."
+        for e in outcome.expired_ignores
+    ]
+    lines += [
+        f"- Ignore entry for `{e.id}` (line {e.line}) matched nothing: remove it if it is stale."
+        for e in outcome.stale_ignores
+    ]
+    return "### Policy\n\n" + "\n".join(lines) + "\n\n" if lines else ""
+
+
+def _notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    return "### Notes\n\n" + "\n".join(f"- {_cell(n)}" for n in notes) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")

@@ -1,0 +1,78 @@
+"""The human-readable table printed on stdout."""
+
+from __future__ import annotations
+
+from mlsecops.core.findings import Finding
+from mlsecops.core.outcome import ScanOutcome
+
+_COLUMNS = ("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "TARGET")
+_MAX_WIDTH = 48
+
+
+def render_table(outcome: ScanOutcome) -> str:
+    """Findings most severe first (open, then ignored), then a one-line verdict."""
+    lines: list[str] = []
+    if outcome.open_findings:
+        lines += _table(list(outcome.open_findings))
+    if outcome.ignored_findings:
+        lines += ["", "Ignored:"]
+        lines += [
+            f"  {f.id} {f.package} {f.installed_version} in {f.target}: {f.ignore_reason}"
+            for f in outcome.ignored_findings
+        ]
+    for entry in outcome.expired_ignores:
+        lines.append(f"note: policy ignore for {entry.id} expired on {entry.expires}")
+    for entry in outcome.stale_ignores:
+        lines.append(f"note: policy ignore for {entry.id} (line {entry.line}) matched nothing")
+    lines += [f"note: {note}" for note in outcome.notes]
+    if outcome.has_baseline:
+        new = len(outcome.new_findings)
+        lines.append(
+            f"baseline {outcome.baseline_source}: {new} new, "
+            f"{len(outcome.open_findings) - new} existing, "
+            f"{len(outcome.fixed_since_baseline)} fixed"
+        )
+    if lines:
+        lines.append("")
+    lines.append(verdict_line(outcome))
+    return "\n".join(lines) + "\n"
+
+
+def verdict_line(outcome: ScanOutcome) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in outcome.counts().items() if n) or "no open findings"
+    if outcome.passed:
+        return f"PASSED (fail-on {outcome.gate.describe()}): {counts}"
+    return (
+        f"FAILED (fail-on {outcome.gate.describe()}): {len(outcome.failing)} finding(s) "
+        f"at or above the gate; {counts}"
+    )
+
+
+def _table(findings: list[Finding]) -> list[str]:
+    raw_rows = [
+        (
+            f.severity.name,
+            f.id,
+            f"{f.package} (via {f.properties['via']})" if f.properties.get("via") else f.package,
+            f.installed_version,
+            f.fixed_version or "-",
+            f.target + (f":{f.line}" if f.line else ""),
+        )
+        for f in findings
+    ]
+    # Paths keep their end (file name and line), other cells their start.
+    rows = [(*(_clip(cell) for cell in row[:-1]), _clip_left(row[-1])) for row in raw_rows]
+    widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [_COLUMNS, *rows]
+    ]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 1] + "…"
+
+
+def _clip_left(text: str) -> str:
+    limit = _MAX_WIDTH + 12
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]

@@ -1,0 +1,131 @@
+"""`--baseline REPORT.json`: which findings a change brought in, and which it fixed.
+
+The baseline is our own JSON report from the base branch. A finding is `existing` when the
+baseline has the same kind, id and package (name compared normalised) in the same target;
+failing that, in any target the baseline entry no longer matches (the lock file moved or was
+renamed). The installed version is never compared: a bump that leaves the vulnerability in
+place is not a new finding. Each baseline entry matches at most one finding, so a second
+copy of a vulnerable package in a new file is new. Baseline entries matched by nothing
+are `fixed`.
+
+A baseline that is missing or unreadable never passes a change silently: every finding
+counts as new, and a note says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlsecops.core.findings import Finding
+from mlsecops.deps.requirements_txt import normalise
+
+NEW = "new"
+EXISTING = "existing"
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    """A finding of the baseline report, as far as matching needs it."""
+
+    kind: str
+    id: str
+    package: str
+    target: str
+    installed_version: str = ""
+    severity: str = ""
+
+    @property
+    def moved_key(self) -> tuple[str, str, str]:
+        return (self.kind, self.id, normalise(self.package))
+
+    @property
+    def exact_key(self) -> tuple[str, str, str, str]:
+        return (*self.moved_key, self.target)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    source: str
+    entries: tuple[BaselineEntry, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    findings: tuple[Finding, ...]  # each marked new or existing
+    fixed: tuple[BaselineEntry, ...]  # in the baseline, found no more
+    notes: tuple[str, ...] = ()
+
+
+def load_baseline(path: Path) -> tuple[Baseline | None, str]:
+    """The baseline, or None and the reason it cannot be used."""
+    # Imported here: the gate needs this module's EXISTING, and the CLI imports the gate at
+    # startup, which must not pay for jsonschema.
+    from mlsecops.schemas import schema_errors
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"baseline report {path} not found"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"baseline report {path} is unreadable ({exc})"
+    except ValueError as exc:
+        return None, f"baseline report {path} is not JSON ({exc})"
+    errors = schema_errors(data, "report.schema.json")
+    if errors:
+        return None, f"baseline report {path} is not an mlsecops JSON report ({errors[0].message})"
+    return Baseline(str(path), tuple(_entry(f) for f in data["findings"])), ""
+
+
+def _entry(raw: dict[str, Any]) -> BaselineEntry:
+    return BaselineEntry(
+        kind=raw["kind"],
+        id=raw["id"],
+        package=raw["package"],
+        target=raw["target"],
+        installed_version=raw["installed_version"],
+        severity=raw["severity"],
+    )
+
+
+def compare(findings: Sequence[Finding], path: Path) -> Comparison:
+    """Mark every finding new or existing against the baseline report at `path`."""
+    baseline, problem = load_baseline(path)
+    if baseline is None:
+        return Comparison(
+            tuple(replace(f, baseline=NEW) for f in findings),
+            (),
+            (f"{problem}: every finding counts as new.",),
+        )
+    return match(findings, baseline)
+
+
+def match(findings: Sequence[Finding], baseline: Baseline) -> Comparison:
+    """Exact target first, then anywhere the baseline entry was not used up."""
+    entries = baseline.entries
+    used: set[int] = set()
+    marked: list[str] = [""] * len(findings)
+    for exact in (True, False):
+        pool: dict[tuple[str, ...], list[int]] = {}
+        for index, entry in enumerate(entries):
+            if index not in used:
+                key = entry.exact_key if exact else entry.moved_key
+                pool.setdefault(key, []).append(index)
+        for position, finding in enumerate(findings):
+            candidates = pool.get(_key(finding, exact)) if not marked[position] else None
+            if candidates:
+                used.add(candidates.pop(0))
+                marked[position] = EXISTING
+    result = tuple(
+        replace(f, baseline=mark or NEW) for f, mark in zip(findings, marked, strict=True)
+    )
+    fixed = tuple(e for index, e in enumerate(entries) if index not in used)
+    return Comparison(result, fixed)
+
+
+def _key(finding: Finding, exact: bool) -> tuple[str, ...]:
+    moved = (str(finding.kind), finding.id, normalise(finding.package))
+    return (*moved, finding.target) if exact else moved
