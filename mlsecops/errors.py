@@ -6,10 +6,15 @@ Only the CLI (and the action's entrypoint) turns these into exit codes; the core
 
 from __future__ import annotations
 
+import os
+import traceback
+from collections.abc import Callable
+
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TOOL = 3
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 class MlsecopsError(Exception):
@@ -38,3 +43,28 @@ class ToolError(MlsecopsError):
     """A scanner or tool failed: Trivy missing or crashed, DB absent offline (exit 3)."""
 
     exit_code = EXIT_TOOL
+
+
+def run_guarded(body: Callable[[], int], say: Callable[[str], None]) -> int:
+    """Run a command's body and return its exit code: the ONE place errors become exit codes.
+
+    An expected failure (MlsecopsError) is one line through `say` (its problem and fix) and
+    its own exit code; a bug is one line too, exit 3, never a pass (MLSECOPS_DEBUG=1 adds the
+    traceback on stderr). Used by the CLI, both actions' entrypoints and the Trivy installer.
+    """
+    try:
+        return body()
+    except MlsecopsError as error:
+        say(error.one_line())
+        return error.exit_code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # a bug: still one line, the trace only when asked for
+        if os.environ.get("MLSECOPS_DEBUG"):
+            traceback.print_exc()
+        say(
+            f"internal error: {type(error).__name__}: {error} "
+            "(set MLSECOPS_DEBUG=1 for the traceback and report it)"
+        )
+        return EXIT_TOOL

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from mlsecops.core.findings import Finding, sorted_findings
+from mlsecops.core.findings import Finding, TargetType, sorted_findings
 from mlsecops.core.gate import parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.deps.discovery import check_project
@@ -155,7 +155,9 @@ def _with_manifest_lines(findings: list[Finding]) -> list[Finding]:
 def _image_findings(trivy: Trivy, image: ImageTarget, cwd: Path, notes: list[str]) -> list[Finding]:
     run = _run_image(trivy, image, cwd)
     _collect_warnings(run, notes)
-    return findings_from_report(run.report, lambda _target: image.name, target_type="image")
+    return findings_from_report(
+        run.report, lambda _target: image.name, target_type=TargetType.IMAGE
+    )
 
 
 def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:

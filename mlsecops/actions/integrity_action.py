@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlsecops.actions.integrity_inputs import Config, read_config
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, MlsecopsError, UsageError
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError, run_guarded
 from mlsecops.github.commands import command, stop_commands
 from mlsecops.github.env_files import append, format_outputs
 from mlsecops.integrity.attestation import attestation_problem
@@ -137,7 +137,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     step = (sys.argv[1:] if argv is None else list(argv)) or [""]
     output_file = _path(environ, "GITHUB_OUTPUT")
     summary_file = _path(environ, "GITHUB_STEP_SUMMARY")
-    try:
+
+    def run() -> int:
         config = read_config(environ)
         if step[0] == "prepare":
             if config.mode == "verify" and not config.expected_digest:
@@ -169,12 +170,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             print(command("error", message, title="Model integrity"))
             return EXIT_FAILED
         raise UsageError(f"unknown step {step[0]!r}", "use prepare, generate or verify")
-    except MlsecopsError as error:
-        print(command("error", error.one_line(), title="Model integrity"))
-        return error.exit_code
-    except Exception as error:  # a bug: one line, never a traceback a user must decode
-        print(command("error", f"internal error: {type(error).__name__}: {error}"))
-        return EXIT_TOOL
+
+    return run_guarded(run, _say)
+
+
+def _say(message: str) -> None:
+    print(command("error", message, title="Model integrity"))
 
 
 _NO_DIGEST_WARNING = (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from mlsecops.actions.inputs import Inputs
 from mlsecops.errors import UsageError
 from mlsecops.integrity.manifest import normalize_digest
 from mlsecops.integrity.signing import check_key
@@ -57,8 +58,8 @@ def read_config(environ: Mapping[str, str]) -> Config:
             mode,
             name,
             model_path=Path(os.path.abspath(model)),
-            sha256sum=_bool(environ, "sha256sum"),
-            attest=_bool(environ, "attest"),
+            sha256sum=Inputs(environ).flag("sha256sum"),
+            attest=Inputs(environ).flag("attest"),
             retention_days=_days(environ.get("MLSECOPS_RETENTION_DAYS", "")),
             key=key,
         )
@@ -66,13 +67,13 @@ def read_config(environ: Mapping[str, str]) -> Config:
     expected = normalize_digest(given)
     if given and expected is None:
         raise UsageError(f"expected-digest: {given!r} is not sha256:<64 hex digits>")
-    if not expected and not _bool(environ, "allow-missing-expected-digest"):
+    if not expected and not Inputs(environ).flag("allow-missing-expected-digest"):
         raise UsageError(
             "expected-digest is required in verify mode",
             "pass the generate job's manifest-digest output through needs.<job>.outputs, or set "
             "allow-missing-expected-digest: true to verify against the artifact alone",
         )
-    verify_attestation = _bool(environ, "verify-attestation")
+    verify_attestation = Inputs(environ).flag("verify-attestation")
     repository = environ.get("GITHUB_REPOSITORY", "")
     if verify_attestation and not repository:
         # `gh attestation verify --repo ""` would fail later with a message about gh, not us.
@@ -91,14 +92,6 @@ def read_config(environ: Mapping[str, str]) -> Config:
         repository=repository,
         key=key,
     )
-
-
-def _bool(environ: Mapping[str, str], name: str) -> bool:
-    variable = "MLSECOPS_" + name.upper().replace("-", "_")
-    value = environ.get(variable, "false").strip().lower()
-    if value not in ("true", "false"):
-        raise UsageError(f"{name}: {value!r} is not true or false")
-    return value == "true"
 
 
 def _days(value: str) -> int:

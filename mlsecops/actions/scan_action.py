@@ -66,9 +66,7 @@ def step_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, str]
         "failing": str(len(outcome.failing)),
         "ignored": str(len(outcome.ignored_findings)),
         # Against a baseline: open findings the change adds ("" without a baseline).
-        "new": str(sum(f.baseline == "new" for f in outcome.open_findings))
-        if outcome.baseline_source
-        else "",
+        "new": str(len(outcome.new_findings)) if outcome.baseline_source else "",
         "sarif-file": _path_text(reports.sarif_file),
         "json-file": _path_text(reports.json_file),
         "summary-file": _path_text(reports.summary_file),

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 from mlsecops import __version__
 from mlsecops.cli.integrity import register as register_integrity
+from mlsecops.cli.parser import OneLineParser
 from mlsecops.core.gate import FAIL_ON_CHOICES
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, EXIT_TOOL, EXIT_USAGE, MlsecopsError
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, run_guarded
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 
 if TYPE_CHECKING:
@@ -23,23 +23,16 @@ if TYPE_CHECKING:
 # scan handler: `mlsecops hash` on a model must not pay 0.3 s of imports it never uses.
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mlsecops", description="Security checkpoints for ML pipelines.")
+    parser = OneLineParser(prog="mlsecops", description="Security checkpoints for ML pipelines.")
     parser.add_argument("--version", action="version", version=f"mlsecops {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_scan(commands)
     register_integrity(commands)
     return parser
 
 
-def _add_scan(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     scan = commands.add_parser(
         "scan",
         help="scan a project's dependencies, container images and model files",
@@ -196,25 +189,12 @@ def write_outputs(outcome: ScanOutcome, args: argparse.Namespace) -> None:
     sys.stdout.write(text.splitlines()[-1] + "\n" if args.quiet else text)
 
 
+def say_error(message: str) -> None:
+    """One line on stderr, as every mlsecops command reports a failure."""
+    print(f"mlsecops: error: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code of docs/interface.md."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.handler(args)
-        return code
-    except MlsecopsError as error:
-        print(f"mlsecops: error: {error.one_line()}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("mlsecops: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # a bug: still one line, the trace only when asked for
-        if os.environ.get("MLSECOPS_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"mlsecops: internal error: {type(error).__name__}: {error} "
-            "(set MLSECOPS_DEBUG=1 for the traceback and report it)",
-            file=sys.stderr,
-        )
-        return EXIT_TOOL
+    args = build_parser().parse_args(argv)
+    return run_guarded(lambda: int(args.handler(args)), say_error)

@@ -29,10 +29,27 @@ SEVERITIES_DESC: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 
 
 class Kind(enum.StrEnum):
+    """What sort of problem a finding is (the JSON report's `kind`)."""
+
     VULNERABILITY = "vulnerability"
     MODEL = "model"
     SECRET = "secret"  # noqa: S105 (a finding kind, not a password)
     MISCONFIGURATION = "misconfiguration"
+
+
+class TargetType(enum.StrEnum):
+    """What a finding's `target` names."""
+
+    FILE = "file"  # a path in the repository (or a model file)
+    IMAGE = "image"  # a container image, by the name the user gave
+
+
+class BaselineState(enum.StrEnum):
+    """A finding against a baseline report; NONE when the scan had no baseline."""
+
+    NONE = ""
+    NEW = "new"
+    EXISTING = "existing"
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ class Finding:
     kind: Kind
     severity: Severity
     target: str  # the file, image or model path the finding is in (repo-relative when possible)
-    target_type: str = "file"  # "file" (a path in the repo) or "image" (a container image name)
+    target_type: TargetType = TargetType.FILE
     title: str = ""
     package: str = ""
     installed_version: str = ""
@@ -59,8 +76,7 @@ class Finding:
     ecosystem: str = ""  # pip, debian, ... as the scanner names it
     ignored: bool = False
     ignore_reason: str = ""
-    # Against a baseline report: "new" or "existing"; "" when the scan had no baseline.
-    baseline: str = ""
+    baseline: BaselineState = BaselineState.NONE
     properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
@@ -69,4 +85,5 @@ class Finding:
 
 
 def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:
+    """The findings in report order: most severe first, then stable by target and package."""
     return sorted(findings, key=Finding.sort_key)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mlsecops.core.findings import Finding, Severity
+from mlsecops.core.findings import BaselineState, Finding, Kind, Severity
 from mlsecops.errors import UsageError
-from mlsecops.triage.baseline import EXISTING
 
 FAIL_ON_CHOICES = ("LOW", "MEDIUM", "HIGH", "CRITICAL", "NONE")
 
@@ -38,7 +37,7 @@ class Gate:
     """
 
     fail_on: Severity | None = Severity.HIGH
-    by_kind: tuple[tuple[str, Severity | None], ...] = ()
+    by_kind: tuple[tuple[Kind, Severity | None], ...] = ()
     new_only: bool = False
 
     @property
@@ -59,22 +58,25 @@ class Gate:
             parts.append("new findings only")
         return "; ".join(parts)
 
-    def threshold(self, kind: str) -> Severity | None:
+    def threshold(self, kind: Kind) -> Severity | None:
+        """The threshold findings of `kind` are judged by."""
         for name, threshold in self.by_kind:
-            if name == kind:
+            if name is kind:
                 return threshold
         return self.fail_on
 
     def fails(self, finding: Finding) -> bool:
+        """True when this one finding fails the check."""
         if finding.ignored:
             return False
-        if self.new_only and finding.baseline == EXISTING:
+        if self.new_only and finding.baseline is BaselineState.EXISTING:
             return False
-        threshold = self.threshold(str(finding.kind))
+        threshold = self.threshold(finding.kind)
         if threshold is None:
             return False
         # UNKNOWN never reaches a threshold: LOW is the lowest one a user can ask for.
         return finding.severity != Severity.UNKNOWN and finding.severity >= threshold
 
     def failing(self, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings that fail the check, in their order."""
         return [f for f in findings if self.fails(f)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlsecops.core.findings import SEVERITIES_DESC, Finding
+from mlsecops.core.findings import SEVERITIES_DESC, BaselineState, Finding
 from mlsecops.core.gate import Gate
-from mlsecops.triage.baseline import NEW, BaselineEntry
+from mlsecops.triage.baseline import BaselineEntry
 from mlsecops.triage.policy import IgnoreEntry
 
 
@@ -51,7 +51,7 @@ class ScanOutcome:
     @property
     def new_findings(self) -> tuple[Finding, ...]:
         """Open findings the baseline does not have (all open ones without a baseline)."""
-        return tuple(f for f in self.open_findings if f.baseline in ("", NEW))
+        return tuple(f for f in self.open_findings if f.baseline is not BaselineState.EXISTING)
 
     def counts(self) -> dict[str, int]:
         """Open findings per severity, highest first."""

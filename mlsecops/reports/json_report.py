@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from mlsecops import __version__
-from mlsecops.core.findings import Finding, Severity
+from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.errors import ToolError
 from mlsecops.paths import write_text_atomic
 from mlsecops.schemas import describe, schema_errors
-from mlsecops.triage.baseline import EXISTING
 from mlsecops.triage.policy import IgnoreEntry
 
 SCHEMA_VERSION = 1
@@ -56,7 +55,7 @@ def _baseline(outcome: ScanOutcome) -> dict[str, Any]:
     return {
         "source": outcome.baseline_source,
         "new": len(outcome.new_findings),
-        "existing": sum(1 for f in outcome.open_findings if f.baseline == EXISTING),
+        "existing": sum(1 for f in outcome.open_findings if f.baseline is BaselineState.EXISTING),
         "fixed": [
             {
                 "id": e.id,
@@ -83,7 +82,7 @@ def _finding(finding: Finding, fails_gate: bool) -> dict[str, Any]:
         "title": finding.title,
         "ignored": finding.ignored,
         "ignore_reason": finding.ignore_reason,
-        "baseline": finding.baseline,
+        "baseline": str(finding.baseline),
         "fails_gate": fails_gate,
         "description": finding.description,
         "fix": finding.fix,

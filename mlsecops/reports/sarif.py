@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlsecops import __version__
-from mlsecops.core.findings import Finding, Kind, Severity, sorted_findings
+from mlsecops.core.findings import (
+    BaselineState,
+    Finding,
+    Kind,
+    Severity,
+    TargetType,
+    sorted_findings,
+)
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 
@@ -236,9 +243,9 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "partialFingerprints": {"mlsecopsFinding/v1": fingerprint(finding)},
         "properties": {"severity": finding.severity.name, "kind": str(finding.kind)},
     }
-    if finding.baseline:
+    if finding.baseline is not BaselineState.NONE:
         # SARIF's own word for a finding against a baseline: new, or unchanged.
-        result["baselineState"] = "new" if finding.baseline == "new" else "unchanged"
+        result["baselineState"] = "new" if finding.baseline is BaselineState.NEW else "unchanged"
     return result
 
 
@@ -268,7 +275,7 @@ def _sentence(text: str) -> str:
 
 def _artifact_uri(finding: Finding) -> tuple[str, bool]:
     """A repo-relative file, or for images a stable pseudo-path GitHub accepts."""
-    if finding.target_type == "image":
+    if finding.target_type is TargetType.IMAGE:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", finding.target).strip("_") or "image"
         return f"container-images/{safe}", False
     # Model findings may name an archive member as `file:member`; the file is the location.

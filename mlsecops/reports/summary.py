@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlsecops.core.findings import Finding, Kind
+from mlsecops.core.findings import BaselineState, Finding, Kind
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.versions import minimum_fix, version_key
-from mlsecops.triage.baseline import NEW
 
 MAX_SUMMARY_BYTES = 1024 * 1024
 # Leave room under GitHub's limit for the truncation note and anything appended later.
@@ -59,12 +58,20 @@ def _sections(outcome: ScanOutcome) -> list[tuple[str, list[Finding], bool]]:
         ]
     failing, others = list(outcome.failing), _others(outcome)
     return [
-        ("New findings that fail the gate", [f for f in failing if f.baseline == NEW], False),
-        ("Existing findings that fail the gate", [f for f in failing if f.baseline != NEW], False),
-        ("Other new findings", [f for f in others if f.baseline == NEW], False),
+        (
+            "New findings that fail the gate",
+            [f for f in failing if f.baseline is BaselineState.NEW],
+            False,
+        ),
+        (
+            "Existing findings that fail the gate",
+            [f for f in failing if f.baseline is not BaselineState.NEW],
+            False,
+        ),
+        ("Other new findings", [f for f in others if f.baseline is BaselineState.NEW], False),
         (
             "Existing findings (already in the baseline)",
-            [f for f in others if f.baseline != NEW],
+            [f for f in others if f.baseline is not BaselineState.NEW],
             True,
         ),
         ignored,

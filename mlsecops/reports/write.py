@@ -9,8 +9,8 @@ from pathlib import Path
 from mlsecops.core.findings import Severity
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.errors import UsageError
-from mlsecops.github.commands import plan_annotations
 from mlsecops.paths import write_text_atomic
+from mlsecops.reports.annotations import plan_annotations
 from mlsecops.reports.json_report import write_json_report
 from mlsecops.reports.sarif import DEFAULT_CATEGORY, build_sarif
 from mlsecops.reports.summary import render_summary
@@ -33,7 +33,6 @@ class ReportRequest:
 class WrittenReports:
     annotation_lines: tuple[str, ...]
     summary_text: str  # also used for the PR comment
-    notes: tuple[str, ...]  # what the reports left out, as told in the summary
 
 
 def parse_sarif_floor(text: str | None) -> Severity:
@@ -77,4 +76,4 @@ def write_reports(outcome: ScanOutcome, request: ReportRequest) -> WrittenReport
         write_text_atomic(request.summary_file, summary)
     if request.json_file is not None:
         write_json_report(outcome, request.json_file)
-    return WrittenReports(tuple(annotation_lines), summary, tuple(notes))
+    return WrittenReports(tuple(annotation_lines), summary)

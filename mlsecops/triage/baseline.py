@@ -20,11 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlsecops.core.findings import Finding
+from mlsecops.core.findings import BaselineState, Finding
 from mlsecops.deps.requirements_txt import normalise
-
-NEW = "new"
-EXISTING = "existing"
 
 
 @dataclass(frozen=True)
@@ -62,8 +59,7 @@ class Comparison:
 
 def load_baseline(path: Path) -> tuple[Baseline | None, str]:
     """The baseline, or None and the reason it cannot be used."""
-    # Imported here: the gate needs this module's EXISTING, and the CLI imports the gate at
-    # startup, which must not pay for jsonschema.
+    # Imported here: jsonschema costs 0.25 s to import, and only a scan with --baseline needs it.
     from mlsecops.schemas import schema_errors
 
     try:
@@ -96,7 +92,7 @@ def compare(findings: Sequence[Finding], path: Path) -> Comparison:
     baseline, problem = load_baseline(path)
     if baseline is None:
         return Comparison(
-            tuple(replace(f, baseline=NEW) for f in findings),
+            tuple(replace(f, baseline=BaselineState.NEW) for f in findings),
             (),
             (f"{problem}: every finding counts as new.",),
         )
@@ -107,7 +103,7 @@ def match(findings: Sequence[Finding], baseline: Baseline) -> Comparison:
     """Exact target first, then anywhere the baseline entry was not used up."""
     entries = baseline.entries
     used: set[int] = set()
-    marked: list[str] = [""] * len(findings)
+    marked: list[BaselineState] = [BaselineState.NONE] * len(findings)
     for exact in (True, False):
         pool: dict[tuple[str, ...], list[int]] = {}
         for index, entry in enumerate(entries):
@@ -118,12 +114,16 @@ def match(findings: Sequence[Finding], baseline: Baseline) -> Comparison:
             candidates = pool.get(_key(finding, exact)) if not marked[position] else None
             if candidates:
                 used.add(candidates.pop(0))
-                marked[position] = EXISTING
+                marked[position] = BaselineState.EXISTING
     result = tuple(
-        replace(f, baseline=mark or NEW) for f, mark in zip(findings, marked, strict=True)
+        replace(f, baseline=_new_unless(mark)) for f, mark in zip(findings, marked, strict=True)
     )
     fixed = tuple(e for index, e in enumerate(entries) if index not in used)
     return Comparison(result, fixed)
+
+
+def _new_unless(mark: BaselineState) -> BaselineState:
+    return BaselineState.NEW if mark is BaselineState.NONE else mark
 
 
 def _key(finding: Finding, exact: bool) -> tuple[str, ...]:

@@ -78,7 +78,7 @@ class IgnoreEntry:
 class Policy:
     source: str = ""  # the file it came from; "" for the empty default policy
     fail_on: str | None = None  # every kind not in fail_on_by_kind
-    fail_on_by_kind: tuple[tuple[str, str], ...] = ()
+    fail_on_by_kind: tuple[tuple[Kind, str], ...] = ()
     sarif_severity: str | None = None
     allow_globals: tuple[str, ...] = ()  # extra pickle globals the model scanner trusts
     ignores: tuple[IgnoreEntry, ...] = ()
@@ -142,7 +142,7 @@ def load_policy(path: Path) -> Policy:
     return Policy(
         source=str(path),
         fail_on=data.get("fail-on"),
-        fail_on_by_kind=tuple((kind, by_kind[kind]) for kind in KINDS if kind in by_kind),
+        fail_on_by_kind=tuple((kind, by_kind[str(kind)]) for kind in Kind if str(kind) in by_kind),
         sarif_severity=data.get("sarif-severity"),
         allow_globals=tuple((data.get("model-scanner") or {}).get("allow-globals") or ()),
         ignores=tuple(_ignores(data.get("ignore") or [], node, path)),

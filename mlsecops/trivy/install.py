@@ -16,7 +16,6 @@ Command line, for the action's composite step (the binary's path is the last std
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -24,20 +23,19 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import requests
 
-from mlsecops.errors import EXIT_TOOL, EXIT_USAGE, MlsecopsError, ToolError, UsageError
+from mlsecops.errors import ToolError, UsageError
 
 DEFAULT_BASE_URL = "https://github.com/aquasecurity/trivy/releases/download"
 CHECKSUMS_RESOURCE = "trivy-checksums.json"
@@ -469,61 +467,3 @@ def _probe_version(binary: Path) -> tuple[str | None, str]:
         output = " ".join((proc.stderr or proc.stdout).split())[:200]
         return None, f"`trivy --version` exited {proc.returncode}: {output or 'no output'}"
     return match["version"], ""
-
-
-# --- command line -----------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m mlsecops.trivy.install",
-        description="Find or install a pinned, checksum-verified Trivy; the last line of "
-        "stdout is the binary's path. Exit 2: bad arguments, a version Trivy never released "
-        "(404) or an unsupported platform; 3: download or verification failure.",
-    )
-    parser.add_argument(
-        "--version",
-        default="",
-        help=f"Trivy version to install (default, or when empty: {DEFAULT_VERSION})",
-    )
-    parser.add_argument(
-        "--dir", required=True, type=Path, help="install dir (cache it between runs)"
-    )
-    parser.add_argument(
-        "--base-url",
-        default=DEFAULT_BASE_URL,
-        help="where the releases are (default: GitHub's); a mirror must serve the same "
-        "archives, since the checksums are checked all the same",
-    )
-    return parser
-
-
-def main(
-    argv: Sequence[str] | None = None, *, system: str | None = None, machine: str | None = None
-) -> int:
-    """Run the installer CLI; `system`/`machine` stand in for the runner's (tests)."""
-    args = _parser().parse_args(argv)
-    try:
-        target = detect_platform(system, machine)
-        binary = find_or_install(
-            args.version, args.dir, target=target, base_url=args.base_url, log=print
-        )
-    except MlsecopsError as error:
-        print(f"mlsecops: error: {error.one_line()}", file=sys.stderr)
-        return error.exit_code
-    except OSError as error:  # e.g. the install dir is not writable
-        print(f"mlsecops: error: installing Trivy failed: {error}", file=sys.stderr)
-        return EXIT_TOOL
-    print(binary.path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

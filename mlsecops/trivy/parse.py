@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from mlsecops.core.findings import Finding, Kind, Severity
+from mlsecops.core.findings import Finding, Kind, Severity, TargetType
 
 # Turns Trivy's per-result `Target` into the finding's target (a repo-relative file for a
 # project scan, the image name for an image scan).
@@ -19,7 +19,7 @@ TargetNamer = Callable[[str], str]
 
 
 def findings_from_report(
-    report: dict[str, Any], name_target: TargetNamer, target_type: str = "file"
+    report: dict[str, Any], name_target: TargetNamer, target_type: TargetType = TargetType.FILE
 ) -> list[Finding]:
     """Every vulnerability in a Trivy JSON report, de-duplicated."""
     seen: set[tuple[str, ...]] = set()
@@ -68,7 +68,7 @@ def _finding(
     result: dict[str, Any],
     target: str,
     lines: dict[str, tuple[int, int]],
-    target_type: str,
+    target_type: TargetType,
 ) -> Finding:
     severity = Severity.parse(_str(vuln.get("Severity")) or "UNKNOWN")
     package = _str(vuln.get("PkgName"))

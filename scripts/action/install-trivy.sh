@@ -4,7 +4,7 @@ set -euo pipefail
 venv="$RUNNER_TEMP/mlsecops-venv"
 out="$(mktemp)"
 status=0
-PYTHONPATH="$GITHUB_ACTION_PATH" "$venv/bin/python" -m mlsecops.trivy.install \
+PYTHONPATH="$GITHUB_ACTION_PATH" "$venv/bin/python" -m mlsecops.cli.install_trivy \
   --version "$MLSECOPS_TRIVY_VERSION" --dir "$MLSECOPS_TRIVY_DIR" >"$out" || status=$?
 cat "$out"
 if [ "$status" -ne 0 ]; then

@@ -5,32 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import entrypoint
-from mlsecops.errors import UsageError
 from tests.actions.composite import read_outputs
 
 PROJECTS = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
-
-
-@pytest.mark.parametrize(("text", "value"), [("true", True), ("FALSE", False), ("", False)])
-def test_booleans_are_strict(text, value):
-    assert entrypoint.parse_bool("x", text) is value
-
-
-@pytest.mark.parametrize("text", ["yes", "1", "on", "ture"])
-def test_boolean_typos_are_errors(text):
-    with pytest.raises(UsageError, match="is not a boolean"):
-        entrypoint.parse_bool("ignore-unfixed", text)
-
-
-def test_lists_split_on_newlines_and_spaces_and_keep_quoted_paths():
-    assert entrypoint.parse_list("a.tar b.tar\n'my image.tar'\n# comment\n\n") == (
-        "a.tar",
-        "b.tar",
-        "my image.tar",
-    )
 
 
 def github_env(tmp_path: Path, trivy_bin: Path, trivy_cache: Path, **extra: str) -> dict:

@@ -257,7 +257,7 @@ def test_the_default_signer_workflow_names_the_host_on_enterprise_server() -> No
         ({"mode": "generate", "model_path": "m", "hmac_key": "short"}, "hmac-key: the key is 5"),
         ({"mode": "verify"}, "expected-digest is required"),
         ({"mode": "verify", "expected_digest": "abc"}, "'abc' is not sha256:"),
-        ({"mode": "verify", "allow_missing_expected_digest": "True!"}, "'true!' is not"),
+        ({"mode": "verify", "allow_missing_expected_digest": "True!"}, "'True!' is not a boolean"),
         (
             {
                 "mode": "verify",

@@ -19,9 +19,9 @@ def _ids_in_code() -> dict[str, list[str]]:
         if path.name == "rules.py" and path.parent.name == "core":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if RULE_ID.match(node.value):
-                    used.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and RULE_ID.match(node.value):
+                used.setdefault(node.value, []).append(f"{path.name}:{node.lineno}")
     return used
 
 

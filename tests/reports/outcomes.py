@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlsecops.core.findings import Finding, Kind, Severity, sorted_findings
+from mlsecops.core.findings import Finding, Kind, Severity, TargetType, sorted_findings
 from mlsecops.core.gate import Gate
 from mlsecops.core.outcome import ScanOutcome
 
@@ -18,7 +18,7 @@ def vuln(
     line: int | None = 1,
     cvss: float | None = None,
     ignored: bool = False,
-    target_type: str = "file",
+    target_type: TargetType = TargetType.FILE,
     title: str = "",
 ) -> Finding:
     return Finding(
@@ -67,7 +67,7 @@ def typical() -> ScanOutcome:
             "2.36-9",
             "2.36-9+deb12u3",
             target="registry.example/ml:1.0",
-            target_type="image",
+            target_type=TargetType.IMAGE,
             line=None,
             cvss=7.8,
         ),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mlsecops.core.findings import Severity
-from mlsecops.github.commands import command, escape_data, escape_property, plan_annotations
+from mlsecops.github.commands import command, escape_data, escape_property
+from mlsecops.reports.annotations import plan_annotations
 from tests.reports.outcomes import outcome, typical, vuln
 
 

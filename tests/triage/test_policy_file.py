@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlsecops.core.findings import Finding, Kind, Severity
+from mlsecops.core.findings import BaselineState, Finding, Kind, Severity
 from mlsecops.deps.unpinned import UNPINNED_ID
 from mlsecops.errors import UsageError
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, load_policy
@@ -65,7 +65,9 @@ def test_fail_on_as_one_severity_and_empty_file(tmp_path):
     assert (empty.fail_on, empty.fail_on_by_kind, empty.ignores) == (None, (), ())
 
 
-def finding(kind: Kind, severity: Severity, baseline: str = "") -> Finding:
+def finding(
+    kind: Kind, severity: Severity, baseline: BaselineState = BaselineState.NONE
+) -> Finding:
     return Finding(id="X-1", kind=kind, severity=severity, target="t", baseline=baseline)
 
 
@@ -86,8 +88,10 @@ def test_gate_per_kind_and_flag_override(tmp_path):
     assert build_gate(Policy(), "NONE").off
     # Only new findings, when asked: an existing one never fails.
     new_only = build_gate(Policy(), None, new_only=True)
-    assert not new_only.fails(finding(Kind.VULNERABILITY, Severity.CRITICAL, "existing"))
-    assert new_only.fails(finding(Kind.VULNERABILITY, Severity.CRITICAL, "new"))
+    assert not new_only.fails(
+        finding(Kind.VULNERABILITY, Severity.CRITICAL, BaselineState.EXISTING)
+    )
+    assert new_only.fails(finding(Kind.VULNERABILITY, Severity.CRITICAL, BaselineState.NEW))
     assert new_only.fails(finding(Kind.VULNERABILITY, Severity.CRITICAL))
 
 

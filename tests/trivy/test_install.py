@@ -19,6 +19,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from mlsecops.cli.install_trivy import main
 from mlsecops.errors import ToolError, UsageError
 from mlsecops.trivy.install import (
     DEFAULT_VERSION,
@@ -29,7 +30,6 @@ from mlsecops.trivy.install import (
     find_or_install,
     install,
     install_path,
-    main,
     normalize_version,
 )
 
@@ -412,7 +412,7 @@ def test_unsupported_platforms_are_usage_errors(system, machine):
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "mlsecops.trivy.install", *args],
+        [sys.executable, "-m", "mlsecops.cli.install_trivy", *args],
         capture_output=True,
         text=True,
         env=env,
