@@ -1,39 +1,36 @@
-"""`mlsecops scan`: targets in -> Trivy / model scanner -> one findings model -> policy -> gate.
+"""`mlsecops scan`: targets -> sources -> one findings model -> triage -> gate -> outcome.
 
-All input is checked before any scanner runs, so a typo costs a second, not a Trivy run,
-and usage errors (exit 2) always win over tool errors (exit 3).
+The sources (mlsecops.core.source) are the project's dependency files (deps/project.py),
+each image (images/source.py) and the model files (modelscan/source.py); each returns its
+findings, notes, targets and coverage ledger. Triage applies the policy and the baseline;
+the gate decides. All input is checked before any scanner runs, so a typo costs a second,
+not a Trivy run, and usage errors (exit 2) always win over tool errors (exit 3).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from mlsecops.core.findings import Finding, TargetType, sorted_findings
-from mlsecops.core.gate import parse_fail_on
+from mlsecops.core.findings import sorted_findings
+from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.source import Source, SourceResult, combined
 from mlsecops.deps.discovery import check_project
-from mlsecops.deps.manifest_lines import ManifestLines
-from mlsecops.deps.project import CoverageOptions, fill_gaps
+from mlsecops.deps.project import ProjectOptions, ProjectSource
 from mlsecops.errors import UsageError
-from mlsecops.images.targets import (
-    ImageSource,
-    ImageTarget,
-    classify_image,
-    extract_oci_tarball,
-)
-from mlsecops.modelscan import check_model_paths, scan_models
-from mlsecops.paths import display_path
+from mlsecops.images.source import ImageScan
+from mlsecops.images.targets import classify_image
+from mlsecops.modelscan import check_model_paths
+from mlsecops.modelscan.source import ModelScan
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
 from mlsecops.trivy.ignorefile import trivy_ignore_file
 from mlsecops.trivy.locate import find_trivy, require_offline_db
-from mlsecops.trivy.parse import findings_from_report
-from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun, raise_on_parse_failures
+from mlsecops.trivy.run import Trivy, TrivyOptions
 
 
 @dataclass(frozen=True)
@@ -71,27 +68,31 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    ignore_file, notes = trivy_ignore_file(project)
+    ignore_file, ignore_notes = trivy_ignore_file(project)
     trivy, db_notes = _trivy(request, ignore_file)
-    notes = db_notes + notes
-    targets = [display_path(project)]
-    coverage = fill_gaps(
-        trivy,
-        project,
-        _project_findings(trivy, project, notes),
-        CoverageOptions(request.resolve, request.index_url),
-    )
-    findings: list[Finding] = coverage.findings
-    notes += coverage.notes
-    for image in images:
-        findings += _image_findings(trivy, image, project, notes)
-        targets.append(image.name)
+    sources: list[Source] = [
+        ProjectSource(trivy, project, ProjectOptions(request.resolve, request.index_url)),
+        *(ImageScan(trivy, image, project) for image in images),
+    ]
     if request.models:
-        findings += scan_models(request.models, extra_allowed_globals=policy.allow_globals)
-        targets += [display_path(model) for model in request.models]
+        sources.append(ModelScan(request.models, policy.allow_globals))
+    scanned = SourceResult(notes=(*db_notes, *ignore_notes)) + combined(s.scan() for s in sources)
+    return _judge(scanned, request, policy, gate, today)
 
-    triage = apply_policy(findings, policy, ignore_unfixed=request.ignore_unfixed, today=today)
+
+def _judge(
+    scanned: SourceResult,
+    request: ScanRequest,
+    policy: Policy,
+    gate: Gate,
+    today: dt.date | None,
+) -> ScanOutcome:
+    """Triage (policy ignores, then the baseline) and the outcome the gate judges."""
+    triage = apply_policy(
+        scanned.findings, policy, ignore_unfixed=request.ignore_unfixed, today=today
+    )
     judged = list(triage.findings)
+    notes = list(scanned.notes)
     fixed: tuple[BaselineEntry, ...] = ()
     if request.baseline is not None:
         comparison = compare(judged, request.baseline)
@@ -105,7 +106,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     return ScanOutcome(
         findings=tuple(sorted_findings(judged)),
         gate=gate,
-        targets=tuple(targets),
+        targets=scanned.targets,
         notes=tuple(notes),
         policy_source=policy.source,
         expired_ignores=triage.expired,
@@ -113,6 +114,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         sarif_severity=policy.sarif_severity,
         baseline_source=str(request.baseline) if request.baseline is not None else "",
         fixed_since_baseline=fixed,
+        coverage=scanned.coverage,
     )
 
 
@@ -129,59 +131,3 @@ def _trivy(request: ScanRequest, ignore_file: Path | None) -> tuple[Trivy, list[
     db = prepare_db(binary, cache_dir)
     options = TrivyOptions(binary, cache_dir, skip_db_update=True, ignore_file=ignore_file)
     return Trivy(options), list(db.warnings)
-
-
-def _project_findings(trivy: Trivy, project: Path, notes: list[str]) -> list[Finding]:
-    run = trivy.fs(project)
-    raise_on_parse_failures(run)
-    _collect_warnings(run, notes)
-    findings = findings_from_report(run.report, lambda target: display_path(project / target))
-    return _with_manifest_lines(findings)
-
-
-def _with_manifest_lines(findings: list[Finding]) -> list[Finding]:
-    """Fill in the manifest line where Trivy gave none (it does not for poetry/uv locks)."""
-    lines = ManifestLines()
-    located = []
-    for finding in findings:
-        if finding.line is None and finding.package:
-            line = lines.line_of(Path(finding.target), finding.package)
-            if line is not None:
-                finding = replace(finding, line=line, end_line=line)
-        located.append(finding)
-    return located
-
-
-def _image_findings(trivy: Trivy, image: ImageTarget, cwd: Path, notes: list[str]) -> list[Finding]:
-    run = _run_image(trivy, image, cwd)
-    _collect_warnings(run, notes)
-    return findings_from_report(
-        run.report, lambda _target: image.name, target_type=TargetType.IMAGE
-    )
-
-
-def _run_image(trivy: Trivy, image: ImageTarget, cwd: Path) -> TrivyRun:
-    if image.source is ImageSource.REFERENCE:
-        return trivy.image_reference(image.name, cwd)
-    assert image.path is not None
-    if image.source is ImageSource.OCI_TARBALL:
-        with tempfile.TemporaryDirectory(prefix="mlsecops-oci-") as tmp:
-            return trivy.image_input(extract_oci_tarball(image.path, Path(tmp)), cwd)
-    return trivy.image_input(image.path, cwd)
-
-
-# Trivy warnings that are noise here: license detection is not what we scan for, and
-# conda environments are covered by mlsecops.deps.conda (Trivy itself cannot scan them).
-_NOISE = (
-    "license detection is skipped",
-    "conda package is supported for sbom",
-    "unable to detect the dependency versions from `environment.yml`",
-)
-
-
-def _collect_warnings(run: TrivyRun, notes: list[str]) -> None:
-    for warning in run.warnings:
-        if any(noise in warning.lower() for noise in _NOISE):
-            continue
-        if f"trivy: {warning}" not in notes:
-            notes.append(f"trivy: {warning}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import SEVERITIES_DESC, BaselineState, Finding
 from mlsecops.core.gate import Gate
 from mlsecops.triage.baseline import BaselineEntry
@@ -12,6 +13,8 @@ from mlsecops.triage.policy import IgnoreEntry
 
 @dataclass(frozen=True)
 class ScanOutcome:
+    """Everything a scan found and decided; every report is rendered from this alone."""
+
     findings: tuple[Finding, ...]  # sorted, most severe first; ignored ones included
     gate: Gate
     targets: tuple[str, ...] = ()
@@ -22,6 +25,7 @@ class ScanOutcome:
     sarif_severity: str | None = None  # the policy file's SARIF floor; the flag overrides it
     baseline_source: str = ""  # the --baseline report; "" when none was asked for
     fixed_since_baseline: tuple[BaselineEntry, ...] = ()
+    coverage: Coverage = field(default_factory=Coverage)  # what was read and not checked
     _failing: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsecops import __version__
+from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.errors import ToolError
@@ -40,7 +41,31 @@ def report_dict(outcome: ScanOutcome) -> dict[str, Any]:
             "new_only": outcome.gate.new_only,
         },
         "baseline": _baseline(outcome),
+        "coverage": _coverage(outcome.coverage),
         "findings": [_finding(f, id(f) in failing) for f in outcome.findings],
+    }
+
+
+def _coverage(coverage: Coverage) -> dict[str, Any]:
+    """The ledger: files read, packages checked, and what was not checked, by reason."""
+    return {
+        "files": [
+            {"path": f.path, "kind": f.kind, "packages": f.packages, "checked": f.checked}
+            for f in coverage.files
+        ],
+        "packages_listed": coverage.packages_listed,
+        "packages_checked": coverage.packages_checked,
+        "not_checked_by_reason": {str(r): n for r, n in coverage.by_reason().items()},
+        "not_checked": [
+            {
+                "reason": str(item.reason),
+                "target": item.target,
+                "name": item.name,
+                "line": item.line,
+                "detail": item.detail,
+            }
+            for item in coverage.not_checked
+        ],
     }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from mlsecops.core.findings import BaselineState, Finding, Kind
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.versions import minimum_fix, version_key
+from mlsecops.reports.coverage_lines import coverage_lines
 
 MAX_SUMMARY_BYTES = 1024 * 1024
 # Leave room under GitHub's limit for the truncation note and anything appended later.
@@ -31,7 +32,8 @@ def render_summary(outcome: ScanOutcome, notes: Sequence[str] = (), limit: int =
     """The whole summary, cut to `limit` bytes at a row boundary when it must be."""
     head = _headline(outcome) + _baseline_line(outcome) + _counts(outcome) + _fixes(outcome)
     sections = _sections(outcome)
-    tail = _fixed_block(outcome) + _policy_notes(outcome) + _notes([*outcome.notes, *notes])
+    tail = _fixed_block(outcome) + _policy_notes(outcome) + _coverage(outcome)
+    tail += _notes([*outcome.notes, *notes])
     text = head
     cut = 0
     for title, findings, collapsed in sections:
@@ -248,6 +250,13 @@ def _policy_notes(outcome: ScanOutcome) -> str:
         for e in outcome.stale_ignores
     ]
     return "### Policy\n\n" + "\n".join(lines) + "\n\n" if lines else ""
+
+
+def _coverage(outcome: ScanOutcome) -> str:
+    lines = coverage_lines(outcome.coverage)
+    if not lines:
+        return ""
+    return "### Coverage\n\n" + "\n".join(f"- {line}" for line in lines) + "\n\n"
 
 
 def _notes(notes: Sequence[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlsecops.core.findings import Finding
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.reports.coverage_lines import coverage_lines
 
 _COLUMNS = ("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "TARGET")
 _MAX_WIDTH = 48
@@ -24,6 +25,7 @@ def render_table(outcome: ScanOutcome) -> str:
         lines.append(f"note: policy ignore for {entry.id} expired on {entry.expires}")
     for entry in outcome.stale_ignores:
         lines.append(f"note: policy ignore for {entry.id} (line {entry.line}) matched nothing")
+    lines += [f"coverage: {line}" for line in coverage_lines(outcome.coverage)]
     lines += [f"note: {note}" for note in outcome.notes]
     if outcome.has_baseline:
         new = len(outcome.new_findings)

@@ -92,6 +92,9 @@ def compile_schema(schema: dict[str, Any]) -> Check:
                 not isinstance(v, dict)
                 or all(extra(item) for k, item in v.items() if k not in known)
             )
+        if keyword == "propertyNames":
+            name_check = build(value)
+            return lambda v: not isinstance(v, dict) or all(name_check(k) for k in v)
         if keyword == "items":
             item_check = build(value)
             return lambda v: not isinstance(v, list) or all(item_check(x) for x in v)

@@ -193,3 +193,18 @@ def raise_on_parse_failures(run: TrivyRun) -> None:
                 f"a dependency file could not be parsed: {warning}",
                 "fix or regenerate the lock file, then scan again",
             )
+
+
+# Trivy warnings that are noise here: license detection is not what we scan for, and
+# conda environments are covered by mlsecops.deps.conda (Trivy itself cannot scan them).
+_NOISE = (
+    "license detection is skipped",
+    "conda package is supported for sbom",
+    "unable to detect the dependency versions from `environment.yml`",
+)
+
+
+def trivy_notes(run: TrivyRun) -> tuple[str, ...]:
+    """Trivy's warnings a reader must see, as report notes (noise dropped, each once)."""
+    kept = (w for w in run.warnings if not any(noise in w.lower() for noise in _NOISE))
+    return tuple(dict.fromkeys(f"trivy: {warning}" for warning in kept))
