@@ -115,6 +115,7 @@ def _judge(
         baseline_source=str(request.baseline) if request.baseline is not None else "",
         fixed_since_baseline=fixed,
         coverage=scanned.coverage,
+        inventory=scanned.inventory,
     )
 
 

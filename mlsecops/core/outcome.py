@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import SEVERITIES_DESC, BaselineState, Finding
 from mlsecops.core.gate import Gate
+from mlsecops.core.inventory import Inventory
 from mlsecops.triage.baseline import BaselineEntry
 from mlsecops.triage.policy import IgnoreEntry
 
@@ -26,6 +27,7 @@ class ScanOutcome:
     baseline_source: str = ""  # the --baseline report; "" when none was asked for
     fixed_since_baseline: tuple[BaselineEntry, ...] = ()
     coverage: Coverage = field(default_factory=Coverage)  # what was read and not checked
+    inventory: Inventory = field(default_factory=Inventory)  # packages, images, models found
     _failing: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,8 +1,9 @@
 """The one interface of every source of findings: dependency files, images, model files.
 
 A source scans what it was given and returns one SourceResult: its findings, the notes a
-reader must see, the targets it scanned and its coverage ledger (what it read and what it
-could not check, and why). scan.py adds the results up; nothing else needs to know which
+reader must see, the targets it scanned, its coverage ledger (what it read and what it
+could not check, and why) and its inventory (the packages, images and models it found
+there, for the bill of materials). scan.py adds the results up; nothing else needs to know which
 source a finding came from. Tests fake a Source to test the pipeline without Trivy.
 """
 
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import Finding
+from mlsecops.core.inventory import Inventory
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class SourceResult:
     notes: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # what was scanned, as reports name it
     coverage: Coverage = field(default_factory=Coverage)
+    inventory: Inventory = field(default_factory=Inventory)
 
     def __add__(self, other: SourceResult) -> SourceResult:
         """Both results in one, in order; a note said twice is kept once."""
@@ -32,6 +35,7 @@ class SourceResult:
             tuple(dict.fromkeys(self.notes + other.notes)),
             self.targets + other.targets,
             self.coverage + other.coverage,
+            self.inventory + other.inventory,
         )
 
 
