@@ -24,7 +24,6 @@ from mlsecops.deps.requirements_txt import read_requirements
 from mlsecops.deps.resolve import resolve_requirements
 from mlsecops.deps.unpinned import requirements_unpinned, unchecked_notes
 from mlsecops.paths import display_path
-from mlsecops.trivy.parse import findings_from_report
 from mlsecops.trivy.run import Trivy, raise_on_parse_failures, trivy_notes
 
 
@@ -48,7 +47,7 @@ class ProjectSource:
         """Trivy's findings for the project, plus what it cannot see (module docstring)."""
         run = self.trivy.fs(self.project)
         raise_on_parse_failures(run)
-        found = findings_from_report(run.report, lambda target: display_path(self.project / target))
+        found = run.findings(lambda target: display_path(self.project / target))
         requirements, resolved_targets = self._requirements()
         # A resolved file's tree replaces Trivy's findings for it (Trivy saw only its pins).
         kept = [f for f in _with_manifest_lines(found) if f.target not in resolved_targets]

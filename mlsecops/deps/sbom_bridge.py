@@ -20,7 +20,7 @@ from mlsecops import __version__
 from mlsecops.core.findings import Finding
 from mlsecops.deps.requirements_txt import normalise
 from mlsecops.errors import ToolError
-from mlsecops.trivy.parse import findings_from_report
+from mlsecops.trivy.results import TrivyRun
 from mlsecops.trivy.run import Trivy
 
 
@@ -109,7 +109,7 @@ def scan_components(
         for warning in dict.fromkeys(run.warnings)
         if not any(noise in warning.lower() for noise in _NOISE)
     ]
-    listed = _listed(run.report)
+    listed = _listed(run)
     missing = sorted(
         {c.key: c for c in components if c.key not in listed}.values(), key=lambda c: c.key
     )
@@ -123,22 +123,13 @@ def scan_components(
             "use the Trivy version mlsecops pins, and report the package names to mlsecops",
         )
     by_component: dict[tuple[str, str], list[Finding]] = {key: [] for key in listed}
-    for finding in findings_from_report(run.report, lambda _target: subject):
+    for finding in run.findings(lambda _target: subject):
         key = (normalise(finding.package), finding.installed_version)
         by_component.setdefault(key, []).append(finding)
     notes = tuple(f"{subject}: trivy: {warning}" for warning in warnings)
     return SbomScan({key: tuple(found) for key, found in by_component.items()}, notes)
 
 
-def _listed(report: dict[str, Any]) -> set[tuple[str, str]]:
-    """(normalised name, version) of every package in the report's `Packages` lists."""
-    listed = set()
-    for result in report.get("Results") or []:
-        packages = result.get("Packages") if isinstance(result, dict) else None
-        for package in packages if isinstance(packages, list) else []:
-            if isinstance(package, dict) and isinstance(package.get("Name"), str):
-                version = package.get("Version")
-                listed.add(
-                    (normalise(package["Name"]), version if isinstance(version, str) else "")
-                )
-    return listed
+def _listed(run: TrivyRun) -> set[tuple[str, str]]:
+    """(normalised name, version) of every package Trivy listed."""
+    return {(normalise(package.name), package.version) for _result, package in run.packages()}

@@ -9,8 +9,8 @@ from pathlib import Path
 from mlsecops.core.findings import TargetType
 from mlsecops.core.source import SourceResult
 from mlsecops.images.targets import ImageSource, ImageTarget, extract_oci_tarball
-from mlsecops.trivy.parse import findings_from_report
-from mlsecops.trivy.run import Trivy, TrivyRun, trivy_notes
+from mlsecops.trivy.results import TrivyRun
+from mlsecops.trivy.run import Trivy, trivy_notes
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,7 @@ class ImageScan:
     def scan(self) -> SourceResult:
         """The image's vulnerabilities, with Trivy's warnings as notes."""
         run = self._run()
-        findings = findings_from_report(
-            run.report, lambda _target: self.image.name, target_type=TargetType.IMAGE
-        )
+        findings = run.findings(lambda _target: self.image.name, TargetType.IMAGE)
         return SourceResult(tuple(findings), trivy_notes(run), (self.image.name,))
 
     def _run(self) -> TrivyRun:

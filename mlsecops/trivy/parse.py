@@ -1,4 +1,4 @@
-"""Trivy's JSON report -> findings.
+"""Trivy's JSON report -> typed results (trivy/results.py): packages and findings per target.
 
 Trivy's output has quirks we must survive: no `Results` at all, results with no
 `Vulnerabilities`, several results for one target, the same CVE in several packages, and
@@ -7,41 +7,75 @@ optional fields that come and go between versions. Anything missing reads as emp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from mlsecops.core.findings import Finding, Kind, Severity, TargetType
-
-# Turns Trivy's per-result `Target` into the finding's target (a repo-relative file for a
-# project scan, the image name for an image scan).
-TargetNamer = Callable[[str], str]
+from mlsecops.core.findings import Finding, Kind, Severity
+from mlsecops.trivy.results import Package, Result, ResultClass
 
 
-def findings_from_report(
-    report: dict[str, Any], name_target: TargetNamer, target_type: TargetType = TargetType.FILE
-) -> list[Finding]:
-    """Every vulnerability in a Trivy JSON report, de-duplicated."""
-    seen: set[tuple[str, ...]] = set()
-    findings: list[Finding] = []
-    for result in _dicts(report.get("Results")):
-        trivy_target = _str(result.get("Target"))
-        lines = _package_lines(result)
-        for vuln, suppressed in _vulnerabilities(result):
-            finding = _finding(vuln, result, name_target(trivy_target), lines, target_type)
-            if suppressed:
-                finding = replace(finding, ignored=True, ignore_reason=suppressed)
-            key = (
-                finding.id,
-                finding.target,
-                finding.location,
-                finding.package,
-                finding.installed_version,
-            )
-            if key not in seen:
-                seen.add(key)
-                findings.append(finding)
-    return findings
+def parse_report(report: dict[str, Any]) -> tuple[Result, ...]:
+    """Every result of a Trivy JSON report, with its packages and its findings."""
+    return tuple(_result(result) for result in _dicts(report.get("Results")))
+
+
+def _result(result: dict[str, Any]) -> Result:
+    target = _str(result.get("Target"))
+    packages = tuple(_package(p) for p in _dicts(result.get("Packages")))
+    lines = _package_lines(packages)
+    findings = []
+    for vuln, suppressed in _vulnerabilities(result):
+        finding = _finding(vuln, target, _str(result.get("Type")), lines)
+        if suppressed:
+            finding = replace(finding, ignored=True, ignore_reason=suppressed)
+        findings.append(finding)
+    return Result(
+        target=target,
+        result_class=ResultClass.parse(_str(result.get("Class"))),
+        type=_str(result.get("Type")),
+        packages=packages,
+        findings=tuple(findings),
+    )
+
+
+def _package(package: dict[str, Any]) -> Package:
+    identifier = package.get("Identifier")
+    uid = _str(identifier.get("UID")) if isinstance(identifier, dict) else ""
+    return Package(
+        name=_str(package.get("Name")),
+        version=_str(package.get("Version")),
+        uid=uid,
+        pkg_id=_str(package.get("ID")),
+        lines=_first_span(package),
+        dev=package.get("Dev") is True,
+        path=_str(package.get("FilePath")),
+    )
+
+
+def _first_span(package: dict[str, Any]) -> tuple[int, int] | None:
+    """The first location's (start, end) line, when Trivy gives a sane one."""
+    locations = list(_dicts(package.get("Locations")))
+    if not locations:
+        return None
+    start = locations[0].get("StartLine")
+    end = locations[0].get("EndLine", start)
+    if not isinstance(start, int) or start < 1:
+        return None
+    return start, end if isinstance(end, int) and end >= start else start
+
+
+def _package_lines(packages: tuple[Package, ...]) -> dict[str, tuple[int, int]]:
+    """Manifest line spans per package, keyed by its UID and its ID (a vuln cites either)."""
+    spans: dict[str, tuple[int, int]] = {}
+    for package in packages:
+        if package.lines is None:
+            continue
+        if package.uid:
+            spans[package.uid] = package.lines
+        if package.pkg_id:
+            spans.setdefault(package.pkg_id, package.lines)
+    return spans
 
 
 def _vulnerabilities(result: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
@@ -64,33 +98,22 @@ def _vulnerabilities(result: dict[str, Any]) -> Iterator[tuple[dict[str, Any], s
 
 
 def _finding(
-    vuln: dict[str, Any],
-    result: dict[str, Any],
-    target: str,
-    lines: dict[str, tuple[int, int]],
-    target_type: TargetType,
+    vuln: dict[str, Any], target: str, ecosystem: str, lines: dict[str, tuple[int, int]]
 ) -> Finding:
-    severity = Severity.parse(_str(vuln.get("Severity")) or "UNKNOWN")
+    """One vulnerability, named by Trivy's target (results.TrivyRun.findings renames it)."""
     package = _str(vuln.get("PkgName"))
-    installed = _str(vuln.get("InstalledVersion"))
     fixed = _str(vuln.get("FixedVersion"))
     identifier = vuln.get("PkgIdentifier")
-    if not isinstance(identifier, dict):
-        identifier = {}
-    span = lines.get(_str(identifier.get("UID"))) or lines.get(_str(vuln.get("PkgID")))
-    # For image results the interesting detail is where in the image the package lives.
-    pkg_path = _str(vuln.get("PkgPath"))
-    trivy_target = _str(result.get("Target"))
-    location = pkg_path or (trivy_target if trivy_target != target else "")
+    uid = _str(identifier.get("UID")) if isinstance(identifier, dict) else ""
+    span = lines.get(uid) or lines.get(_str(vuln.get("PkgID")))
     return Finding(
         id=_str(vuln.get("VulnerabilityID")) or "UNKNOWN-ID",
         kind=Kind.VULNERABILITY,
-        severity=severity,
+        severity=Severity.parse(_str(vuln.get("Severity")) or "UNKNOWN"),
         target=target,
-        target_type=target_type,
         title=_str(vuln.get("Title")),
         package=package,
-        installed_version=installed,
+        installed_version=_str(vuln.get("InstalledVersion")),
         fixed_version=fixed,
         description=_str(vuln.get("Description")),
         fix=f"upgrade {package} to {fixed}" if fixed else "no fixed version published yet",
@@ -99,29 +122,10 @@ def _finding(
         cvss_score=_cvss_score(vuln),
         line=span[0] if span else None,
         end_line=span[1] if span else None,
-        location=location,
-        ecosystem=_str(result.get("Type")),
+        # For image results the interesting detail is where in the image the package lives.
+        location=_str(vuln.get("PkgPath")),
+        ecosystem=ecosystem,
     )
-
-
-def _package_lines(result: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    """Manifest line spans per package, keyed by its UID and its ID (a vuln cites either)."""
-    spans: dict[str, tuple[int, int]] = {}
-    for package in _dicts(result.get("Packages")):
-        locations = list(_dicts(package.get("Locations")))
-        if not locations:
-            continue
-        start = locations[0].get("StartLine")
-        end = locations[0].get("EndLine", start)
-        if not isinstance(start, int) or start < 1:
-            continue
-        span = (start, end if isinstance(end, int) and end >= start else start)
-        identifier = package.get("Identifier")
-        if isinstance(identifier, dict) and identifier.get("UID"):
-            spans[_str(identifier["UID"])] = span
-        if package.get("ID"):
-            spans.setdefault(_str(package["ID"]), span)
-    return spans
 
 
 def _cvss_score(vuln: dict[str, Any]) -> float | None:

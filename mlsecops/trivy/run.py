@@ -1,7 +1,7 @@
-"""Running the trivy binary and handing back its parsed JSON.
+"""Running the trivy binary and handing back its typed results (trivy/results.py).
 
-Trivy's JSON report is an implementation detail; this module only gets it onto disk and
-turns Trivy's failures into errors that say what to do.
+Trivy's JSON report is an implementation detail: this module gets it onto disk, trivy/parse.py
+reads it, and Trivy's failures become errors that say what to do.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mlsecops.errors import ToolError, UsageError
+from mlsecops.trivy.parse import parse_report
+from mlsecops.trivy.results import TrivyRun
 
 # With all four Trivy makes no network connection at all (checked against Trivy 0.76).
 OFFLINE_FLAGS = (
@@ -44,14 +45,6 @@ class TrivyOptions:
     # Trivy reads `.trivyignore` from its working directory by itself; a YAML ignore file
     # (`.trivyignore.yaml`) only when named with --ignorefile.
     ignore_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class TrivyRun:
-    """Trivy's JSON report and the warnings it logged while producing it."""
-
-    report: dict[str, Any]
-    warnings: tuple[str, ...]
 
 
 class Trivy:
@@ -130,7 +123,7 @@ class Trivy:
                 ) from exc
         if not isinstance(report, dict):
             raise ToolError("trivy wrote a JSON report that is not an object", "upgrade Trivy")
-        return TrivyRun(report, _warnings(proc.stderr))
+        return TrivyRun(parse_report(report), _warnings(proc.stderr))
 
 
 def _log_entries(stderr: str) -> list[tuple[str, str]]:

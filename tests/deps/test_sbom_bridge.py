@@ -9,7 +9,8 @@ import pytest
 
 from mlsecops.deps.sbom_bridge import Component, scan_components
 from mlsecops.errors import ToolError
-from mlsecops.trivy.run import Trivy, TrivyOptions, TrivyRun
+from mlsecops.trivy.results import Package, Result, ResultClass, TrivyRun
+from mlsecops.trivy.run import Trivy, TrivyOptions
 
 
 def trivy(trivy_bin: Path, cache: Path) -> Trivy:
@@ -45,15 +46,22 @@ def test_a_component_trivy_does_not_recognise_is_a_tool_error(trivy_bin, trivy_c
 
 
 class FakeTrivy:
-    def __init__(self, report: dict[str, Any], warnings: tuple[str, ...]) -> None:
-        self.run = TrivyRun(report, warnings)
+    def __init__(self, results: tuple[Result, ...], warnings: tuple[str, ...]) -> None:
+        self.run = TrivyRun(results, warnings)
 
     def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
         return self.run
 
 
 def test_trivys_warnings_become_notes(tmp_path):
-    report = {"Results": [{"Packages": [{"Name": "requests", "Version": "2.19.1"}]}]}
+    report = (
+        Result(
+            "sbom.cdx.json",
+            ResultClass.LANGUAGE_PACKAGES,
+            "python-pkg",
+            (Package("requests", "2.19.1"),),
+        ),
+    )
     warnings = (
         "Third-party SBOM may lead to inaccurate vulnerability detection",
         "Recommend using Trivy to generate SBOMs",

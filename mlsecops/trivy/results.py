@@ -1,0 +1,111 @@
+"""What one Trivy run found, typed: the only shape of Trivy's output the rest of the code sees.
+
+A run holds one Result per target Trivy reported (a dependency file, an image's OS or
+language packages, an SBOM); each lists the packages Trivy saw there and the findings it
+made about them. Findings come out of trivy/parse.py named by Trivy's own target; `findings`
+renames them for the report (a repo-relative file, the image name) and drops duplicates.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+from mlsecops.core.findings import Finding, TargetType
+
+# Turns Trivy's per-result `Target` into the finding's target (a repo-relative file for a
+# project scan, the image name for an image scan).
+TargetNamer = Callable[[str], str]
+
+
+class ResultClass(enum.StrEnum):
+    """Trivy's `Class` of a result: what kind of thing the target is."""
+
+    OS_PACKAGES = "os-pkgs"
+    LANGUAGE_PACKAGES = "lang-pkgs"
+    SECRET = "secret"  # noqa: S105 (Trivy's class name, not a password)
+    CONFIG = "config"
+    LICENSE = "license"
+    UNKNOWN = ""
+
+    @classmethod
+    def parse(cls, text: str) -> ResultClass:
+        """Trivy's class name; anything new reads as UNKNOWN rather than failing."""
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Package:
+    """One package Trivy listed in a target (--list-all-pkgs lists every one it read)."""
+
+    name: str  # as spelled in the target (`PyYAML`)
+    version: str
+    uid: str = ""  # Trivy's Identifier.UID: what a vulnerability cites
+    pkg_id: str = ""  # Trivy's ID (`name@version`), when it gives one
+    lines: tuple[int, int] | None = None  # first location's start and end line in the file
+    dev: bool = False  # a development dependency (needs --include-dev-deps to be listed)
+    path: str = ""  # inside an image: where the package lives
+
+
+@dataclass(frozen=True)
+class Result:
+    """One target of a Trivy run: the packages it holds and the findings made about them.
+
+    `findings` are named by `target` (Trivy's name); `Package` lists every package read,
+    vulnerable or not. Secret and misconfiguration results have findings and no packages.
+    """
+
+    target: str
+    result_class: ResultClass
+    type: str  # pip, poetry, uv, pipenv, debian, python-pkg, cyclonedx, ...
+    packages: tuple[Package, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrivyRun:
+    """Trivy's results and the warnings it logged while producing them."""
+
+    results: tuple[Result, ...]
+    warnings: tuple[str, ...] = ()
+
+    def findings(
+        self, name_target: TargetNamer, target_type: TargetType = TargetType.FILE
+    ) -> list[Finding]:
+        """Every finding of the run named for the report, each (id, place, package) once."""
+        seen: set[tuple[str, ...]] = set()
+        found: list[Finding] = []
+        for result in self.results:
+            target = name_target(result.target)
+            for finding in _renamed(result, target, target_type):
+                key = (
+                    finding.id,
+                    finding.target,
+                    finding.location,
+                    finding.package,
+                    finding.installed_version,
+                )
+                if key not in seen:
+                    seen.add(key)
+                    found.append(finding)
+        return found
+
+    def packages(self) -> Iterator[tuple[Result, Package]]:
+        """Every package of every result, with the result it is in."""
+        for result in self.results:
+            for package in result.packages:
+                yield result, package
+
+
+def _renamed(result: Result, target: str, target_type: TargetType) -> Iterator[Finding]:
+    # Where the finding sits inside the report's target: the package's path in an image,
+    # else Trivy's own target when the report names it differently (`Python` in an image).
+    inner = result.target if result.target != target else ""
+    for finding in result.findings:
+        yield replace(
+            finding, target=target, target_type=target_type, location=finding.location or inner
+        )

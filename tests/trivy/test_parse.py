@@ -1,0 +1,48 @@
+"""Trivy's JSON -> typed results, on what the real Trivy writes for the fixture projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsecops.core.findings import TargetType
+from mlsecops.trivy.results import ResultClass
+from mlsecops.trivy.run import Trivy, TrivyOptions
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
+
+
+def trivy(trivy_bin: Path, cache: Path) -> Trivy:
+    return Trivy(TrivyOptions(trivy_bin, cache, offline=True))
+
+
+def test_a_requirements_file_lists_every_pin_with_its_line(trivy_bin, trivy_cache):
+    run = trivy(trivy_bin, trivy_cache).fs(FIXTURES / "requirements")
+    [result] = run.results
+    assert (result.target, result.result_class, result.type) == (
+        "requirements.txt",
+        ResultClass.LANGUAGE_PACKAGES,
+        "pip",
+    )
+    pyyaml = next(p for p in result.packages if p.name == "PyYAML")
+    assert (pyyaml.version, pyyaml.lines, pyyaml.dev) == ("5.3.1", (3, 3), False)
+    assert pyyaml.uid  # what a vulnerability cites
+    # The findings are named by Trivy's target and carry the package's line.
+    finding = next(f for f in result.findings if f.id == "CVE-2020-14343")
+    assert (finding.target, finding.package, finding.line) == ("requirements.txt", "PyYAML", 3)
+
+
+def test_findings_are_renamed_for_the_report_and_kept_once(trivy_bin, trivy_cache):
+    run = trivy(trivy_bin, trivy_cache).fs(FIXTURES / "requirements")
+    findings = run.findings(lambda target: f"svc/{target}", TargetType.IMAGE)
+    assert {f.target for f in findings} == {"svc/requirements.txt"}
+    assert {f.target_type for f in findings} == {TargetType.IMAGE}
+    # Trivy's own name for the target is kept as the location when the report's differs.
+    assert {f.location for f in findings} == {"requirements.txt"}
+    keys = [(f.id, f.package, f.installed_version) for f in findings]
+    assert len(keys) == len(set(keys)) == 9
+
+
+def test_an_empty_project_has_no_results(trivy_bin, trivy_cache, tmp_path):
+    run = trivy(trivy_bin, trivy_cache).fs(tmp_path)
+    assert run.results == ()
+    assert run.findings(str) == []
