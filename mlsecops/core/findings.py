@@ -72,16 +72,34 @@ class Finding:
     cvss_score: float | None = None
     line: int | None = None  # 1-based line in `target` where the finding sits, when known
     end_line: int | None = None
-    location: str = ""  # detail inside the target: an image layer path, an archive member, ...
+    location: str = ""  # detail inside the target: a package path in an image, an opcode, ...
+    # The archive member the finding is in, as a path of member names, outermost archive
+    # first (`("inner.zip", "archive/data.pkl")`); empty when it is in the target itself.
+    # Kept apart from `target` because a file name may hold any character, `:` included.
+    member: tuple[str, ...] = ()
     ecosystem: str = ""  # pip, debian, ... as the scanner names it
     ignored: bool = False
     ignore_reason: str = ""
     baseline: BaselineState = BaselineState.NONE
     properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    def sort_key(self) -> tuple[int, str, str, str, str]:
-        """Most severe first, then stable by target, package and id."""
-        return (-int(self.severity), self.target, self.package, self.id, self.installed_version)
+    @property
+    def shown_target(self) -> str:
+        """The target as people read it: with the archive member, when there is one."""
+        if not self.member:
+            return self.target
+        return f"{self.target} (archive member {' > '.join(self.member)})"
+
+    def sort_key(self) -> tuple[int, str, tuple[str, ...], str, str, str]:
+        """Most severe first, then stable by target, member, package and id."""
+        return (
+            -int(self.severity),
+            self.target,
+            self.member,
+            self.package,
+            self.id,
+            self.installed_version,
+        )
 
 
 def sorted_findings(findings: list[Finding] | tuple[Finding, ...]) -> list[Finding]:

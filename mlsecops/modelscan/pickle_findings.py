@@ -47,7 +47,7 @@ class Loader(enum.Enum):
 
 @dataclass(frozen=True)
 class PickleSource:
-    target: str  # display path, plus `:member` inside an archive
+    target: str  # display path of the file (an archive member goes into Finding.member)
     loader: Loader = Loader.PICKLE
     where: str = ""  # prefix of each location, for pickles nested in other data
 

@@ -65,7 +65,7 @@ def scan_models(paths: Sequence[Path], extra_allowed_globals: Sequence[str] = ()
 
 @dataclass(frozen=True)
 class _Where:
-    target: str  # display path, plus `:member` inside archives
+    target: str  # display path of the file on disk (members go into Finding.member)
     model_dir: Path | None = None  # the directory external files are resolved against
     depth: int = 0  # archives and pickles this data is inside of
     loader: Loader = Loader.PICKLE
@@ -75,10 +75,8 @@ class _Where:
     def in_archive(self) -> bool:
         return self.depth > 0
 
-    def member(self, name: str, loader: Loader) -> _Where:
-        return dataclasses.replace(
-            self, target=f"{self.target}:{name}", depth=self.depth + 1, loader=loader
-        )
+    def member(self, loader: Loader) -> _Where:
+        return dataclasses.replace(self, depth=self.depth + 1, loader=loader)
 
 
 class _Scanner:
@@ -206,16 +204,13 @@ class _Scanner:
             try:
                 if member.name == "config.json":
                     text = self._read_member(handle, member)
-                    source = ConfigSource(f"{where.target}:{member.name}", "config.json")
-                    findings += config_findings(text, source, self.rules)
+                    source = ConfigSource(where.target, "config.json")
+                    found = config_findings(text, source, self.rules)
                 else:
-                    findings += self.scan_member(handle, member, where.member(member.name, loader))
+                    found = self.scan_member(handle, member, where.member(loader))
             except (MemberError, CorruptData) as exc:
-                findings.append(
-                    notes.unreadable(
-                        f"{where.target}:{member.name}", f"the member is unreadable ({exc})"
-                    )
-                )
+                found = [notes.unreadable(where.target, f"the member is unreadable ({exc})")]
+            findings += _in_member(member.name, found)
         return findings
 
     def scan_member(self, handle: BinaryIO, member: Member, where: _Where) -> list[Finding]:
@@ -350,6 +345,11 @@ class _Borrowed(io.BufferedReader):
 
     def close(self) -> None:
         pass
+
+
+def _in_member(name: str, findings: list[Finding]) -> list[Finding]:
+    """The findings of an archive member: its name goes in front of any inner members'."""
+    return [dataclasses.replace(f, member=(name, *f.member)) for f in findings]
 
 
 def _prefixed(finding: Finding, prefix: str) -> Finding:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsecops.core.findings import Finding, Kind, TargetType
+from mlsecops.core.findings import Finding, TargetType
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.github.commands import command
 
@@ -45,13 +45,9 @@ def _annotation(level: str, finding: Finding) -> str:
     return command(
         level,
         message,
-        file=_annotation_file(finding) if is_file else None,
+        file=finding.target if is_file else None,
         line=finding.line if is_file else None,
         endLine=finding.end_line if is_file and finding.end_line else None,
         title=f"{finding.severity.name} {finding.id}"
         + ("" if is_file else f" in image {finding.target}"),
     )
-
-
-def _annotation_file(finding: Finding) -> str:
-    return finding.target.split(":", 1)[0] if finding.kind is Kind.MODEL else finding.target

@@ -117,6 +117,7 @@ def _finding(finding: Finding, fails_gate: bool) -> dict[str, Any]:
         "line": finding.line,
         "end_line": finding.end_line,
         "location": finding.location,
+        "member": list(finding.member),
         "ecosystem": finding.ecosystem,
         "properties": dict(finding.properties),
     }

@@ -251,6 +251,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
 
 def _message(finding: Finding, is_file: bool) -> str:
     where = "" if is_file else f" in image {finding.target}"
+    if finding.member:
+        where += f" in archive member {' > '.join(finding.member)}"
     if finding.kind == Kind.VULNERABILITY:
         fixed = finding.fixed_version or "none yet"
         text = (
@@ -278,14 +280,14 @@ def _artifact_uri(finding: Finding) -> tuple[str, bool]:
     if finding.target_type is TargetType.IMAGE:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", finding.target).strip("_") or "image"
         return f"container-images/{safe}", False
-    # Model findings may name an archive member as `file:member`; the file is the location.
-    path = finding.target.split(":", 1)[0] if finding.kind == Kind.MODEL else finding.target
-    return path.removeprefix("./"), True
+    return finding.target.removeprefix("./"), True
 
 
 def fingerprint(finding: Finding) -> str:
     """Stable across runs: what was found where, not which version or line it sits on today."""
     key = "|".join((str(finding.kind), finding.id, finding.target, finding.package.lower()))
+    if finding.member:  # appended, so that findings outside archives keep their fingerprint
+        key += "|" + json.dumps(finding.member)
     return hashlib.sha256(key.encode()).hexdigest()
 
 

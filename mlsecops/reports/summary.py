@@ -236,7 +236,7 @@ def _link(f: Finding) -> str:
 
 
 def _where(f: Finding) -> str:
-    return f"`{_cell(f.target)}{f':{f.line}' if f.line else ''}`"
+    return f"`{_cell(f.shown_target)}{f':{f.line}' if f.line else ''}`"
 
 
 def _policy_notes(outcome: ScanOutcome) -> str:

@@ -18,7 +18,7 @@ def render_table(outcome: ScanOutcome) -> str:
     if outcome.ignored_findings:
         lines += ["", "Ignored:"]
         lines += [
-            f"  {f.id} {f.package} {f.installed_version} in {f.target}: {f.ignore_reason}"
+            f"  {f.id} {f.package} {f.installed_version} in {f.shown_target}: {f.ignore_reason}"
             for f in outcome.ignored_findings
         ]
     for entry in outcome.expired_ignores:
@@ -58,7 +58,7 @@ def _table(findings: list[Finding]) -> list[str]:
             f"{f.package} (via {f.properties['via']})" if f.properties.get("via") else f.package,
             f.installed_version,
             f.fixed_version or "-",
-            f.target + (f":{f.line}" if f.line else ""),
+            f.shown_target + (f":{f.line}" if f.line else ""),
         )
         for f in findings
     ]

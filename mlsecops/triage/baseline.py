@@ -34,14 +34,15 @@ class BaselineEntry:
     target: str
     installed_version: str = ""
     severity: str = ""
+    member: tuple[str, ...] = ()  # the archive member inside `target`, outermost first
 
     @property
-    def moved_key(self) -> tuple[str, str, str]:
+    def moved_key(self) -> tuple[str, ...]:
         return (self.kind, self.id, normalise(self.package))
 
     @property
-    def exact_key(self) -> tuple[str, str, str, str]:
-        return (*self.moved_key, self.target)
+    def exact_key(self) -> tuple[str, ...]:
+        return (*self.moved_key, self.target, *self.member)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def _entry(raw: dict[str, Any]) -> BaselineEntry:
         target=raw["target"],
         installed_version=raw["installed_version"],
         severity=raw["severity"],
+        member=tuple(raw.get("member", ())),
     )
 
 
@@ -128,4 +130,4 @@ def _new_unless(mark: BaselineState) -> BaselineState:
 
 def _key(finding: Finding, exact: bool) -> tuple[str, ...]:
     moved = (str(finding.kind), finding.id, normalise(finding.package))
-    return (*moved, finding.target) if exact else moved
+    return (*moved, finding.target, *finding.member) if exact else moved

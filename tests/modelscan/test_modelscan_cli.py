@@ -57,10 +57,11 @@ def test_mixed_directory_reports_exactly_the_malicious_files(trivy_bin, trivy_ca
     assert schema_errors(report, "report.schema.json") == []
     assert report["passed"] is False
     models = [f for f in report["findings"] if f["kind"] == "model"]
-    assert sorted((f["target"], f["id"], f["severity"], f["package"]) for f in models) == [
-        ("models/features.npy", "MLS-PICKLE-DENY", "CRITICAL", "subprocess.call"),
-        ("models/head.keras:config.json", "MLS-KERAS-LAMBDA", "HIGH", "Lambda layer backdoor"),
-        ("models/pytorch_model.bin", "MLS-PICKLE-DENY", "CRITICAL", "os.system"),
+    found = sorted((f["target"], f["member"], f["id"], f["severity"], f["package"]) for f in models)
+    assert found == [
+        ("models/features.npy", [], "MLS-PICKLE-DENY", "CRITICAL", "subprocess.call"),
+        ("models/head.keras", ["config.json"], "MLS-KERAS-LAMBDA", "HIGH", "Lambda layer backdoor"),
+        ("models/pytorch_model.bin", [], "MLS-PICKLE-DENY", "CRITICAL", "os.system"),
     ]
     bin_finding = next(f for f in models if f["target"] == "models/pytorch_model.bin")
     assert "os.system('true')" in bin_finding["description"]

@@ -121,7 +121,19 @@ def test_archives_nested_too_deep_are_reported_not_followed(tmp_path: Path, monk
     monkeypatch.chdir(tmp_path)
     (finding,) = scan_models([Path("deep.zip")])
     assert (finding.id, finding.severity) == ("MLS-MODEL-TOO-DEEP", Severity.MEDIUM)
-    assert finding.target.startswith("deep.zip:level4.zip:level3.zip:")
+    assert finding.target == "deep.zip"
+    assert finding.member[:2] == ("level4.zip", "level3.zip")
+
+
+def test_a_colon_in_a_file_or_member_name_stays_in_that_name(tmp_path: Path, monkeypatch) -> None:
+    # The archive member is kept apart from the file (Finding.member), so neither name is
+    # ever split on a ':' it happens to hold.
+    payload = reduce_pickle("os", "system")
+    (tmp_path / "v1:final.pkl").write_bytes(payload)
+    (tmp_path / "v2:a.zip").write_bytes(zip_bytes({"x:y.zip": zip_bytes({"a:b.pkl": payload})}))
+    monkeypatch.chdir(tmp_path)
+    found = sorted((f.target, f.member) for f in scan_models([Path(".")]))
+    assert found == [("v1:final.pkl", ()), ("v2:a.zip", ("x:y.zip", "a:b.pkl"))]
 
 
 def test_torch_storage_members_are_raw_bytes_not_pickles(tmp_path: Path, monkeypatch) -> None:
@@ -239,10 +251,12 @@ def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> N
     )
     (tmp_path / "b.keras").write_bytes(keras_zip([DENSE, custom]))
     monkeypatch.chdir(tmp_path)
-    found = sorted((f.id, f.severity.name, f.package, f.target) for f in scan_models([Path(".")]))
+    found = sorted(
+        (f.id, f.severity.name, f.package, f.target, f.member) for f in scan_models([Path(".")])
+    )
     assert found == [
-        ("MLS-KERAS-CUSTOM-OBJECT", "MEDIUM", "acme.layers.Gate", "b.keras:config.json"),
-        ("MLS-KERAS-DENY", "CRITICAL", "keras.utils.get_file", "a.keras:config.json"),
+        ("MLS-KERAS-CUSTOM-OBJECT", "MEDIUM", "acme.layers.Gate", "b.keras", ("config.json",)),
+        ("MLS-KERAS-DENY", "CRITICAL", "keras.utils.get_file", "a.keras", ("config.json",)),
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlsecops.core.findings import Severity
+from mlsecops.core.findings import Finding, Kind, Severity
 from mlsecops.reports.summary import minimum_upgrades, render_summary
 from tests.reports.outcomes import outcome, typical, vuln
 
@@ -83,8 +83,6 @@ def test_markdown_cells_are_escaped():
 
 
 def test_model_findings_get_a_fix_line_once_per_file():
-    from mlsecops.core.findings import Finding, Kind
-
     def pickle_call(offset: int) -> Finding:
         return Finding(
             id="MLS-PICKLE-DENY",
@@ -102,3 +100,12 @@ def test_model_findings_get_a_fix_line_once_per_file():
     assert fixes.count("models/weights.bin") == 1
     assert "save the weights with safetensors" in fixes
     assert "(opcode 12 at byte offset 39)" in text
+
+
+def test_an_archive_member_is_shown_with_its_file():
+    member = Finding(
+        "MLS-PICKLE-DENY", Kind.MODEL, Severity.CRITICAL, "models/v1:final.pt",
+        package="os.system", member=("archive/data.pkl",),
+    )  # fmt: skip
+    text = render_summary(outcome(member))
+    assert "`models/v1:final.pt (archive member archive/data.pkl)`" in text

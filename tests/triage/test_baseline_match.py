@@ -86,3 +86,18 @@ def test_missing_or_broken_baseline_makes_everything_new_with_a_note(tmp_path: P
     other.write_text(json.dumps({"SchemaVersion": 2, "Results": []}))  # a Trivy report
     assert "is not an mlsecops JSON report" in compare(findings, other).notes[0]
     assert compare(findings, other).findings[0].baseline == "new"
+
+
+def test_the_archive_member_is_part_of_the_exact_target():
+    def model(member: str) -> Finding:
+        return Finding(
+            "MLS-PICKLE-DENY", Kind.MODEL, Severity.CRITICAL, "m.pt", package="os.system",
+            member=(member,),
+        )  # fmt: skip
+
+    base = BaselineEntry("model", "MLS-PICKLE-DENY", "os.system", "m.pt", member=("b.pkl",))
+    result = match([model("a.pkl"), model("b.pkl")], Baseline("b", (base,)))
+    assert [(f.member, f.baseline) for f in result.findings] == [
+        (("a.pkl",), "new"),
+        (("b.pkl",), "existing"),
+    ]
