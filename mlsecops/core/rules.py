@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlsecops.core.findings import Kind, Severity
+from mlsecops.core.secret_rules import SECRET_RULES
 
 # Where a rule's `help_uri` points: its section of docs/rules.md in the action's repository.
 DOCS_URL = "https://github.com/mlsecops/mlsecops-action/blob/main/docs/rules.md"
@@ -128,6 +129,9 @@ RULES: tuple[Rule, ...] = (
     Rule("MLS-NUMPY-MALFORMED", _M, _U, "NumPy header could not be read",
          "Informational: the .npy header could not be read, so the array was not checked."),
 )  # fmt: skip
+# The shipped secret rules (core/secret_rules) are rules of ours too: registered from there,
+# where their patterns live, so title, severity and help are written once.
+RULES += tuple(Rule(r.id, Kind.SECRET, r.severity, r.title, r.help) for r in SECRET_RULES)
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 

@@ -92,9 +92,13 @@ def layer_files(
     os_release: str,
     dpkg: Sequence[tuple[str, str, str]],
     python_packages: Sequence[tuple[str, str]],
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
-    """Path (inside the image) -> content of every file of the image's single layer."""
-    files = {"etc/os-release": os_release.encode()}
+    """Path (inside the image) -> content of every file of the image's single layer.
+
+    `extra_files` adds files of the test's own (paths relative to the image root).
+    """
+    files = {"etc/os-release": os_release.encode(), **(extra_files or {})}
     if _os_release_field(os_release, "ID") == "debian":
         # Trivy's Debian analyzer reads the release number from here, not from os-release.
         files["etc/debian_version"] = (_os_release_field(os_release, "VERSION_ID") + "\n").encode()
@@ -136,17 +140,23 @@ def _layer(
     os_release: str,
     dpkg: Sequence[tuple[str, str, str]],
     python_packages: Sequence[tuple[str, str]],
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> _Blob:
-    files = layer_files(os_release=os_release, dpkg=dpkg, python_packages=python_packages)
+    files = layer_files(
+        os_release=os_release,
+        dpkg=dpkg,
+        python_packages=python_packages,
+        extra_files=extra_files,
+    )
     return _Blob(_tar(files, _parents(files)))
 
 
-def _config(layer: _Blob) -> _Blob:
+def _config(layer: _Blob, env: Sequence[str] = ()) -> _Blob:
     config = {
         "architecture": "amd64",
         "os": "linux",
         "created": CREATED,
-        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": ["python3"]},
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", *env], "Cmd": ["python3"]},
         # diff_ids are digests of the UNcompressed layer tar; Trivy checks them.
         "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
         "history": [{"created": CREATED, "created_by": "tests/support/images.py"}],
@@ -166,14 +176,18 @@ def build_docker_archive(
     python_packages: Sequence[tuple[str, str]] = (),
     gzip: bool = False,
     repo_tag: str = "example/ml:1.0",
+    extra_files: Mapping[str, bytes] | None = None,
+    env: Sequence[str] = (),
 ) -> Path:
     """Write a `docker save`-style tarball (gzipped whole when `gzip`); return `path`.
 
-    `dpkg` holds (binary package, source package, version); `python_packages` (name, version).
+    `dpkg` holds (binary package, source package, version); `python_packages` (name, version);
+    `extra_files` more files for the layer (path in the image -> content); `env` more
+    `NAME=value` entries for the image config's Env (as a Dockerfile ENV leaves them).
     Scan it with `trivy image --input PATH`.
     """
-    layer = _layer(os_release, dpkg, python_packages)
-    config = _config(layer)
+    layer = _layer(os_release, dpkg, python_packages, extra_files)
+    config = _config(layer, env)
     manifest = [
         {
             "Config": f"{config.hex}.json",

@@ -1,0 +1,55 @@
+"""The shipped secret rules in Python: what the model scanner (and `redact.scrub`) match with.
+
+Trivy applies the same rules to files and image layers (secretscan/trivy_config); the
+patterns are written so both engines read them alike (core/secret_rules), and the tests run
+every rule's fake token through both.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from mlsecops.core.secret_rules import SECRET_RULES, SecretRule
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    """One secret found in a string: the rule, where it is, and the secret itself.
+
+    `secret` never goes into a finding or any output: only `redact.redact(secret)` does.
+    """
+
+    rule: SecretRule
+    start: int  # offsets of the secret (the rule's `secret` group) in the string
+    end: int
+    secret: str = ""
+
+    def __repr__(self) -> str:
+        # A match printed by accident (a debug line, a failed assertion) shows no secret.
+        return f"SecretMatch({self.rule.id}, {self.start}:{self.end})"
+
+
+@functools.cache
+def _compiled() -> tuple[tuple[SecretRule, re.Pattern[str], tuple[str, ...]], ...]:
+    # re.ASCII: `\s` and friends mean what they mean in Go's RE2, which Trivy runs.
+    return tuple(
+        (rule, re.compile(rule.regex, re.ASCII), tuple(k.lower() for k in rule.keywords))
+        for rule in SECRET_RULES
+    )
+
+
+def find_secrets(text: str) -> list[SecretMatch]:
+    """Every secret in `text`, by rule then position (as Trivy reports them)."""
+    lowered = text.lower()
+    found: list[SecretMatch] = []
+    for rule, pattern, keywords in _compiled():
+        # As in Trivy: a rule runs only on text holding one of its keywords (fast, and the
+        # same answers in both engines).
+        if keywords and not any(keyword in lowered for keyword in keywords):
+            continue
+        for match in pattern.finditer(text):
+            start, end = match.span("secret")
+            found.append(SecretMatch(rule, start, end, match.group("secret")))
+    return found

@@ -1,0 +1,56 @@
+"""The only form a secret takes in any output: its first characters and its length.
+
+Findings never carry a secret: each carries this redacted form instead. `scrub` is the
+safety net for text we pass through from elsewhere (Trivy's log lines, its error causes):
+every match of a shipped rule becomes its redacted form before the text goes anywhere.
+"""
+
+from __future__ import annotations
+
+from mlsecops.secretscan.matching import find_secrets
+
+SHOWN = 4  # characters shown of a secret of at least MIN_FULL_SHOW characters
+MIN_FULL_SHOW = 16
+
+
+def shown_length(length: int) -> int:
+    """How many leading characters of a secret of `length` characters may be shown.
+
+    Four of a 20-character key, mostly its fixed prefix (`AKIA`, `hf_x`); a short secret
+    shows a quarter of itself at most, so it stays unguessable.
+    """
+    return SHOWN if length >= MIN_FULL_SHOW else length // 4
+
+
+def redacted(prefix: str, length: int) -> str:
+    """`hf_A… (37 characters)`; without a known prefix `… (37 characters)`.
+
+    `prefix` is cut to what `shown_length` allows and dropped unless it is printable
+    ASCII, so nothing here can put more of a secret, or a control character, in output.
+    """
+    if length <= 0:
+        return "… (length unknown)"
+    cut = prefix[: shown_length(length)]
+    if not (cut.isascii() and cut.isprintable()) or " " in cut:
+        cut = ""
+    return f"{cut}… ({length} characters)"
+
+
+def redact(secret: str) -> str:
+    """The redacted form of a secret we hold (e.g. one read from a model file)."""
+    return redacted(secret, len(secret))
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret a shipped rule finds in it replaced by its redacted form."""
+    matches = find_secrets(text)
+    if not matches:
+        return text
+    parts: list[str] = []
+    end = 0
+    for match in sorted(matches, key=lambda m: m.start):
+        if match.start < end:  # overlapping matches of two rules: the first one covers it
+            continue
+        parts += [text[end : match.start], redact(match.secret)]
+        end = match.end
+    return "".join(parts) + text[end:]
