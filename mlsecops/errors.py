@@ -10,6 +10,8 @@ import os
 import traceback
 from collections.abc import Callable
 
+from mlsecops.core.text import MAX_DISPLAY_CHARS, clip, log_text
+
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -28,9 +30,13 @@ class MlsecopsError(Exception):
         self.fix = fix
 
     def one_line(self) -> str:
-        """The message printed on stderr: problem, then fix, on a single line."""
+        """The message printed on stderr: problem, then fix, on a single line.
+
+        Problems quote file names and file contents, and stderr is the job log too: the
+        line goes through `log_text` (controls visible, no workflow command, bounded).
+        """
         text = self.problem if not self.fix else f"{self.problem}; to fix: {self.fix}"
-        return " ".join(text.split())
+        return log_text(" ".join(clip(text, 4 * MAX_DISPLAY_CHARS).split()))
 
 
 class UsageError(MlsecopsError):
@@ -64,7 +70,7 @@ def run_guarded(body: Callable[[], int], say: Callable[[str], None]) -> int:
         if os.environ.get("MLSECOPS_DEBUG"):
             traceback.print_exc()
         say(
-            f"internal error: {type(error).__name__}: {error} "
+            f"internal error: {type(error).__name__}: {log_text(error)} "
             "(set MLSECOPS_DEBUG=1 for the traceback and report it)"
         )
         return EXIT_TOOL

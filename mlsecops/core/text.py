@@ -46,11 +46,15 @@ LINK_PREFIXES: tuple[str, ...] = (
 # Characters allowed in a URL we link to: no spaces, quotes, brackets, parentheses or `<>`,
 # so the URL cannot end the Markdown link early or open HTML.
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&*+,;=%]+")
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# What md_text backslash-escapes everywhere: each opens some markup (see md_text).
+_MARKUP = frozenset("\\`*_~[]<>!|&$:")
+# A list item or ordered-list marker at the start of a line: escaped in md_text.
+_LIST_MARKER = re.compile(r"[-+](?=\s|$)|\d{1,9}[.)](?=\s|$)")
 # Characters GitHub turns into mentions (@user) and issue references (#12, owner/repo#12,
 # and the `-` of GH-12) AFTER Markdown is parsed, so a backslash escape does not stop them;
 # a code span does.
 _CODE_WRAPPED = frozenset("@#")
+_NEEDS_ESCAPING = re.compile(r"[\\`*_~\[\]<>!|&$:@#]|www\.|gh-", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -121,18 +125,24 @@ def md_text(text: object, limit: int | None = MAX_DISPLAY_CHARS) -> str:
     """Untrusted prose for Markdown, inline: reads as written, renders as plain text.
 
     Line breaks become spaces (one line: safe in a table cell and a list item); other
-    non-printables are shown escaped; every ASCII punctuation character is backslash-escaped
-    (no emphasis, link, image, HTML, autolink, heading or `|`), and `@` and `#` are code
-    spans (and the `-` of `GH-12`), since GitHub links mentions and issue references after
-    parsing, escapes or not.
+    non-printables are shown escaped. Backslash-escaped: every character that opens markup
+    (`\\ ` * _ ~ [ ] < > ! | & $`; no emphasis, code, link, image, HTML, entity, math or
+    cell break), `:` (no `scheme:` autolink or `:emoji:`), the `.` of `www.` (no bare
+    autolink) and a list marker at the start. `@` and `#` become code spans, and so does the
+    `-` of `GH-12`: GitHub links mentions and issue references after parsing, escapes or not.
     """
     raw = text if isinstance(text, str) else str(text)
     shown = visible(" ".join(clip(raw, limit).split()))
+    marker = _LIST_MARKER.match(shown)
+    if marker is None and _NEEDS_ESCAPING.search(shown) is None:
+        return shown  # the common case: a version, a package name, a plain sentence
+    marker_at = marker.end() - 1 if marker else -1
     out: list[str] = []
     for index, ch in enumerate(shown):
-        if ch in _CODE_WRAPPED or (ch == "-" and shown[max(index - 2, 0) : index].upper() == "GH"):
+        before = shown[max(index - 3, 0) : index].upper()
+        if ch in _CODE_WRAPPED or (ch == "-" and before.endswith("GH")):
             out.append(f"`{ch}`")
-        elif ch in _ASCII_PUNCTUATION:
+        elif ch in _MARKUP or (ch == "." and before == "WWW") or index == marker_at:
             out.append("\\" + ch)
         else:
             out.append(ch)
@@ -142,9 +152,10 @@ def md_text(text: object, limit: int | None = MAX_DISPLAY_CHARS) -> str:
 def md_code(text: object, *, in_table: bool = False, limit: int | None = MAX_DISPLAY_CHARS) -> str:
     """Untrusted text as one Markdown code span: literal, inert, one line ("" for "").
 
-    The fence is one backtick longer than the longest run inside, and the content is padded
-    with a space on each side (CommonMark removes exactly those). In a table cell a `|` must
-    be escaped even inside a code span (GFM), and the escape is removed again when rendered.
+    The fence is one backtick longer than the longest run inside. The content is padded with
+    a space on each side when it starts or ends with a backtick, or with a space on both
+    sides (CommonMark removes exactly one such pair). In a table cell a `|` must be escaped
+    even inside a code span (GFM), and the escape is removed again when rendered.
     """
     raw = text if isinstance(text, str) else str(text)
     shown = visible(clip(raw, limit))
@@ -154,7 +165,8 @@ def md_code(text: object, *, in_table: bool = False, limit: int | None = MAX_DIS
     fence = "`" * (longest + 1)
     if in_table:
         shown = shown.replace("|", "\\|")
-    return f"{fence} {shown} {fence}"
+    pad = " " if shown[0] == "`" or shown[-1] == "`" or shown[0] == shown[-1] == " " else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
 
 
 def linkable(url: str) -> bool:

@@ -1,12 +1,17 @@
 """Workflow commands (`::error file=...::message`), escaped as the runner requires.
 
 A finding's title is attacker-influenced text (it comes from package metadata); unescaped,
-a newline in it could inject a workflow command of its own.
+a newline in it could inject a workflow command of its own. The message and the `title`
+shown with it go through core/text's `log_text` (one line, controls visible) before the
+runner's own escaping; `file` keeps its exact value (percent-escaped), or the annotation
+would not land on the file.
 """
 
 from __future__ import annotations
 
 import secrets
+
+from mlsecops.core.text import log_text
 
 
 def escape_data(text: str) -> str:
@@ -22,11 +27,11 @@ def escape_property(text: str) -> str:
 def command(name: str, message: str, **properties: str | int | None) -> str:
     """One workflow command line; properties with no value are left out."""
     props = ",".join(
-        f"{key}={escape_property(str(value))}"
+        f"{key}={escape_property(log_text(value) if key == 'title' else str(value))}"
         for key, value in properties.items()
         if value is not None and value != ""
     )
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    return f"::{name}{' ' + props if props else ''}::{escape_data(log_text(message))}"
 
 
 def stop_commands() -> tuple[str, str]:

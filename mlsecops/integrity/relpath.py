@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from mlsecops.core.text import log_text
+
 # A drive letter (`C:`) makes a path absolute on Windows even without a leading slash.
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -37,10 +39,8 @@ def path_problem(path: str) -> str | None:
 
 
 def show(path: str) -> str:
-    """`path` for a message: as is when printable, else escaped so it stays on one line."""
-    if path.isprintable() and _is_utf8(path):
-        return path
-    return ascii(path)
+    """`path` for a message: one line, controls shown escaped, no workflow command in it."""
+    return log_text(path, limit=None)
 
 
 def _is_utf8(text: str) -> bool:

@@ -1,13 +1,13 @@
 """A verdict as text for the terminal and as Markdown for the job summary.
 
-Names in the model are attacker-controlled: the text form escapes anything unprintable (so a
-name cannot forge extra lines), the Markdown form escapes HTML (so it cannot forge markup).
+Names in the model are attacker-controlled: the text form goes through core/text's
+`log_text` (a name cannot forge extra lines or workflow commands), the Markdown form through
+`md_code`/`md_text` (a name cannot forge markup, links, images or mentions).
 """
 
 from __future__ import annotations
 
-import html
-
+from mlsecops.core.text import guard_output, md_code, md_text
 from mlsecops.integrity.relpath import show
 from mlsecops.integrity.verify import Difference, Verdict
 
@@ -32,22 +32,22 @@ def render_text(verdict: Verdict) -> str:
             lines += [f"    {_text(item)}" for item in items]
     if verdict.origin:
         lines.append(f"made in: {show(verdict.origin)}")
-    lines.append(f"manifest digest: {verdict.digest or '(no manifest)'}")
-    return "\n".join(lines) + "\n"
+    lines.append(f"manifest digest: {show(verdict.digest) or '(no manifest)'}")
+    return guard_output("\n".join(lines) + "\n")
 
 
 def render_markdown(verdict: Verdict) -> str:
     """The job summary: files, bytes, digest, verdict, and on failure every difference."""
     head = "verified" if verdict.passed else f"FAILED, {verdict.count()} difference(s)"
     rows = [
-        ("Model", f"<code>{html.escape(verdict.model)}</code>"),
+        ("Model", _code(verdict.model)),
         ("Files", f"{verdict.files:,}"),
         ("Bytes", f"{verdict.bytes:,}"),
-        ("Manifest digest", f"<code>{verdict.digest or '(no manifest)'}</code>"),
-        *((html.escape(what), html.escape(how)) for what, how in verdict.checks),
+        ("Manifest digest", _code(verdict.digest or "(no manifest)")),
+        *((md_text(what), md_text(how)) for what, how in verdict.checks),
     ]
     if verdict.origin:
-        rows.append(("Made in", html.escape(verdict.origin)))
+        rows.append(("Made in", md_text(verdict.origin)))
     lines = [f"### Model integrity: {head}", "", "| | |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     for title, items in verdict.groups():
@@ -68,5 +68,8 @@ def _text(item: Difference) -> str:
 
 
 def _markdown(item: Difference) -> str:
-    name = f"<code>{html.escape(show(item.path))}</code>"
-    return name + (f": {html.escape(item.detail)}" if item.detail else "")
+    return md_code(item.path) + (f": {md_text(item.detail)}" if item.detail else "")
+
+
+def _code(text: str) -> str:
+    return md_code(text, in_table=True)

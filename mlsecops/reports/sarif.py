@@ -24,6 +24,7 @@ from mlsecops.core.findings import (
     sorted_findings,
 )
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.text import md_code, md_text, md_url
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -196,23 +197,25 @@ def _help_text(first: Finding, group: list[Finding]) -> str:
 
 
 def _help_markdown(first: Finding, group: list[Finding]) -> str:
-    lines = [f"**{_md(first.title or first.id)}**", ""]
+    # Everything here but our own words is untrusted (advisories, package and model names):
+    # core/text makes it inert, since GitHub renders help.markdown.
+    lines = [f"**{md_text(first.title or first.id)}**", ""]
     if first.description:
-        lines += [_md(_clip(first.description, 2000)), ""]
+        lines += [md_text(first.description, limit=2000), ""]
     if first.kind == Kind.VULNERABILITY:
         lines += ["| Package | Installed | Fixed | Target |", "| --- | --- | --- | --- |"]
         lines += [
-            f"| {_md(f.package)} | {_md(f.installed_version)} | "
-            f"{_md(f.fixed_version or 'none yet')} | {_md(f.target)} |"
+            f"| {md_text(f.package)} | {md_text(f.installed_version)} | "
+            f"{md_text(f.fixed_version or 'none yet')} | {md_code(f.target, in_table=True)} |"
             for f in group[:20]
         ]
     else:
-        lines += [f"- {_md(_affected(f))} in `{_md(f.target)}`" for f in group[:20]]
+        lines += [f"- {md_text(_affected(f))} in {md_code(f.target)}" for f in group[:20]]
     if first.fix:
-        lines += ["", f"**Fix:** {_md(first.fix)}"]
+        lines += ["", f"**Fix:** {md_text(first.fix)}"]
     links = _links(first)
     if links:
-        lines += ["", "References:", *[f"- <{url}>" for url in links]]
+        lines += ["", "References:", *[f"- {md_url(url)}" for url in links]]
     return "\n".join(lines)
 
 
@@ -294,8 +297,3 @@ def fingerprint(finding: Finding) -> str:
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _md(text: str) -> str:
-    # Table cells and inline text: keep pipes and line breaks from breaking the layout.
-    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")

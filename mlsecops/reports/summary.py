@@ -1,6 +1,8 @@
 """The Markdown job summary: verdict first, then what to fix, then everything else.
 
 GitHub refuses a step summary over 1 MiB, so the summary is cut to fit with a visible note.
+Every string from a finding, the policy or the baseline goes through core/text (`md_code` for
+names, `md_text` for prose): the summary is also the PR comment, read by the whole team.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 from mlsecops.core.findings import BaselineState, Finding, Kind
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.text import md_code, md_link, md_text
 from mlsecops.core.versions import minimum_fix, version_key
 from mlsecops.reports.coverage_lines import coverage_lines
 
@@ -88,7 +91,7 @@ def _baseline_line(outcome: ScanOutcome) -> str:
     fixed = len(outcome.fixed_since_baseline)
     only = " Only new findings can fail the gate." if outcome.gate.new_only else ""
     return (
-        f"Against the baseline `{_cell(outcome.baseline_source)}`: **{new} new**, {existing} "
+        f"Against the baseline {md_code(outcome.baseline_source)}: **{new} new**, {existing} "
         f"existing, {fixed} fixed.{only}\n\n"
     )
 
@@ -98,7 +101,7 @@ def _fixed_block(outcome: ScanOutcome) -> str:
     if not fixed:
         return ""
     rows = [
-        f"| {_cell(e.severity)} | {_cell(e.id)} | {_cell(e.package)} | `{_cell(e.target)}` |"
+        f"| {md_text(e.severity)} | {md_text(e.id)} | {md_text(e.package)} | {_code(e.target)} |"
         for e in fixed[:MAX_FIX_LINES]
     ]
     if len(fixed) > MAX_FIX_LINES:
@@ -122,7 +125,7 @@ def _headline(outcome: ScanOutcome) -> str:
         )
     if outcome.gate.off:
         verdict = "## ✅ mlsecops: PASSED\n\nThe gate is off (`fail-on: NONE`)"
-    scanned = ", ".join(f"`{t}`" for t in outcome.targets) or "nothing"
+    scanned = ", ".join(md_code(t) for t in outcome.targets) or "nothing"
     ignored = len(outcome.ignored_findings)
     return f"{verdict} (gate: `fail-on {gate}`). Scanned: {scanned}. Ignored: {ignored}.\n\n"
 
@@ -158,17 +161,21 @@ def _fixes(outcome: ScanOutcome) -> str:
     lines = ["### How to fix", ""]
     for up in upgrades[:MAX_FIX_LINES]:
         if up.to:
-            lines.append(f"- `{up.target}`: upgrade **{up.package}** {up.installed} → **{up.to}**")
+            lines.append(
+                f"- {md_code(up.target)}: upgrade **{md_text(up.package)}** "
+                f"{md_text(up.installed)} → **{md_text(up.to)}**"
+            )
         else:
             lines.append(
-                f"- `{up.target}`: **{up.package}** {up.installed} has no fixed version for "
-                f"{', '.join(up.ids)}: remove it, or ignore with a reason in `.mlsecops.yml`"
+                f"- {md_code(up.target)}: **{md_text(up.package)}** {md_text(up.installed)} has "
+                f"no fixed version for {', '.join(md_text(i) for i in up.ids)}: remove it, or "
+                "ignore with a reason in `.mlsecops.yml`"
             )
     if len(upgrades) > MAX_FIX_LINES:
         lines.append(f"- … and {len(upgrades) - MAX_FIX_LINES} more packages (see the table)")
     # One line per file: a poisoned pickle with ten dangerous calls needs one fix, not ten.
     others = list({f.target: f for f in reversed(others)}.values())[::-1]
-    lines += [f"- `{f.target}`: {f.fix or f.title}" for f in others[:MAX_FIX_LINES]]
+    lines += [f"- {md_code(f.target)}: {md_text(f.fix or f.title)}" for f in others[:MAX_FIX_LINES]]
     return "\n".join(lines) + "\n\n"
 
 
@@ -210,43 +217,44 @@ def _findings_block(
 
 
 def _row(f: Finding) -> str:
-    versions = f"{_cell(f.installed_version)} → {_cell(f.fixed_version or 'no fix')}"
+    versions = f"{md_text(f.installed_version)} → {md_text(f.fixed_version or 'no fix')}"
     if f.kind != Kind.VULNERABILITY or not f.installed_version:
         # A model finding, or a requirement with no version at all: say what and where.
-        detail = f.title + (f" ({f.location})" if f.location else "")
-        versions = _cell(detail)
+        versions = md_text(f.title + (f" ({f.location})" if f.location else ""))
     return f"| {f.severity.name} | {_link(f)} | {_package(f)} | {versions} | {_where(f)} |"
 
 
 def _package(f: Finding) -> str:
     # A transitive dependency (--resolve) names the requirement that pulls it in.
     via = f.properties.get("via")
-    return _cell(f"{f.package} (via {via})" if via else f.package)
+    return md_text(f"{f.package} (via {via})" if via else f.package)
 
 
 def _ignored_row(f: Finding) -> str:
     return (
-        f"| {f.severity.name} | {_link(f)} | {_cell(f.package)} | {_where(f)} | "
-        f"{_cell(f.ignore_reason)} |"
+        f"| {f.severity.name} | {_link(f)} | {md_text(f.package)} | {_where(f)} | "
+        f"{md_text(f.ignore_reason)} |"
     )
 
 
 def _link(f: Finding) -> str:
-    return f"[{_cell(f.id)}]({f.primary_url})" if f.primary_url else _cell(f.id)
+    return md_link(md_text(f.id), f.primary_url)
 
 
 def _where(f: Finding) -> str:
-    return f"`{_cell(f.shown_target)}{f':{f.line}' if f.line else ''}`"
+    return _code(f.shown_target + (f":{f.line}" if f.line else ""))
 
 
 def _policy_notes(outcome: ScanOutcome) -> str:
     lines = [
-        f"- Ignore entry for `{e.id}` (line {e.line}) **expired** on {e.expires}: it no longer "
+        f"- Ignore entry for {md_code(e.id)} (line {e.line}) **expired** on {e.expires}: it no "
+        "longer "
         "hides anything; renew it with a new reason or fix the finding."
         for e in outcome.expired_ignores
     ]
     lines += [
-        f"- Ignore entry for `{e.id}` (line {e.line}) matched nothing: remove it if it is stale."
+        f"- Ignore entry for {md_code(e.id)} (line {e.line}) matched nothing: remove it if it "
+        "is stale."
         for e in outcome.stale_ignores
     ]
     return "### Policy\n\n" + "\n".join(lines) + "\n\n" if lines else ""
@@ -256,14 +264,14 @@ def _coverage(outcome: ScanOutcome) -> str:
     lines = coverage_lines(outcome.coverage)
     if not lines:
         return ""
-    return "### Coverage\n\n" + "\n".join(f"- {line}" for line in lines) + "\n\n"
+    return "### Coverage\n\n" + "\n".join(f"- {md_text(line)}" for line in lines) + "\n\n"
 
 
 def _notes(notes: Sequence[str]) -> str:
     if not notes:
         return ""
-    return "### Notes\n\n" + "\n".join(f"- {_cell(n)}" for n in notes) + "\n"
+    return "### Notes\n\n" + "\n".join(f"- {md_text(n)}" for n in notes) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+def _code(text: str) -> str:
+    return md_code(text, in_table=True)

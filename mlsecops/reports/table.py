@@ -1,9 +1,15 @@
-"""The human-readable table printed on stdout."""
+"""The human-readable table printed on stdout.
+
+Inside the action stdout is the job log, where a line can be a workflow command: every
+string from a finding or the policy goes through `log_text`, and the whole table through
+`guard_output`.
+"""
 
 from __future__ import annotations
 
 from mlsecops.core.findings import Finding
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.text import guard_output, log_text
 from mlsecops.reports.coverage_lines import coverage_lines
 
 _COLUMNS = ("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "TARGET")
@@ -17,30 +23,35 @@ def render_table(outcome: ScanOutcome) -> str:
         lines += _table(list(outcome.open_findings))
     if outcome.ignored_findings:
         lines += ["", "Ignored:"]
-        lines += [
-            f"  {f.id} {f.package} {f.installed_version} in {f.shown_target}: {f.ignore_reason}"
-            for f in outcome.ignored_findings
-        ]
+        lines += [_ignored_line(f) for f in outcome.ignored_findings]
     for entry in outcome.expired_ignores:
-        lines.append(f"note: policy ignore for {entry.id} expired on {entry.expires}")
+        lines.append(f"note: policy ignore for {log_text(entry.id)} expired on {entry.expires}")
     for entry in outcome.stale_ignores:
-        lines.append(f"note: policy ignore for {entry.id} (line {entry.line}) matched nothing")
-    lines += [f"coverage: {line}" for line in coverage_lines(outcome.coverage)]
-    lines += [f"note: {note}" for note in outcome.notes]
+        lines.append(
+            f"note: policy ignore for {log_text(entry.id)} (line {entry.line}) matched nothing"
+        )
+    lines += [f"coverage: {log_text(line)}" for line in coverage_lines(outcome.coverage)]
+    lines += [f"note: {log_text(note)}" for note in outcome.notes]
     if outcome.has_baseline:
         new = len(outcome.new_findings)
         lines.append(
-            f"baseline {outcome.baseline_source}: {new} new, "
+            f"baseline {log_text(outcome.baseline_source)}: {new} new, "
             f"{len(outcome.open_findings) - new} existing, "
             f"{len(outcome.fixed_since_baseline)} fixed"
         )
     if lines:
         lines.append("")
     lines.append(verdict_line(outcome))
-    return "\n".join(lines) + "\n"
+    return guard_output("\n".join(lines) + "\n")
+
+
+def _ignored_line(f: Finding) -> str:
+    what = " ".join(log_text(part) for part in (f.id, f.package, f.installed_version))
+    return f"  {what} in {log_text(f.shown_target)}: {log_text(f.ignore_reason)}"
 
 
 def verdict_line(outcome: ScanOutcome) -> str:
+    """`PASSED (fail-on HIGH): ...` or `FAILED (...)`: the table's last line."""
     counts = ", ".join(f"{n} {s}" for s, n in outcome.counts().items() if n) or "no open findings"
     if outcome.passed:
         return f"PASSED (fail-on {outcome.gate.describe()}): {counts}"
@@ -63,7 +74,10 @@ def _table(findings: list[Finding]) -> list[str]:
         for f in findings
     ]
     # Paths keep their end (file name and line), other cells their start.
-    rows = [(*(_clip(cell) for cell in row[:-1]), _clip_left(row[-1])) for row in raw_rows]
+    rows = [
+        (*(_clip(log_text(cell)) for cell in row[:-1]), _clip_left(log_text(row[-1])))
+        for row in raw_rows
+    ]
     widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -19,6 +19,8 @@ from mlsecops.actions.integrity_inputs import Config, read_config
 from mlsecops.errors import UsageError
 from tests.actions.composite import ActionRun, read_outputs, run_composite
 from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
+from tests.support.markdown import live_parts
+from tests.support.runner_log import commands_in
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "0123456789abcdef0123456789abcdef"
@@ -307,13 +309,15 @@ def test_main_writes_outputs_summary_and_keeps_file_names_from_running_as_comman
     printed = capsys.readouterr().out.splitlines()
     assert "::warning::forged" not in printed
     start = next(line for line in printed if line.startswith("::stop-commands::"))
-    assert printed.index(start) < printed.index("    'x\\n::warning::forged': 0 bytes")
+    assert printed.index(start) < printed.index("    x\\n:\\:warning:\\:forged: 0 bytes")
+    assert commands_in("\n".join(printed[printed.index(start) + 1 : -2])) == []
     assert f"::{start.removeprefix('::stop-commands::')}::" in printed
     assert printed[-1].startswith("::error title=Model integrity::1 difference(s)")
     assert read_outputs(output_file)["verified"] == "false"
     summary = summary_file.read_text(encoding="utf-8")
     assert "### Model integrity: FAILED, 1 difference(s)" in summary
-    assert "<code>&#x27;x\\n::warning::forged&#x27;</code>: 0 bytes" in summary
+    assert "`x\\n::warning::forged`: 0 bytes" in summary
+    assert live_parts(summary) == []
 
 
 def test_main_warns_when_a_signed_manifest_is_verified_without_the_key(

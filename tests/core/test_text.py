@@ -108,10 +108,13 @@ def test_table_cells_stay_cells(attack):
 
 
 def test_md_code_fences_around_backticks():
-    assert md_code("a`b") == "`` a`b ``"
+    assert md_code("a`b") == "``a`b``"
     assert md_code("``x``") == "``` ``x`` ```"
     assert md_code("") == ""
-    assert md_code("a|b", in_table=True) == "` a\\|b `"
+    assert md_code("a|b", in_table=True) == "`a\\|b`"
+    assert md_code(" x ") == "`  x  `"
+    assert md_code(" x") == "` x`"
+    assert md_code("requirements.txt") == "`requirements.txt`"
 
 
 def test_the_issue_example_mention_and_pixel():
@@ -139,3 +142,18 @@ def test_links_only_to_the_advisory_databases():
         assert live_parts(md_link(md_code("CVE-1"), bad)) == []
     assert live_parts(md_link(md_code("CVE-1"), good), allowed_hrefs=frozenset({good})) == []
     assert live_parts(md_url(good), allowed_hrefs=frozenset({good})) == []
+
+
+def test_md_text_never_opens_a_block():
+    for attack in ("- x", "+ x", "1. x", "7) x", "> x", "# x"):
+        html_out = render(f"- {md_text(attack)}")
+        assert html_out.count("<li>") == 1, attack
+        assert "<blockquote>" not in html_out
+        assert "<h1>" not in html_out
+
+
+def test_md_text_reads_cleanly_for_ordinary_text():
+    assert md_text("upgrade to 5.4, then re-run") == "upgrade to 5.4, then re-run"
+    assert md_text("Pickle calls posix.system (opcode 12)") == (
+        "Pickle calls posix.system (opcode 12)"
+    )

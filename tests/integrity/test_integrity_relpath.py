@@ -46,6 +46,7 @@ def test_ordinary_names_are_safe(path: str) -> None:
 
 def test_show_keeps_a_name_on_one_line() -> None:
     assert show("sub dir/na\u00efve.txt") == "sub dir/na\u00efve.txt"
-    assert show("x\n::error::forged") == "'x\\n::error::forged'"
+    assert show("x\n::error::forged") == "x\\n:\\:error:\\:forged"
     assert "\n" not in show("x\n::error::forged")
-    assert show("bad\udcffname") == "'bad\\udcffname'"
+    assert show("bad\udcffname") == "bad\\udcffname"
+    assert show("::warning::at the start") == ":\\:warning:\\:at the start"

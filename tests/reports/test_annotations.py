@@ -12,8 +12,12 @@ def test_escaping_follows_the_runner_rules():
     assert escape_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
     assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
     line = command("error", "bad\n::set-output name=x::1", file="req,s.txt", line=3)
-    assert line == "::error file=req%2Cs.txt,line=3::bad%0A::set-output name=x::1"
+    # The message is one line with its controls shown (core/text), then runner-escaped.
+    assert line == "::error file=req%2Cs.txt,line=3::bad\\n:\\:set-output name=x:\\:1"
     assert "\n" not in line
+    # `file` keeps its exact value, or the annotation would not land on the file.
+    assert command("warning", "m", file="a\nb.txt").startswith("::warning file=a%0Ab.txt::")
+    assert "title=x\\n%3A\\%3Ay::" in command("warning", "m", title="x\n::y")
 
 
 def test_errors_on_the_manifest_line_for_gate_failures_warnings_for_the_rest():

@@ -51,5 +51,8 @@ MARKDOWN_ATTACKS: tuple[str, ...] = (
     "[x]: http://127.0.0.1/ref-definition",
     "![alt][ref]\n\n[ref]: http://127.0.0.1/p.png",
     "> quote\n- list",
+    "- starts like a list item",
+    "12. starts like an ordered list",
+    "$\\sqrt{2}$ math, WWW.Example.com, :smile:",
     NEWLINE_COMMAND,
 )
