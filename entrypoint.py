@@ -15,7 +15,7 @@ from mlsecops.actions.inputs import Inputs
 from mlsecops.actions.scan_action import ActionConfig, run_action
 from mlsecops.errors import run_guarded
 from mlsecops.github.commands import command
-from mlsecops.github.context import context_from_env
+from mlsecops.github.context import context_from_env, workspace_from_env
 from mlsecops.reports.sarif import DEFAULT_CATEGORY
 from mlsecops.reports.write import ReportRequest, parse_sarif_floor
 from mlsecops.scan import ScanRequest
@@ -39,6 +39,7 @@ def config_from_env(env: Mapping[str, str]) -> ActionConfig:
         index_url=inputs.text("index-url") or None,
         baseline=inputs.path("baseline"),
         fail_on_new_only=inputs.flag("fail-on-new-only"),
+        workspace=workspace_from_env(env),
     )
     sarif_floor = inputs.text("sarif-severity") or None
     parse_sarif_floor(sarif_floor)  # refused before the scan, not after it

@@ -1,14 +1,25 @@
-"""Paths: how they are shown in reports (repo-relative POSIX when possible, what SARIF
-needs), and writing a file atomically. Light on purpose: `mlsecops hash` imports it."""
+"""Paths: how they are shown in reports, where the repository root is, and atomic writes.
+
+Findings name files as `display_path` shows them (relative to the working directory, for a
+person at a terminal). Reports that outlive the run (SARIF) need names that do not depend
+on where the scan ran from: `SourceRoots` turns a finding's target into a `Place`, a path
+relative to the repository root (or, for a model outside the repository, relative to the
+model root given). Light on purpose: `mlsecops hash` imports this module.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from mlsecops.errors import UsageError
+
+SRCROOT = "%SRCROOT%"  # the uriBaseId GitHub code scanning (and CodeQL) use for the repo root
+MODEL_ROOT = "MODELROOT"  # + 1, 2, ...: model roots given outside the repository
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
@@ -20,6 +31,131 @@ def display_path(path: Path, base: Path | None = None) -> str:
         return absolute.relative_to(base).as_posix()
     except ValueError:
         return absolute.as_posix()
+
+
+def source_root(scanned: Path, workspace: Path | None = None) -> Path:
+    """The repository root that report locations are relative to.
+
+    `workspace` (GITHUB_WORKSPACE in Actions, passed in by the entrypoint or CLI) when the
+    scanned path is inside it; else the git top level of the scanned path; else the
+    scanned directory itself.
+    """
+    target = _absolute(scanned)
+    if workspace is not None and _relative(target, _absolute(workspace)) is not None:
+        return _absolute(workspace)
+    return git_top_level(target) or (target if target.is_dir() else target.parent)
+
+
+def git_top_level(path: Path) -> Path | None:
+    """The nearest directory at or above `path` holding `.git` (a directory, or the file
+    of a worktree or submodule), without running git."""
+    for candidate in (path, *path.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Base:
+    """A directory that SARIF locations are relative to, by its `uriBaseId`."""
+
+    id: str
+    path: Path  # absolute
+    description: str
+
+    @property
+    def uri(self) -> str:
+        """The directory's absolute `file://` URI, ending with `/` as SARIF requires."""
+        return self.path.as_uri().rstrip("/") + "/"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A file named relative to a base: the same wherever the scan ran from."""
+
+    base_id: str
+    path: str  # POSIX, relative to the base, as it is on disk (not encoded)
+
+    @property
+    def uri(self) -> str:
+        """`path` as a relative URI reference (RFC 3986): every octet outside the
+        unreserved set and `/` percent-encoded, so `#`, `%`, `:`, `?`, spaces and
+        non-ASCII letters (as UTF-8) can neither end nor change the path."""
+        return quote(self.path, safe="/")
+
+
+@dataclass(frozen=True)
+class SourceRoots:
+    """The repository root, the model roots given, and the image files given, so that
+    every finding's target can be named the same from any working directory."""
+
+    root: Path  # absolute
+    model_roots: tuple[Path, ...] = ()  # absolute: each --model directory (a file's parent)
+    image_files: tuple[tuple[str, Path], ...] = ()  # --image as given -> the absolute file
+
+    @classmethod
+    def of_scan(
+        cls,
+        scanned: Path,
+        *,
+        workspace: Path | None = None,
+        models: tuple[Path, ...] = (),
+        image_files: tuple[tuple[str, Path], ...] = (),
+    ) -> SourceRoots:
+        """The roots of one scan: `scanned` is the project path, `models` the --model paths."""
+        model_roots = tuple(
+            dict.fromkeys(_absolute(m) if m.is_dir() else _absolute(m).parent for m in models)
+        )
+        images = tuple((name, _absolute(path)) for name, path in image_files)
+        return cls(source_root(scanned, workspace), model_roots, images)
+
+    @property
+    def bases(self) -> tuple[Base, ...]:
+        """The repository root, then each model root outside it (MODELROOT1, 2, ...)."""
+        bases = [Base(SRCROOT, self.root, "The repository root.")]
+        outside = [m for m in self.model_roots if _relative(m, self.root) is None]
+        bases += [
+            Base(f"{MODEL_ROOT}{number}", path, "A model directory outside the repository.")
+            for number, path in enumerate(outside, start=1)
+        ]
+        return tuple(bases)
+
+    def place(self, target: str) -> Place | None:
+        """A file target (as `display_path` gave it) relative to the first base holding
+        it; None for a file outside every base."""
+        absolute = _absolute(Path(target))
+        for base in self.bases:
+            relative = _relative(absolute, base.path)
+            if relative is not None:
+                return Place(base.id, relative)
+        return None
+
+    def image_label(self, name: str) -> str:
+        """An image as the same words from anywhere: a reference as given; a tarball or
+        layout by its path in the repository, else by its file name."""
+        path = dict(self.image_files).get(name)
+        if path is None:
+            return name
+        relative = _relative(path, self.root)
+        return relative if relative else path.name
+
+
+def _absolute(path: Path) -> Path:
+    # Lexical (no symlinks resolved), so that a path keeps the spelling it was given in.
+    return Path(os.path.abspath(path))
+
+
+def _relative(path: Path, base: Path) -> str | None:
+    """`path` under `base` as a POSIX path ("" for the base itself), else None.
+
+    Compared as spelled first, then with symlinks resolved (macOS's /tmp -> /private/tmp:
+    the working directory comes back resolved, a workspace variable may not).
+    """
+    for candidate, directory in ((path, base), (Path(os.path.realpath(path)), base.resolve())):
+        with contextlib.suppress(ValueError):
+            relative = PurePosixPath(candidate.relative_to(directory).as_posix())
+            return "" if str(relative) == "." else str(relative)
+    return None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

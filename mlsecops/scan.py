@@ -25,6 +25,7 @@ from mlsecops.images.source import ImageScan
 from mlsecops.images.targets import classify_image
 from mlsecops.modelscan import check_model_paths
 from mlsecops.modelscan.source import ModelScan
+from mlsecops.paths import SourceRoots
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
@@ -50,6 +51,10 @@ class ScanRequest:
     index_url: str | None = None  # the package index pip resolves against (None: pip's own)
     baseline: Path | None = None  # a previous JSON report: findings are marked new/existing
     fail_on_new_only: bool = False  # only new findings fail the gate
+    # GITHUB_WORKSPACE in Actions (read by mlsecops.github, passed in by the CLI or the
+    # entrypoint): the repository root SARIF locations are relative to, when it holds the
+    # project; else the project's git top level is.
+    workspace: Path | None = None
 
 
 def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
@@ -77,7 +82,13 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     if request.models:
         sources.append(ModelScan(request.models, policy.allow_globals))
     scanned = SourceResult(notes=(*db_notes, *ignore_notes)) + combined(s.scan() for s in sources)
-    return _judge(scanned, request, policy, gate, today)
+    roots = SourceRoots.of_scan(
+        project,
+        workspace=request.workspace,
+        models=request.models,
+        image_files=tuple((i.name, i.path) for i in images if i.path is not None),
+    )
+    return _judge(scanned, request, policy, gate, today, roots)
 
 
 def _judge(
@@ -86,6 +97,7 @@ def _judge(
     policy: Policy,
     gate: Gate,
     today: dt.date | None,
+    roots: SourceRoots,
 ) -> ScanOutcome:
     """Triage (policy ignores, then the baseline) and the outcome the gate judges."""
     triage = apply_policy(
@@ -116,6 +128,7 @@ def _judge(
         fixed_since_baseline=fixed,
         coverage=scanned.coverage,
         inventory=scanned.inventory,
+        roots=roots,
     )
 
 

@@ -142,6 +142,7 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    from mlsecops.github.context import workspace_from_env
     from mlsecops.reports.write import parse_sarif_floor
     from mlsecops.scan import ScanRequest, run_scan
 
@@ -161,6 +162,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             index_url=args.index_url,
             baseline=args.baseline,
             fail_on_new_only=args.fail_on_new_only,
+            workspace=workspace_from_env(os.environ),
         )
     )
     write_outputs(outcome, args)

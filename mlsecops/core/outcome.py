@@ -8,6 +8,7 @@ from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import SEVERITIES_DESC, BaselineState, Finding
 from mlsecops.core.gate import Gate
 from mlsecops.core.inventory import Inventory
+from mlsecops.paths import SourceRoots
 from mlsecops.triage.baseline import BaselineEntry
 from mlsecops.triage.policy import IgnoreEntry
 
@@ -28,6 +29,9 @@ class ScanOutcome:
     fixed_since_baseline: tuple[BaselineEntry, ...] = ()
     coverage: Coverage = field(default_factory=Coverage)  # what was read and not checked
     inventory: Inventory = field(default_factory=Inventory)  # packages, images, models found
+    # The repository root (and model roots) report locations are relative to; None: the
+    # working directory (outcomes built by hand, in tests).
+    roots: SourceRoots | None = None
     _failing: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

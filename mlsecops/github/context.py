@@ -40,6 +40,11 @@ def context_from_env(env: Mapping[str, str]) -> GitHubContext:
     )
 
 
+def workspace_from_env(env: Mapping[str, str]) -> Path | None:
+    """GITHUB_WORKSPACE: the checkout that report locations are relative to in Actions."""
+    return _path(env.get("GITHUB_WORKSPACE"))
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

@@ -101,10 +101,24 @@ class TrivyRun:
                 yield result, package
 
 
+def _inner(result: Result) -> str:
+    """Trivy's target as a place inside the image: for OS packages, just the OS.
+
+    Trivy names an OS result `<what it read> (debian 12.7)`, and what it read may be a
+    temporary directory (an OCI tarball is unpacked for it) or the tarball's path: neither
+    belongs in a report that must read the same from run to run.
+    """
+    if result.result_class is ResultClass.OS_PACKAGES:
+        _, paren, os_name = result.target.rpartition(" (")
+        if paren and os_name.endswith(")"):
+            return os_name[:-1]
+    return result.target
+
+
 def _renamed(result: Result, target: str, target_type: TargetType) -> Iterator[Finding]:
     # Where the finding sits inside the report's target: the package's path in an image,
     # else Trivy's own target when the report names it differently (`Python` in an image).
-    inner = result.target if result.target != target else ""
+    inner = _inner(result) if result.target != target else ""
     for finding in result.findings:
         yield replace(
             finding, target=target, target_type=target_type, location=finding.location or inner

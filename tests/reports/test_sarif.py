@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
 
-from mlsecops.core.findings import Severity
-from mlsecops.reports.sarif import build_sarif, fingerprint
+from mlsecops.core.findings import Finding, Kind, Severity, TargetType
+from mlsecops.core.rules import rule as registered
+from mlsecops.paths import SourceRoots
+from mlsecops.reports.fingerprints import fingerprint, image_package_dir
+from mlsecops.reports.sarif import build_sarif
 from tests.reports.outcomes import outcome, typical, vuln
 
 
@@ -76,8 +82,8 @@ def test_fingerprints_are_stable_across_versions_and_lines():
     a = vuln("CVE-1", Severity.HIGH, "requests", "2.19.1", "2.20.0", line=2)
     b = vuln("CVE-1", Severity.HIGH, "requests", "2.19.0", "2.20.0", line=9)
     c = vuln("CVE-1", Severity.HIGH, "requests", "2.19.1", "2.20.0", target="other.txt")
-    assert fingerprint(a) == fingerprint(b)
-    assert fingerprint(a) != fingerprint(c)
+    assert fingerprint(a, "requirements.txt") == fingerprint(b, "requirements.txt")
+    assert fingerprint(a, "requirements.txt") != fingerprint(c, "other.txt")
     first = build_sarif(outcome(a)).document
     again = build_sarif(outcome(a)).document
     assert first == again
@@ -119,3 +125,106 @@ def test_gzipped_size_cap():
 def test_category_is_configurable():
     doc = build_sarif(typical(), category="mlsecops-images").document
     assert doc["runs"][0]["automationDetails"]["id"] == "mlsecops-images/"
+
+
+PASCAL = re.compile(r"^([A-Z][a-z0-9]+)+$")  # the Multitool's SARIF2012 test, in ASCII
+
+
+def model(rule_id: str, target: str, *, member: tuple[str, ...] = (), **extra) -> Finding:
+    return Finding(
+        rule_id, Kind.MODEL, extra.pop("severity", Severity.CRITICAL), target,
+        title="Pickle calls os.system", package="os.system", member=member, **extra,
+    )  # fmt: skip
+
+
+def unpinned(package: str) -> Finding:
+    return Finding(
+        "MLS-UNPINNED", Kind.VULNERABILITY, Severity.UNKNOWN, "requirements.txt",
+        title=f"not checked: not pinned ({package})", package=package, line=3,
+    )  # fmt: skip
+
+
+def test_informational_findings_are_notes_without_security_severity(sarif_validator):
+    doc = build_sarif(outcome(unpinned("numpy"), *typical().findings)).document
+    [run] = doc["runs"]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    note = rules["MLS-UNPINNED"]
+    assert note["defaultConfiguration"]["level"] == "note"
+    assert "security-severity" not in note["properties"]
+    assert "security" not in note["properties"]["tags"]
+    assert note["properties"]["problem.severity"] == "recommendation"
+    assert note["shortDescription"]["text"] == registered("MLS-UNPINNED").title
+    [result] = [r for r in run["results"] if r["ruleId"] == "MLS-UNPINNED"]
+    assert result["level"] == "note"
+    assert result["message"]["text"].startswith("MLS-UNPINNED (informational): not checked")
+    assert "fixed version" not in result["message"]["text"]
+    assert_valid(doc, sarif_validator)
+
+
+def test_every_rule_has_a_help_uri_and_an_identifier_for_a_name():
+    doc = build_sarif(outcome(unpinned("numpy"), model("MLS-PICKLE-DENY", "m.pkl"))).document
+    found = build_sarif(typical()).document["runs"][0]["tool"]["driver"]["rules"]
+    rules = {r["id"]: r for r in [*doc["runs"][0]["tool"]["driver"]["rules"], *found]}
+    assert rules["MLS-PICKLE-DENY"]["helpUri"] == registered("MLS-PICKLE-DENY").help_uri
+    assert rules["MLS-PICKLE-DENY"]["name"] == "MlsPickleDeny"
+    assert rules["CVE-2020-14343"]["helpUri"] == "https://avd.aquasec.com/nvd/cve-2020-14343"
+    assert rules["CVE-2020-14343"]["name"] == "VulnerabilityCve202014343"
+    for descriptor in rules.values():
+        assert descriptor["helpUri"].startswith("https://"), descriptor["id"]
+        assert PASCAL.match(descriptor["name"]), descriptor["name"]
+
+
+def test_an_archive_member_is_a_property_of_the_location_on_the_archive(sarif_validator):
+    doc = build_sarif(outcome(model("MLS-PICKLE-DENY", "v1:final.pt", member=("a:b.pkl",))))
+    [result] = doc.document["runs"][0]["results"]
+    [location] = result["locations"]
+    assert location["physicalLocation"]["artifactLocation"]["uri"] == "v1%3Afinal.pt"
+    assert location["properties"] == {"archiveMember": ["a:b.pkl"]}
+    assert "in archive member a:b.pkl" in result["message"]["text"]
+    assert_valid(doc.document, sarif_validator)
+
+
+def test_locations_are_relative_to_the_root_given(tmp_path: Path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    monkeypatch.chdir(repo / "sub")
+    roots = SourceRoots(repo)
+    finding = vuln("CVE-1", Severity.HIGH, "requests", "1", "2", target="requirements.txt")
+    doc = build_sarif(replace(outcome(finding), roots=roots)).document
+    [run] = doc["runs"]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "sub/requirements.txt", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.as_uri() + "/"
+    expected = fingerprint(finding, "sub/requirements.txt")
+    assert run["results"][0]["partialFingerprints"] == {"mlsecopsFinding/v1": expected}
+
+
+def test_fingerprints_are_unique_within_a_run():
+    # The same call twice in one pickle: one key, told apart by its occurrence.
+    twice = [
+        model("MLS-PICKLE-DENY", "m.pkl", location="opcode 4"),
+        model("MLS-PICKLE-DENY", "m.pkl", location="opcode 9"),
+    ]
+    prints = [
+        r["partialFingerprints"]["mlsecopsFinding/v1"]
+        for r in build_sarif(outcome(*twice)).document["runs"][0]["results"]
+    ]
+    assert prints[1] == prints[0] + ":2"
+
+
+def test_a_package_installed_twice_in_an_image_is_two_fingerprints():
+    def in_image(path: str, version: str = "2.19.1") -> Finding:
+        return replace(
+            vuln("CVE-1", Severity.HIGH, "requests", version, "2.20.0", target="app.tar"),
+            target_type=TargetType.IMAGE,
+            location=f"{path}/requests-{version}.dist-info/METADATA",
+        )
+
+    system = "usr/lib/python3/dist-packages"
+    local = "usr/local/lib/python3.11/site-packages"
+    assert image_package_dir(in_image(local)) == local
+    assert fingerprint(in_image(system), "app.tar") != fingerprint(in_image(local), "app.tar")
+    # A version bump that leaves the vulnerability in place keeps the alert.
+    assert fingerprint(in_image(local), "app.tar") == fingerprint(
+        in_image(local, "2.19.2"), "app.tar"
+    )

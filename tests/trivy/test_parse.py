@@ -7,6 +7,7 @@ from pathlib import Path
 from mlsecops.core.findings import TargetType
 from mlsecops.trivy.results import ResultClass
 from mlsecops.trivy.run import Trivy, TrivyOptions
+from tests.support.images import build_oci_layout
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 
@@ -46,3 +47,14 @@ def test_an_empty_project_has_no_results(trivy_bin, trivy_cache, tmp_path):
     run = trivy(trivy_bin, trivy_cache).fs(tmp_path)
     assert run.results == ()
     assert run.findings(str) == []
+
+
+def test_an_os_package_is_placed_in_its_os_not_in_the_path_trivy_read(
+    trivy_bin, trivy_cache, tmp_path
+):
+    layout = build_oci_layout(tmp_path / "mlsecops-oci-x", dpkg=[("libc6", "glibc", "2.36-9")])
+    run = trivy(trivy_bin, trivy_cache).image_input(layout, tmp_path)
+    findings = run.findings(lambda _target: "app.tar", TargetType.IMAGE)
+    assert findings
+    # Trivy names the result `<layout dir> (debian 12)`: a temp dir for an OCI tarball.
+    assert {f.location for f in findings} == {"debian 12"}
