@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "modelscan")]
 
+from format_corpus import format_cases  # noqa: E402
 from modelscan_corpus import (  # noqa: E402
     Case,
     all_cases,
@@ -163,7 +164,7 @@ def main() -> int:
 def report(args: argparse.Namespace, work: Path) -> int:
     malicious, benign = work / "malicious", work / "benign"
     malicious.mkdir()
-    cases: list[Case] = all_cases()
+    cases: list[Case] = all_cases() + format_cases()
     for item in cases:
         item.build(malicious)
     shutil.copytree(BENIGN_FIXTURES, benign)

@@ -90,11 +90,16 @@ RULES: tuple[Rule, ...] = (
     Rule("MLS-ONNX-EXTERNAL-PATH", _M, _H, "ONNX external data outside the model directory",
          "The model reads external data from outside its own directory, so loading it reads "
          "arbitrary files. Keep external data beside the model."),
+    Rule("MLS-ONNX-MALFORMED", _M, _U, "ONNX model could not be parsed",
+         "Informational: a file named .onnx does not parse as an ONNX model, so it was not "
+         "checked (an ONNX runtime refuses it too). Re-export it from a trusted source."),
     Rule("MLS-ONNX-CUSTOM-DOMAIN", _M, _L, "ONNX ops from a non-standard domain",
          "The ops need a custom-op native library. Check where that library comes from."),
-    Rule("MLS-SAFETENSORS-HEADER", _M, _ME, "safetensors header invalid or lying",
-         "The header is invalid or lies about the data. Re-create the file with the "
-         "safetensors library from a trusted source."),
+    Rule("MLS-SAFETENSORS-HEADER", _M, _H, "safetensors header invalid or lying",
+         "The header is invalid or lies about the data (offsets past the end, overlapping "
+         "or leaving holes, sizes that disagree with shape and dtype). The safetensors "
+         "library refuses such a file; parsers that trust the header have been exploited "
+         "through it. Re-create the file with the safetensors library from a trusted source."),
     Rule("MLS-GGUF-TEMPLATE", _M, _H, "GGUF chat template reaches for Python internals",
          "The chat template in the GGUF metadata walks Python internals (template "
          "injection runs code in the loader). Remove the template or use a trusted one."),
@@ -114,6 +119,11 @@ RULES: tuple[Rule, ...] = (
          "Data nested deeper than the scanner follows (more than 4 levels of archives and "
          "pickles) was not checked. No model format nests that deep, so it is a likely "
          "evasion that a loader would still reach. Do not load it."),
+    Rule("MLS-MODEL-TOO-LARGE", _M, _ME, "Data too large to check",
+         "Part of a model is over one of the scanner's size limits (a config that inflates "
+         "to tens of MB, a member too large to hold, a huge header) and was not checked. No "
+         "real model needs that much: it is a likely decompression bomb or evasion that a "
+         "loader would still read. Do not load it."),
     Rule("MLS-MODEL-SYMLINK-OUTSIDE", _M, _L, "Symlink out of the model directory",
          "A symlink leaves the scanned directory and was not followed; a loader would read "
          "the file it points to. Replace the link with the file, or scan its target."),

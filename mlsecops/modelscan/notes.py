@@ -5,10 +5,7 @@ Nothing is skipped silently: what the scanner cannot read becomes one of these n
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mlsecops.core.findings import Finding, Kind, Severity
-from mlsecops.paths import display_path
 
 UNKNOWN_FORMAT = "MLS-MODEL-UNKNOWN-FORMAT"
 UNREADABLE = "MLS-MODEL-UNREADABLE"
@@ -16,6 +13,7 @@ SYMLINK_OUTSIDE = "MLS-MODEL-SYMLINK-OUTSIDE"
 ARCHIVE_DAMAGED = "MLS-ARCHIVE-DAMAGED"
 NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
 TOO_DEEP = "MLS-MODEL-TOO-DEEP"
+TOO_LARGE = "MLS-MODEL-TOO-LARGE"
 
 
 def model_finding(
@@ -72,9 +70,42 @@ def too_deep(target: str, location: str, levels: int) -> Finding:
     )  # fmt: skip
 
 
-def symlink_outside(path: Path, problem: str) -> Finding:
+def too_large(target: str, what: str, limit: int, location: str = "") -> Finding:
+    """Data over one of the scanner's size limits (resource bombs among them), not checked."""
+    # MEDIUM, like TOO_DEEP: no model needs this much of that kind of data, so it is a likely
+    # bomb or evasion, and a loader would still read it.
     return model_finding(
-        SYMLINK_OUTSIDE, Severity.LOW, display_path(path), "Symlink not followed",
+        TOO_LARGE, Severity.MEDIUM, target, "Data too large to check",
+        f"{what[:1].upper()}{what[1:]} is over the scanner's limit of {_size(limit)}, so "
+        "it was not checked. No real model needs this much of it: it is likely a "
+        "decompression bomb or hides something from scanners, and a loader would still read it.",
+        "Do not load this file; re-create it from a trusted source.",
+        location=location,
+    )  # fmt: skip
+
+
+def _size(limit: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if limit >= 1 << shift:
+            return f"{limit / (1 << shift):g} {unit}"
+    return f"{limit} bytes"
+
+
+def internal_error(target: str, exc: Exception) -> Finding:
+    """The scanner itself failed on this file (a bug): said, never a crash of the whole scan."""
+    return model_finding(
+        UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
+        f"The scanner failed on this file ({type(exc).__name__}: {str(exc)[:200]}), so it "
+        "was not checked. This is a bug in mlsecops: please report it with the file.",
+        "Do not load the file until it has been checked; report the failure.",
+        properties={"internal_error": type(exc).__name__},
+    )  # fmt: skip
+
+
+def symlink_outside(target: str, problem: str) -> Finding:
+    """A symlink out of the scanned directory, reported and not followed."""
+    return model_finding(
+        SYMLINK_OUTSIDE, Severity.LOW, target, "Symlink not followed",
         f"This entry was not scanned: {problem}. The scanner never follows links out of a "
         "model directory, but a loader that opens this path would read the file it points to.",
         "Replace the link with the file itself, or scan the link's target as its own --model.",

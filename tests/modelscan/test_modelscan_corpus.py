@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from format_corpus import format_cases
 from modelscan_corpus import Case, all_cases
 
 from mlsecops.core.findings import Kind, Severity
 from mlsecops.modelscan import scan_models
 
-CASES = all_cases()
+CASES = all_cases() + format_cases()
 
 
 @pytest.fixture(scope="module")

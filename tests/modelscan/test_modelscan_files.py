@@ -28,7 +28,7 @@ from modelscan_corpus import (
 from mlsecops.core.findings import Severity
 from mlsecops.errors import UsageError
 from mlsecops.modelscan import check_model_paths, scan_models
-from mlsecops.modelscan.hdf5 import h5_findings, load_h5py
+from mlsecops.modelscan.formats.hdf5 import h5_findings, load_h5py
 from mlsecops.modelscan.rules import default_rules
 
 
@@ -222,11 +222,13 @@ def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, mon
 
 def test_a_magic_less_pickle_is_parsed_once(tmp_path: Path, monkeypatch) -> None:
     # The parse that tells it from text is the scan's parse: the data is not read again.
-    from mlsecops.modelscan import scanner
+    from mlsecops.modelscan import data
+    from mlsecops.modelscan.formats import pickles
 
     calls = []
-    real = scanner.analyze_all
-    monkeypatch.setattr(scanner, "analyze_all", lambda *a: calls.append(a) or real(*a))
+    real = data.analyze_all
+    monkeypatch.setattr(data, "analyze_all", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(pickles, "analyze_all", lambda *a: calls.append(a) or real(*a))
     (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
     monkeypatch.chdir(tmp_path)
     assert ids(scan_models([Path("weights")])) == [("MLS-PICKLE-DENY", "weights")]

@@ -1,13 +1,23 @@
-"""NumPy `.npy` headers: only object arrays carry a pickle, right after the header."""
+"""NumPy `.npy` files: only object arrays carry a pickle, right after the header.
+
+`.npz` files are zips of `.npy` members: the zip handler reads them.
+"""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import struct
 
-from mlsecops.modelscan.streams import Stream
+from mlsecops.core.findings import Finding
+from mlsecops.modelscan import notes
+from mlsecops.modelscan.formats.base import Context, Data, Handler, TooLarge
+from mlsecops.modelscan.formats.pickles import scan_stream
+from mlsecops.modelscan.pickle_findings import Loader
+from mlsecops.modelscan.streams import CorruptData, Stream
 
 MAGIC = b"\x93NUMPY"
+MAX_HEADER = 16 << 20  # numpy writes a few dozen bytes (it refuses 10 kB without allow_pickle)
 
 
 class NpyError(Exception):
@@ -32,6 +42,8 @@ def holds_objects(stream: Stream) -> bool:
         (length,) = struct.unpack("<I", size_bytes) if len(size_bytes) == 4 else (-1,)
     else:
         raise NpyError(f"unknown .npy format version {major}")
+    if length > MAX_HEADER:
+        raise TooLarge(f"the .npy header of {length} bytes", MAX_HEADER)
     header = stream.read(length) if length >= 0 else b""
     if length < 0 or len(header) != length:
         raise NpyError("the header is truncated")
@@ -52,3 +64,17 @@ def _has_objects(descr: object) -> bool:
     if isinstance(descr, list):
         return any(_has_objects(part) for part in descr)
     return False
+
+
+def scan(data: Data, context: Context) -> list[Finding]:
+    """Findings for the pickle of an object array; none for numeric arrays."""
+    stream = data.open()
+    try:
+        if not holds_objects(stream):
+            return []
+    except (NpyError, CorruptData) as exc:
+        return [notes.numpy_malformed(data.where.target, str(exc))]
+    return scan_stream(stream, dataclasses.replace(data.where, loader=Loader.NUMPY), context)
+
+
+HANDLER = Handler("numpy", lambda data: data.head.startswith(MAGIC), scan, loadable=True)

@@ -12,6 +12,7 @@ import importlib
 from typing import Any, BinaryIO
 
 from mlsecops.core.findings import Finding, Severity
+from mlsecops.modelscan.formats.base import Context, Data, Found, Handler
 from mlsecops.modelscan.keras_config import ECOSYSTEM, LAMBDA, ConfigSource, config_findings
 from mlsecops.modelscan.notes import model_finding
 from mlsecops.modelscan.rules import Rules
@@ -21,6 +22,7 @@ UNREADABLE = "MLS-H5-UNREADABLE"
 _CONFIG_ATTRIBUTES = ("model_config", "training_config")
 _LAMBDA_MARKERS = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
 _CHUNK = 1 << 20
+_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 @functools.cache
@@ -33,24 +35,49 @@ def load_h5py() -> Any | None:
         return None
 
 
-def h5_findings(source: BinaryIO, target: str, rules: Rules, h5py: Any | None) -> list[Finding]:
-    """Findings for an HDF5 file read from `source`; `h5py` is the module (None: not installed)."""
+def scan(data: Data, context: Context) -> list[Finding]:
+    """Findings for a Keras .h5 model's config (h5py when installed, else a byte search)."""
+    h5py = load_h5py() if context.options.use_h5py else None
+    texts: list[tuple[str, str]] = []
+    found = h5_findings(data.random_access(), data.where.target, context.rules, h5py, texts)
+    context.strings([Found.at(data.where, f"HDF5 attribute {n}", t) for n, t in texts])
+    return found
+
+
+def _sniff(data: Data) -> bool:
+    return any(data.head[offset:].startswith(_MAGIC) for offset in (0, 512, 1024, 2048))
+
+
+HANDLER = Handler("hdf5", _sniff, scan)
+
+
+def h5_findings(
+    source: BinaryIO,
+    target: str,
+    rules: Rules,
+    h5py: Any | None,
+    texts: list[tuple[str, str]] | None = None,
+) -> list[Finding]:
+    """Findings for an HDF5 file read from `source`; `h5py` is the module (None: not
+    installed). The config texts read are appended to `texts`."""
     if h5py is None:
         return [_skipped(target), *_byte_search(source, target)]
     try:
         with h5py.File(source, "r") as handle:
-            texts = [
+            values = [
                 (name, handle.attrs[name]) for name in _CONFIG_ATTRIBUTES if name in handle.attrs
             ]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         return [
             model_finding(UNREADABLE, Severity.UNKNOWN, target, "HDF5 file could not be read",
                           f"h5py could not read this file ({exc}); it was not checked.",
                           "Check that the file is a complete HDF5 file.", ecosystem=ECOSYSTEM)
         ]  # fmt: skip
     findings: list[Finding] = []
-    for name, value in texts:
+    for name, value in values:
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if texts is not None:
+            texts.append((name, text))
         findings += config_findings(text, ConfigSource(target, f"HDF5 attribute {name}"), rules)
     return findings
 

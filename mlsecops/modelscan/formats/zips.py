@@ -1,0 +1,91 @@
+"""Zip archives: PyTorch checkpoints, Keras v3 `.keras`, NumPy `.npz`, and any other zip.
+
+Every archive format is read through the one zip reader (modelscan/zipread), which reads
+what loaders read, not what `zipfile` insists on. Each member is dispatched like any other
+data, one level deeper, except:
+- a root `config.json` is a Keras config: Keras v3 rebuilds the model from it alone,
+  whatever else the archive holds (JSON that names no `module`/`class_name` is quiet);
+- the weights `.h5` of a `.keras` holds no config, and torch's `<dir>/data/<n>` members
+  are raw tensor bytes torch never unpickles: neither is parsed;
+- members named `*.pkl`/`*.pickle` are unpickled by their loader whatever they look like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from mlsecops.core.findings import Finding
+from mlsecops.modelscan import notes
+from mlsecops.modelscan.data import stream_data
+from mlsecops.modelscan.formats.base import Context, Data, Found, Handler, Where
+from mlsecops.modelscan.keras_config import ConfigSource, config_findings
+from mlsecops.modelscan.pickle_findings import Loader
+from mlsecops.modelscan.streams import CorruptData, Stream
+from mlsecops.modelscan.zipread import Member, MemberError, list_members, open_member
+
+MAX_CONFIG = 8 << 20  # a Keras config.json is kilobytes, a few MB for the largest models
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
+def scan(data: Data, context: Context) -> list[Finding]:
+    """Findings for every member a loader would read."""
+    where = data.where
+    handle = data.random_access()
+    members, note = list_members(handle)
+    findings = [notes.damaged(where.target, note)] if note else []
+    names = {member.name for member in members}
+    storage = torch_storage(names)
+    keras_v3 = "config.json" in names and "metadata.json" in names
+    torch = any(is_torch_pickle(name) for name in names)
+    loader = Loader.TORCH if torch else where.loader
+    for member in members:
+        if (keras_v3 and member.name.endswith(".h5")) or storage(member.name):
+            continue
+        findings += _member(handle, member, where.inside_member(member.name, loader), context)
+    return findings
+
+
+def _member(handle: BinaryIO, member: Member, where: Where, context: Context) -> list[Finding]:
+    def fresh() -> Stream:
+        return open_member(handle, member)
+
+    try:
+        if member.name == "config.json":
+            return where.place(_keras_config(fresh, where, context))
+        inner = stream_data(fresh, where, member.name)
+        claim = "pickle" if member.name.endswith((".pkl", ".pickle")) else ""
+        return context.scan(inner, claim=claim)
+    except (MemberError, CorruptData) as exc:
+        return where.place([notes.unreadable(where.target, f"the member is unreadable ({exc})")])
+
+
+def _keras_config(fresh: Callable[[], Stream], where: Where, context: Context) -> list[Finding]:
+    text = fresh().read(MAX_CONFIG + 1)
+    if len(text) > MAX_CONFIG:
+        return [notes.too_large(where.target, "this Keras config", MAX_CONFIG)]
+    context.strings([Found.at(where, "", text.decode("utf-8", "replace"))])
+    return config_findings(text, ConfigSource(where.target, "config.json"), context.rules)
+
+
+def is_torch_pickle(name: str) -> bool:
+    """True for the pickle of a torch zip checkpoint (`<dir>/data.pkl`)."""
+    return name == "data.pkl" or name.endswith("/data.pkl")
+
+
+def torch_storage(names: set[str]) -> Callable[[str], bool]:
+    """Tells the `<dir>/data/<key>` members of a torch zip: raw tensor bytes, never unpickled.
+
+    Skipping them spares parsing gigabytes of weights, and the false alarms of tensor bytes
+    that happen to start like a pickle.
+    """
+    dirs = {name[: -len("data.pkl")] + "data" for name in names if is_torch_pickle(name)}
+
+    def storage(name: str) -> bool:
+        directory, _, key = name.rpartition("/")
+        return directory in dirs and key.isdigit()
+
+    return storage
+
+
+HANDLER = Handler("zip", lambda data: data.head[:4] in _ZIP_MAGIC, scan, loadable=True)
