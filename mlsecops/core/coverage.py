@@ -29,6 +29,8 @@ class Unchecked(enum.StrEnum):
     UNREADABLE = "unreadable"
     TOO_DEEP = "too-deep"
     TOO_LARGE = "too-large"
+    LINK_OUTSIDE = "link-outside"
+    NEEDS_EXTRA = "needs-extra"
 
     @property
     def words(self) -> str:
@@ -48,6 +50,8 @@ _WORDS = {
     Unchecked.UNREADABLE: "could not be read",
     Unchecked.TOO_DEEP: "nested deeper than the scanner follows",
     Unchecked.TOO_LARGE: "larger than the scanner's limit",
+    Unchecked.LINK_OUTSIDE: "symlink out of the scanned directory, not followed",
+    Unchecked.NEEDS_EXTRA: "needs an optional extra that is not installed",
 }
 
 
