@@ -18,7 +18,8 @@ from mlsecops.core.findings import sorted_findings
 from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.source import Source, SourceResult, combined
-from mlsecops.deps.discovery import check_project
+from mlsecops.deps.conda import environment_files
+from mlsecops.deps.discovery import check_project, dependency_files
 from mlsecops.deps.project import ProjectOptions, ProjectSource
 from mlsecops.errors import UsageError
 from mlsecops.images.source import ImageScan
@@ -73,15 +74,21 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    ignore_file, ignore_notes = trivy_ignore_file(project)
-    trivy, db_notes = _trivy(request, ignore_file)
-    sources: list[Source] = [
-        ProjectSource(trivy, project, ProjectOptions(request.resolve, request.index_url)),
-        *(ImageScan(trivy, image, project) for image in images),
-    ]
+    sources: list[Source] = []
+    setup = SourceResult()
+    scan_project = _project_has_dependency_files(project)
+    if scan_project or images:
+        # Only now is Trivy needed: a model-only scan runs with no Trivy and no DB at all.
+        ignore_file, ignore_notes = trivy_ignore_file(project)
+        trivy, db_notes = _trivy(request, ignore_file)
+        setup = SourceResult(notes=(*db_notes, *ignore_notes))
+        if scan_project:
+            options = ProjectOptions(request.resolve, request.index_url)
+            sources.append(ProjectSource(trivy, project, options))
+        sources += [ImageScan(trivy, image, project) for image in images]
     if request.models:
         sources.append(ModelScan(request.models, policy.allow_globals))
-    scanned = SourceResult(notes=(*db_notes, *ignore_notes)) + combined(s.scan() for s in sources)
+    scanned = setup + combined(s.scan() for s in sources)
     roots = SourceRoots.of_scan(
         project,
         workspace=request.workspace,
@@ -89,6 +96,15 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         image_files=tuple((i.name, i.path) for i in images if i.path is not None),
     )
     return _judge(scanned, request, policy, gate, today, roots)
+
+
+def _project_has_dependency_files(project: Path) -> bool:
+    """True when the project holds a file the project Source reads (through Trivy).
+
+    Keep in step with deps/project.ProjectSource: a kind of file it reads must be found here,
+    or a project holding only that kind would not be scanned.
+    """
+    return bool(dependency_files(project) or environment_files(project))
 
 
 def _judge(

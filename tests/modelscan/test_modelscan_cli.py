@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -118,3 +119,39 @@ def test_policy_allow_globals_trusts_a_user_class(trivy_bin, trivy_cache, tmp_pa
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "after.json").read_text())["findings"] == []
+
+
+def _without_trivy(tmp_path: Path) -> dict[str, str]:
+    """An environment with no Trivy anywhere: not on PATH, no cache, no DB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIVY", "MLSECOPS"))}
+    env["PATH"] = os.pathsep.join(("/usr/bin", "/bin"))
+    env["PYTHONPATH"] = str(REPO)
+    env["HOME"] = env["XDG_CACHE_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def test_a_model_only_scan_needs_no_trivy(tmp_path):
+    assert shutil.which("trivy", path=_without_trivy(tmp_path)["PATH"]) is None
+    (tmp_path / "model.pt").write_bytes(reduce_pickle("os", "system"))
+    (tmp_path / "clean.keras").write_bytes(keras_zip([DENSE]))
+    scan = [sys.executable, "-m", "mlsecops", "scan", "--json", "r.json"]
+    run = functools.partial(
+        subprocess.run, capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+        env=_without_trivy(tmp_path),
+    )  # fmt: skip
+    proc = run([*scan, "--model", "model.pt", "--model", "clean.keras"])
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert schema_errors(report, "report.schema.json") == []
+    assert [(f["id"], f["target"]) for f in report["findings"]] == [("MLS-PICKLE-DENY", "model.pt")]
+    coverage = report["coverage"]
+    assert sorted((f["path"], f["kind"], f["checked"]) for f in coverage["files"]) == [
+        ("clean.keras", "model", 1),
+        ("model.pt", "model", 1),
+    ]
+    assert run([*scan, "--model", "clean.keras"]).returncode == 0
+
+    # A dependency file is for Trivy to read: without Trivy, that is a tool failure.
+    (tmp_path / "requirements.txt").write_text("requests==2.19.1\n")
+    proc = run([*scan, "--model", "clean.keras", "--offline"])
+    assert proc.returncode == 3, proc.stderr
