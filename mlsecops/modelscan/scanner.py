@@ -43,6 +43,7 @@ class FileScan:
 
     target: str
     findings: tuple[Finding, ...]
+    format: str = ""  # the handler that read it (`formats/table`), "" when none did
 
 
 def check_model_paths(paths: Sequence[Path]) -> None:
@@ -114,8 +115,10 @@ class _Scanner:
 
     def scan(self, data: Data, accept: Accept = Accept.ANY, claim: str = "") -> list[Finding]:
         """Dispatch `data` to its handler; past MAX_DEPTH, a finding instead."""
+        return self._dispatch(data, self.identify(data, accept, claim))
+
+    def _dispatch(self, data: Data, handler: Handler | None) -> list[Finding]:
         where = data.where
-        handler = self.identify(data, accept, claim)
         if handler is None:
             return [] if where.in_archive else [notes.unknown(where.target, data.head)]
         if where.depth > MAX_DEPTH and not handler.fallback:
@@ -165,25 +168,28 @@ class _Scanner:
         if real in self._seen:
             return
         self._seen.add(real)
-        target = printable(display_path(path))
-        self._files.append((real, FileScan(target, tuple(self._file_findings(path, target)))))
+        self._files.append((real, self._scan_one(path, printable(display_path(path)))))
 
-    def _file_findings(self, path: Path, target: str) -> list[Finding]:
+    def _scan_one(self, path: Path, target: str) -> FileScan:
         where = Where(target, model_dir=path.parent)
+        handler = None
         try:
             if not stat.S_ISREG(path.stat().st_mode):
                 # A FIFO or device would block or never end; no loader reads models from one.
-                return [notes.unreadable(target, "it is not a regular file")]
+                return FileScan(target, (notes.unreadable(target, "it is not a regular file"),))
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
-                return self.scan(file_data(handle, size, where, printable(path.name)))
+                data = file_data(handle, size, where, printable(path.name))
+                handler = self.identify(data)
+                found = self._dispatch(data, handler)
         except OSError as exc:
-            return [notes.unreadable(target, f"it could not be read ({exc.strerror or exc})")]
+            found = [notes.unreadable(target, f"it could not be read ({exc.strerror or exc})")]
         except RecursionError:
             # Only a crafted file nests this deep; say so rather than crash the whole scan.
-            return [notes.unreadable(target, "its structure nests deeper than Python can follow")]
+            found = [notes.unreadable(target, "its structure nests deeper than Python can follow")]
         except Exception as exc:  # one bad file must not end the whole scan
-            return [notes.internal_error(target, exc)]
+            found = [notes.internal_error(target, exc)]
+        return FileScan(target, tuple(found), handler.name if handler else "")
 
 
 def printable(text: str) -> str:

@@ -80,3 +80,17 @@ def test_every_model_rule_is_produced_by_the_corpus(corpus: Path, tmp_path: Path
     }
     model_rules = {rule.id for rule in RULES if rule.kind is Kind.MODEL}
     assert sorted(model_rules - produced) == []
+
+
+def test_each_file_says_which_format_read_it(tmp_path: Path) -> None:
+    # For the bill of materials: the format comes from the content, never the name.
+    names = write_generated_benign(tmp_path)
+    (tmp_path / "weights.bin").write_bytes(bytes(range(256)))
+    formats = {Path(f.target).name: f.format for f in scan_files([tmp_path])}
+    assert len(names) == len(formats) - 1
+    assert formats["dense.keras"] == "zip"
+    assert formats["plain.safetensors"] == "safetensors"
+    assert formats["local_external.onnx"] == "onnx"
+    assert formats["plain_dict_protocol0.pkl"] == "pickle (protocol 0/1)"
+    assert formats["odict_protocol5.pkl"] == "pickle"
+    assert formats["weights.bin"] == ""
