@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mlsecops.core.findings import BaselineState, Finding, Kind
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.rules import BY_ID, is_own_rule
 from mlsecops.core.text import md_code, md_link, md_text
 from mlsecops.core.versions import minimum_fix, version_key
 from mlsecops.reports.coverage_lines import coverage_lines
@@ -238,7 +239,9 @@ def _ignored_row(f: Finding) -> str:
 
 
 def _link(f: Finding) -> str:
-    return md_link(md_text(f.id), f.primary_url)
+    # An advisory links to its database; one of our own rules to its section of docs/rules.md.
+    own = BY_ID.get(f.id) if is_own_rule(f.id) else None
+    return md_link(md_text(f.id), f.primary_url or (own.help_uri if own else ""))
 
 
 def _where(f: Finding) -> str:

@@ -109,3 +109,14 @@ def test_an_archive_member_is_shown_with_its_file():
     )  # fmt: skip
     text = render_summary(outcome(member))
     assert "`models/v1:final.pt (archive member archive/data.pkl)`" in text
+
+
+def test_our_own_rule_ids_link_to_their_section_of_the_rules_page():
+    finding = Finding(
+        "MLS-PICKLE-DENY", Kind.MODEL, Severity.CRITICAL, "m.pkl", package="os.system"
+    )
+    text = render_summary(outcome(finding))
+    anchor = "docs/rules.md#mls-pickle-deny"
+    assert (
+        f"[MLS-PICKLE-DENY](https://github.com/mlsecops/mlsecops-action/blob/main/{anchor})" in text
+    )
