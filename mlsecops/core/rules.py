@@ -76,6 +76,21 @@ RULES: tuple[Rule, ...] = (
     Rule("MLS-PICKLE-TRAILING", _M, _L, "Bytes after the pickle's STOP",
          "Bytes after STOP that are not a pickle: an evasion trick (pickle.load ignores "
          "them). Re-create the file from a trusted source."),
+    Rule("MLS-PICKLE-DESERIALIZE", _M, _H, "Trusted reconstructor unpickles unseen data",
+         "An allow-listed callable that deserializes its argument (torch.storage."
+         "_load_from_bytes runs torch.load) gets data built at load time or too large to "
+         "check, so what it unpickles was not scanned. Do not load it."),
+    Rule("MLS-PICKLE-ENCODED", _M, _H, "Dangerous pickle hidden as base64 or hex text",
+         "A string decodes to a pickle with dangerous globals; code that decodes and "
+         "unpickles it runs them. Loading the file alone does not, hence HIGH, not CRITICAL. "
+         "Remove it; never unpickle strings from model files."),
+    Rule("MLS-PICKLE-FRAME", _M, _ME, "Pickle frames disagree with their opcodes",
+         "No pickler writes this: pickle.loads, pickle.load and torch.load read the pickle "
+         "differently. Every reading was scanned. Re-create the file from a trusted source."),
+    Rule("MLS-PICKLE-BUDGET", _M, _ME, "Pickle not fully checked: a scan budget ran out",
+         "Opcodes, stack, decompressed size, nested data or frame readings went past what "
+         "any model needs; the rest was not checked and a loader would still run it. Do not "
+         "load the file."),
     # -- Keras, ONNX, safetensors, GGUF, chat templates ----------------------------------
     Rule("MLS-KERAS-LAMBDA", _M, _H, "Keras Lambda layer",
          "A Lambda layer's bytecode is rebuilt into a function on load. Replace it with a "

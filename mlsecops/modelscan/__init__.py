@@ -7,7 +7,8 @@ data       data to scan: a file, bytes, or a stream (archive member, decompresse
 formats/   one handler per format, and THE table (formats/__init__.py)
 zipread    the one zip reader every archive format uses
 keras_config, templates, protobuf   what more than one format reads
-pickle_ops, pickle_findings, joblib_arrays, streams   the pickle analysis
+pickle_reader, pickle_ops, pickle_values, pickle_stream   the pickle reader (bounded: budget)
+pickle_findings, pickle_notes, joblib_arrays, encoded, signatures, streams   and its judgement
 rules      the pickle allow/deny lists (data/modelscan-rules.yml)
 notes      the one constructor of model findings, and the "not checked" notes
 """

@@ -15,7 +15,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from mlsecops.modelscan.formats.base import HEAD_SIZE, Data, Sniffed, TooLarge, Where
 from mlsecops.modelscan.joblib_arrays import after_build
-from mlsecops.modelscan.pickle_ops import Segment, analyze_all
+from mlsecops.modelscan.pickle_stream import Parse, read_bytes, read_stream
 from mlsecops.modelscan.streams import CorruptData, Stream, read_head
 
 MAX_WHOLE = 1 << 30  # data read whole for random access (no real archive member is larger)
@@ -36,7 +36,8 @@ def file_data(handle: BinaryIO, size: int, where: Where, name: str) -> Data:
 
     handle.seek(0)
     head = handle.read(HEAD_SIZE)
-    return Data(where, _sniffed(head, name, fresh), fresh, random_access, size, on_disk=handle)
+    sniffed = _sniffed(head, name, lambda: read_stream(fresh, size, where.budget, after_build))
+    return Data(where, sniffed, fresh, random_access, size, on_disk=handle)
 
 
 def bytes_data(blob: bytes, where: Where, name: str = "") -> Data:
@@ -48,7 +49,8 @@ def bytes_data(blob: bytes, where: Where, name: str = "") -> Data:
     def random_access() -> BinaryIO:
         return io.BytesIO(blob)
 
-    return Data(where, _sniffed(blob[:HEAD_SIZE], name, fresh), fresh, random_access, len(blob))
+    sniffed = _sniffed(blob[:HEAD_SIZE], name, lambda: read_bytes(blob, where.budget, after_build))
+    return Data(where, sniffed, fresh, random_access, len(blob))
 
 
 def stream_data(fresh: Callable[[], Stream], where: Where, name: str) -> Data:
@@ -63,7 +65,8 @@ def stream_data(fresh: Callable[[], Stream], where: Where, name: str) -> Data:
         spooled[0].seek(0)
         return spooled[0]
 
-    return Data(where, _sniffed(head, name, fresh), fresh, random_access)
+    sniffed = _sniffed(head, name, lambda: read_stream(fresh, None, where.budget, after_build))
+    return Data(where, sniffed, fresh, random_access)
 
 
 def spool(fresh: Callable[[], Stream], limit: int = MAX_WHOLE) -> BinaryIO:
@@ -92,10 +95,7 @@ def _next_chunk(stream: Stream) -> bytes:
     return stream.read(min(available, _CHUNK)) if available else b""
 
 
-def _sniffed(head: bytes, name: str, fresh: Callable[[], Stream]) -> Sniffed:
-    def parse() -> list[Segment]:
-        return analyze_all(fresh(), after_build)
-
+def _sniffed(head: bytes, name: str, parse: Callable[[], Parse]) -> Sniffed:
     return Sniffed(head, name, parse)
 
 

@@ -7,25 +7,26 @@ thousand times is one problem to fix, not a thousand.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mlsecops.core.findings import Finding, Severity
-from mlsecops.modelscan.notes import model_finding
-from mlsecops.modelscan.pickle_ops import (
-    Action,
-    Const,
-    Event,
-    Global,
-    Items,
-    Opaque,
-    Position,
-    Result,
-    Segment,
-    Value,
+from mlsecops.modelscan.pickle_notes import (
+    Loader,
+    NestedScan,
+    PickleSource,
+    budget_findings,
+    encoded_findings,
+    frame_findings,
+    pickle_finding,
+    stream_problems,
 )
+from mlsecops.modelscan.pickle_ops import Event, Position, Segment
+from mlsecops.modelscan.pickle_stream import Parse
+from mlsecops.modelscan.pickle_values import Action, Global, Items, LargeData, Opaque, Result, shown
 from mlsecops.modelscan.rules import Rules, Trust, normalize
+
+__all__ = ["Loader", "NestedScan", "PickleSource", "judge"]
 
 DENY = "MLS-PICKLE-DENY"
 CALL = "MLS-PICKLE-CALL"
@@ -33,46 +34,48 @@ DYNAMIC_CALL = "MLS-PICKLE-DYNAMIC-CALL"
 SETATTR = "MLS-PICKLE-SETATTR"
 INSTANCE = "MLS-PICKLE-INSTANCE"
 IMPORT = "MLS-PICKLE-IMPORT"
-MALFORMED = "MLS-PICKLE-MALFORMED"
-TRAILING = "MLS-PICKLE-TRAILING"
+DESERIALIZE = "MLS-PICKLE-DESERIALIZE"
+OTHER_READING = "another reading of its frames"
 
 
-class Loader(enum.Enum):
-    """Which loader runs this pickle: it decides the advice."""
-
-    PICKLE = "pickle"  # pickle.load, joblib.load, pandas.read_pickle
-    TORCH = "torch"
-    NUMPY = "numpy"
-
-
-@dataclass(frozen=True)
-class PickleSource:
-    target: str  # display path of the file (an archive member goes into Finding.member)
-    loader: Loader = Loader.PICKLE
-    where: str = ""  # prefix of each location, for pickles nested in other data
-
-
-# Scans bytes found inside a pickle (a nested pickle, zip or .npy) as their own model data.
-NestedScan = Callable[[bytes, PickleSource], list[Finding]]
-
-
-def judge(
-    segments: Sequence[Segment], rules: Rules, source: PickleSource, nested: NestedScan
-) -> list[Finding]:
+def judge(parse: Parse, rules: Rules, source: PickleSource, nested: NestedScan) -> list[Finding]:
     """Findings for every pickle read from one stream; `nested` scans data found inside."""
     tally = _Tally()
     findings: list[Finding] = []
-    flat = _flatten(segments)
+    flat = _flatten(parse.segments)
+    skipped = list(parse.skipped)
     for number, segment in enumerate(flat, start=1):
         label = f"pickle {number} of {len(flat)}" if len(flat) > 1 else ""
-        for event in segment.events:
-            _note_event(event, rules, tally, label)
-        for position, blob in segment.blobs:
-            where = f"{source.where}bytes at {position.describe()}: "
-            findings += nested(blob, PickleSource(source.target, source.loader, where))
+        findings += _read_segment(segment, label, rules, tally, source, nested)
+    others = [segment for reading in parse.other_readings for segment in _flatten(reading)]
+    for segment in others:
+        findings += _read_segment(segment, OTHER_READING, rules, tally, source, nested)
+    for segment in flat + others:
+        skipped += segment.skipped + ([segment.budget] if segment.budget else [])
     findings += tally.findings(rules, source)
-    findings += _stream_problems(flat, source)
+    findings += stream_problems(flat, source)
+    findings += frame_findings(parse.anomalies, 1 + len(parse.other_readings), source)
+    findings += budget_findings(list(dict.fromkeys(skipped)), source)
     return findings
+
+
+def _read_segment(
+    segment: Segment,
+    label: str,
+    rules: Rules,
+    tally: _Tally,
+    source: PickleSource,
+    nested: NestedScan,
+) -> list[Finding]:
+    for event in segment.events:
+        _note_event(event, rules, tally, label)
+    found: list[Finding] = []
+    for blob in segment.blobs:
+        what = f"{blob.encoding} text" if blob.encoding else "bytes"
+        where = f"{source.where}{what} at {blob.position.describe()}: "
+        inner = nested(blob.data, PickleSource(source.target, source.loader, where))
+        found += encoded_findings(inner, blob, source) if blob.encoding else inner
+    return found
 
 
 def _flatten(segments: Sequence[Segment]) -> list[Segment]:
@@ -96,24 +99,29 @@ class _Use:
 class _Tally:
     uses: dict[tuple[str, str], _Use] = field(default_factory=dict)
     dynamic: dict[str, tuple[Position, str, str]] = field(default_factory=dict)
+    unchecked: dict[str, tuple[Position, str, str]] = field(default_factory=dict)
 
     def note(self, target: Global, action: Action, event: Event, label: str) -> None:
         module, name = normalize(target.module, target.name)
         use = self.uses.setdefault((module, name), _Use(module, name))
-        use.counts[action] = use.counts.get(action, 0) + 1
+        use.counts[action] = use.counts.get(action, 0) + event.count
         use.first.setdefault(action, (event.position, event.opcode, label))
         if action is Action.CALL and not use.call_text and event.args is not None:
             use.call_text = f"{module}.{name}({_render_args(event.args)})"
 
-    def note_dynamic(self, value: Value, event: Event, label: str) -> None:
+    def note_dynamic(self, value: object, event: Event, label: str) -> None:
         """A call or instantiation of a value the pickle computes, not names."""
         self.dynamic.setdefault(_describe(value), (event.position, event.opcode, label))
+
+    def note_unchecked(self, text: str, event: Event, label: str) -> None:
+        """A trusted callable deserializes data the scanner could not see."""
+        self.unchecked.setdefault(text, (event.position, event.opcode, label))
 
     def findings(self, rules: Rules, source: PickleSource) -> list[Finding]:
         out = [f for use in self.uses.values() if (f := _judge_use(use, rules, source))]
         for text, (position, opcode, label) in self.dynamic.items():
             out.append(
-                _finding(
+                pickle_finding(
                     DYNAMIC_CALL,
                     Severity.HIGH,
                     source,
@@ -129,7 +137,24 @@ class _Tally:
                     extra={"opcode": opcode, **({"pickle": label} if label else {})},
                 )
             )
+        out += [_unchecked_finding(text, at, source) for text, at in self.unchecked.items()]
         return out
+
+
+def _unchecked_finding(text: str, at: tuple[Position, str, str], source: PickleSource) -> Finding:
+    position, opcode, label = at
+    return pickle_finding(
+        DESERIALIZE, Severity.HIGH, source, package=text,
+        title="Pickle deserializes data the scanner cannot see",
+        description=(
+            f"{opcode} calls {text}. That reconstructor is trusted, but it deserializes its "
+            "argument (torch.storage._load_from_bytes runs torch.load on it), and here the "
+            "argument is built at load time or too large to check, so whatever it would "
+            "unpickle was not scanned. Real checkpoints pass it plain bytes."
+        ),
+        fix=_fix(source.loader, Severity.HIGH, text),
+        position=position, extra={"opcode": opcode, **({"pickle": label} if label else {})},
+    )  # fmt: skip
 
 
 def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
@@ -154,6 +179,14 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
                 tally.note(argument, action, event, label)
             elif isinstance(argument, Result | Opaque):
                 tally.note_dynamic(argument, event, label)
+    # One that deserializes an argument: plain bytes were scanned as nested data when the
+    # pickle pushed them; anything else cannot be.
+    for index in roles.deserialize:
+        argument = items[index] if index < len(items) else None
+        if isinstance(argument, Result | Opaque) or (
+            isinstance(argument, LargeData) and not argument.checked
+        ):
+            tally.note_unchecked(f"{target.dotted}({_describe(argument)})", event, label)
 
 
 def _judge_use(use: _Use, rules: Rules, source: PickleSource) -> Finding | None:
@@ -259,7 +292,7 @@ def _use_finding(
     extra = {"opcode": opcode, "occurrences": str(use.counts.get(action, 0))}
     if label:
         extra["pickle"] = label
-    return _finding(
+    return pickle_finding(
         rule,
         severity,
         source,
@@ -270,25 +303,6 @@ def _use_finding(
         position=position,
         extra=extra,
     )
-
-
-def _finding(
-    rule: str,
-    severity: Severity,
-    source: PickleSource,
-    *,
-    package: str,
-    title: str,
-    description: str,
-    fix: str,
-    position: Position | None,
-    extra: dict[str, str],
-) -> Finding:
-    location = source.where + (position.describe() if position else "")
-    return model_finding(
-        rule, severity, source.target, title, description, fix, package=package,
-        location=location.rstrip(": "), ecosystem=source.loader.value, properties=extra,
-    )  # fmt: skip
 
 
 def _fix(loader: Loader, severity: Severity, dotted: str) -> str:
@@ -321,52 +335,7 @@ def _fix(loader: Loader, severity: Severity, dotted: str) -> str:
     )
 
 
-def _stream_problems(flat: list[Segment], source: PickleSource) -> list[Finding]:
-    out: list[Finding] = []
-    for number, segment in enumerate(flat):
-        if not segment.error:
-            continue
-        if number > 0 and segment.ops == 0 and not segment.corrupt:
-            out.append(
-                _finding(
-                    TRAILING,
-                    Severity.LOW,
-                    source,
-                    package="",
-                    title="Data after the end of the pickle",
-                    description=(
-                        f"After the pickle's STOP, the stream continues at byte offset "
-                        f"{segment.start} with bytes that are not a pickle. pickle.load ignores "
-                        "them, but hiding data behind a valid pickle is a known trick to evade "
-                        "scanners."
-                    ),
-                    fix="Re-save the model so the file holds only what its format defines.",
-                    position=None,
-                    extra={"offset": str(segment.start)},
-                )
-            )
-            continue
-        out.append(
-            _finding(
-                MALFORMED,
-                Severity.MEDIUM,
-                source,
-                package="",
-                title="Pickle is malformed part-way",
-                description=(
-                    f"Reading stopped: {segment.error}. A loader runs every opcode before this "
-                    "point (those were scanned), and a lenient or custom loader may read on "
-                    "past it, where this scanner cannot see."
-                ),
-                fix="Do not load this file; re-create it from a trusted source.",
-                position=None,
-                extra={"offset": str(segment.end), "opcodes_read": str(segment.ops)},
-            )
-        )
-    return out
-
-
-def _describe(value: Value, depth: int = 0) -> str:
+def _describe(value: object, depth: int = 0) -> str:
     if isinstance(value, Global):
         return value.dotted
     if isinstance(value, Result):
@@ -378,20 +347,18 @@ def _describe(value: Value, depth: int = 0) -> str:
         return f"an instance of {inner}"
     if isinstance(value, Opaque):
         return f"a {value.what}"
+    if isinstance(value, LargeData):
+        return shown(value)
     return "a constant"
 
 
-def _render_args(args: Value, limit: int = 80) -> str:
+def _render_args(args: object, limit: int = 80) -> str:
     items = args.items if isinstance(args, Items) else [args]
     parts = []
     for item in items:
-        if isinstance(item, Const) and isinstance(item.value, str | int | float | bool | None):
-            parts.append(repr(item.value))
-        elif isinstance(item, Const) and isinstance(item.value, bytes):
-            parts.append(repr(item.value[:40]))
-        elif isinstance(item, Global):
+        if isinstance(item, Global):
             parts.append(item.dotted)
         else:
-            parts.append("...")
+            parts.append(shown(item))
     text = ", ".join(parts)
     return text if len(text) <= limit else text[: limit - 3] + "..."

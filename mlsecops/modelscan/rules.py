@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -36,10 +36,14 @@ class Verdict:
 
 @dataclass(frozen=True)
 class ArgumentRoles:
-    """Which positional arguments a trusted reconstructor instantiates or calls."""
+    """Which positional arguments a trusted reconstructor instantiates, calls or unpickles."""
 
     instance: tuple[int, ...] = ()
     call: tuple[int, ...] = ()
+    deserialize: tuple[int, ...] = ()  # loaded as a pickle or checkpoint of its own
+
+
+_NO_ROLES = ArgumentRoles()
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,21 @@ class _Pattern:
     regex: re.Pattern[str]
     why: str
     exact: bool
+
+
+class _PatternSet:
+    """Patterns tested together: one combined regex says whether any matches at all."""
+
+    def __init__(self, patterns: Iterable[_Pattern]) -> None:
+        self.patterns = tuple(patterns)
+        combined = "|".join(f"(?:{p.regex.pattern})" for p in self.patterns) or "(?!)"
+        self._any = re.compile(combined)
+
+    def first(self, key: str) -> _Pattern | None:
+        """The first pattern that matches all of `key`."""
+        if not self._any.fullmatch(key):
+            return None
+        return next(p for p in self.patterns if p.regex.fullmatch(key))
 
 
 @dataclass(frozen=True)
@@ -58,34 +77,66 @@ class Rules:
     instances: tuple[_Pattern, ...]
     arguments: tuple[tuple[re.Pattern[str], ArgumentRoles], ...] = ()  # first match applies
 
+    @cached_property
+    def _sets(self) -> tuple[_PatternSet, _PatternSet, _PatternSet, _PatternSet]:
+        exact = _PatternSet(p for p in self.allow if p.exact)
+        return exact, _PatternSet(self.deny), _PatternSet(self.allow), _PatternSet(self.instances)
+
+    @cached_property
+    def _verdicts(self) -> dict[tuple[str, str], Verdict]:
+        return {}
+
     def judge(self, module: str, name: str) -> Verdict:
-        """How far `module.name` is trusted; see the precedence in the rules file."""
+        """How far `module.name` is trusted; see the precedence in the rules file.
+
+        A name that reaches a deny-listed one through an alias is denied too: an attribute
+        walk (`__main__.runpy`, `torch.serialization.os.system`), the builtins under another
+        name (`__builtins__.eval`, `__main__.eval`).
+        """
+        known = self._verdicts.get((module, name))
+        if known is not None:
+            return known
+        verdict = self._judge_name(module, name)
+        if verdict.trust is not Trust.DENY:
+            for alias_module, alias_name in _aliases(module, name):
+                reached = self._judge_name(alias_module, alias_name)
+                if reached.trust is Trust.DENY:
+                    shown = f"{alias_module}.{alias_name}".rstrip(".")
+                    verdict = Verdict(Trust.DENY, f"{reached.why} (it reaches {shown})")
+                    break
+        self._verdicts[(module, name)] = verdict
+        return verdict
+
+    def _judge_name(self, module: str, name: str) -> Verdict:
         key = f"{module}:{name}"
-        for pattern in self.allow:
-            if pattern.exact and pattern.regex.fullmatch(key):
-                return Verdict(Trust.ALLOW, pattern.why)
-        for pattern in self.deny:
-            if pattern.regex.fullmatch(key):
-                return Verdict(Trust.DENY, pattern.why)
-        if any(_is_dunder(part) for part in name.split(".")[1:]) or _is_dunder_walk(name):
-            # `Class.__init__.__globals__` and friends walk from any harmless class to
-            # the builtins: protocol 4 resolves dotted names attribute by attribute.
+        exact, deny, allow, instances = self._sets
+        if found := exact.first(key):
+            return Verdict(Trust.ALLOW, found.why)
+        if found := deny.first(key):
+            return Verdict(Trust.DENY, found.why)
+        parts = name.split(".")
+        if (len(parts) > 1 and any(map(_is_dunder, parts))) or _is_dunder_walk(name):
+            # `Class.__init__.__globals__`, `__builtins__.eval` and friends walk from any
+            # harmless name to the builtins: protocol 4 resolves dotted names part by part.
             return Verdict(Trust.DENY, "walks Python internals through dunder attributes")
-        for pattern in self.allow:
-            if pattern.regex.fullmatch(key):
-                return Verdict(Trust.ALLOW, pattern.why)
-        for pattern in self.instances:
-            if pattern.regex.fullmatch(key):
-                return Verdict(Trust.INSTANCE, pattern.why)
+        if found := allow.first(key):
+            return Verdict(Trust.ALLOW, found.why)
+        if found := instances.first(key):
+            return Verdict(Trust.INSTANCE, found.why)
         return Verdict(Trust.UNKNOWN)
 
+    @cached_property
+    def _roles(self) -> dict[tuple[str, str], ArgumentRoles]:
+        return {}
+
     def roles(self, module: str, name: str) -> ArgumentRoles:
-        """Which arguments of `module.name` it instantiates or calls."""
-        key = f"{module}:{name}"
-        for pattern, roles in self.arguments:
-            if pattern.fullmatch(key):
-                return roles
-        return ArgumentRoles()
+        """Which arguments of `module.name` it instantiates, calls or deserializes."""
+        known = self._roles.get((module, name))
+        if known is None:
+            key = f"{module}:{name}"
+            found = (roles for pattern, roles in self.arguments if pattern.fullmatch(key))
+            known = self._roles[(module, name)] = next(found, _NO_ROLES)
+        return known
 
     def with_allowed(self, extra: Sequence[str]) -> Rules:
         """These rules plus project-allowed globals (`module.name` or `module:name` patterns).
@@ -124,7 +175,11 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     arguments = tuple(
         (
             _compile(_split_global(str(key))),
-            ArgumentRoles(tuple(roles.get("instance", ())), tuple(roles.get("call", ()))),
+            ArgumentRoles(
+                tuple(roles.get("instance", ())),
+                tuple(roles.get("call", ())),
+                tuple(roles.get("deserialize", ())),
+            ),
         )
         for key, roles in (data.get("arguments") or {}).items()
     )
@@ -184,6 +239,31 @@ def _glob(text: str, *, module_part: bool) -> str:
             out.append(re.escape(text[index]))
             index += 1
     return "".join(out)
+
+
+_BUILTINS_NAMES = frozenset({"builtins", "__builtins__", "__builtin__"})
+
+
+def _aliases(module: str, name: str) -> list[tuple[str, str]]:
+    """(module, name) pairs that `module.name` may really be, through attribute walks.
+
+    Each part of a dotted name is an attribute of what precedes it, and a module that
+    imported `os` has `os` as an attribute: so every run of parts is tried as a module,
+    with the rest as the name within it. Any spelling of the builtins module maps to it,
+    and `__main__` is judged as the builtins too (its globals fall back to them in REPLs and
+    notebooks, and scripts that star-import put names there).
+    """
+    parts = name.split(".")
+    found: list[tuple[str, str]] = []
+    if module in _BUILTINS_NAMES or module == "__main__":
+        found.append(("builtins", name))
+    for start, part in enumerate(parts):
+        if part in _BUILTINS_NAMES:
+            found.append(("builtins", ".".join(parts[start + 1 :])))
+            continue
+        for end in range(start + 1, len(parts) + 1):
+            found.append((".".join(parts[start:end]), ".".join(parts[end:])))
+    return found
 
 
 def _is_dunder(part: str) -> bool:

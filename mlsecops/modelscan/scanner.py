@@ -19,6 +19,7 @@ from pathlib import Path
 from mlsecops.core.findings import Finding
 from mlsecops.errors import UsageError
 from mlsecops.modelscan import notes
+from mlsecops.modelscan.budget import Budget
 from mlsecops.modelscan.data import file_data
 from mlsecops.modelscan.formats.base import (
     Accept,
@@ -179,6 +180,7 @@ class _Scanner:
                 return FileScan(target, (notes.unreadable(target, "it is not a regular file"),))
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
+                where = dataclasses.replace(where, budget=Budget.for_file(size))
                 data = file_data(handle, size, where, printable(path.name))
                 handler = self.identify(data)
                 found = self._dispatch(data, handler)

@@ -611,7 +611,9 @@ def _gzip(data: bytes) -> bytes:
 
 
 def all_cases() -> list[Case]:
-    return pickle_cases() + container_cases()
+    from pickle_corpus import pickle_class_cases
+
+    return pickle_cases() + pickle_class_cases() + container_cases()
 
 
 def write_corpus(root: Path) -> list[Case]:

@@ -226,9 +226,9 @@ def test_a_magic_less_pickle_is_parsed_once(tmp_path: Path, monkeypatch) -> None
     from mlsecops.modelscan.formats import pickles
 
     calls = []
-    real = data.analyze_all
-    monkeypatch.setattr(data, "analyze_all", lambda *a: calls.append(a) or real(*a))
-    monkeypatch.setattr(pickles, "analyze_all", lambda *a: calls.append(a) or real(*a))
+    real = data.read_stream
+    monkeypatch.setattr(data, "read_stream", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(pickles, "read_stream", lambda *a: calls.append(a) or real(*a))
     (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
     monkeypatch.chdir(tmp_path)
     assert ids(scan_models([Path("weights")])) == [("MLS-PICKLE-DENY", "weights")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import pickle
 import struct
 from pathlib import Path
@@ -10,14 +9,13 @@ from pathlib import Path
 import pytest
 from modelscan_corpus import glob, legacy_torch, proto, reduce_pickle, sglob, ustr
 
+from mlsecops.modelscan.budget import Budget
 from mlsecops.modelscan.joblib_arrays import after_build
-from mlsecops.modelscan.pickle_ops import Action, Const, Global, analyze_all, analyze_bytes
+from mlsecops.modelscan.pickle_ops import analyze_bytes
+from mlsecops.modelscan.pickle_stream import read_bytes, read_stream
+from mlsecops.modelscan.pickle_values import Action, Global
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benign"
-
-
-def stream(data: bytes) -> io.BufferedReader:
-    return io.BufferedReader(io.BytesIO(data))
 
 
 def test_records_import_then_call_with_arguments() -> None:
@@ -42,7 +40,7 @@ def test_protocol_two_bytes_are_constants_not_calls_that_matter() -> None:
         "_codecs.encode",
         "_codecs.encode",
     ]
-    assert isinstance(segment.result, Const) and segment.result.value == b"\x80\x04abc"
+    assert segment.result == b"\x80\x04abc"
 
 
 def test_stops_with_an_error_but_keeps_what_came_before() -> None:
@@ -57,25 +55,27 @@ def test_underflow_and_missing_memo_are_errors_not_crashes() -> None:
 
 
 def test_concatenated_pickles_are_all_read() -> None:
-    segments = analyze_all(
-        stream(pickle.dumps(1) + pickle.dumps(2) + reduce_pickle("os", "system"))
-    )
+    segments = read_bytes(
+        pickle.dumps(1) + pickle.dumps(2) + reduce_pickle("os", "system")
+    ).segments
     assert len(segments) == 3
     assert segments[2].events[1].action is Action.CALL
 
 
 def test_legacy_torch_stops_after_five_pickles_before_raw_storage() -> None:
     main = pickle.dumps({"w": 1}, protocol=2)
-    segments = analyze_all(stream(legacy_torch(main)))
+    segments = read_bytes(legacy_torch(main)).segments
     assert len(segments) == 5
     assert all(not s.error for s in segments)
 
 
 def test_real_joblib_dump_is_read_to_the_end() -> None:
-    with (FIXTURES / "sklearn_forest.joblib").open("rb") as handle:
-        segments = analyze_all(handle, after_build)
-        assert handle.read() == b""
-    assert [s.error for s in segments] == [""]
+    path = FIXTURES / "sklearn_forest.joblib"
+    with path.open("rb") as handle:
+        size = path.stat().st_size
+        parse = read_stream(lambda: handle, size, Budget.for_file(size), after_build)
+    assert [s.error for s in parse.segments] == [""]
+    assert parse.segments[0].end == size
 
 
 def test_stack_global_needs_strings() -> None:
@@ -98,5 +98,5 @@ def test_newobj_is_an_instance_and_build_on_a_global_is_setattr() -> None:
 def test_a_huge_length_field_is_malformed_not_a_huge_allocation(opcode: bytes) -> None:
     # BINBYTES8 and friends: 2**62 bytes announced, a few present.
     size = struct.pack("<Q", 2**62) if opcode in (b"\x8e", b"\x8d", b"\x96") else b"\xff" * 4
-    segment = analyze_all(stream(proto(4) + opcode + size + b"abc"))[0]
+    segment = read_bytes(proto(4) + opcode + size + b"abc").segments[0]
     assert "malformed" in segment.error

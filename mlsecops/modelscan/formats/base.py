@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from mlsecops.core.findings import Finding
+from mlsecops.modelscan.budget import Budget
 from mlsecops.modelscan.pickle_findings import Loader
-from mlsecops.modelscan.pickle_ops import Segment
+from mlsecops.modelscan.pickle_stream import Parse
 from mlsecops.modelscan.rules import Rules
 from mlsecops.modelscan.streams import Stream
 
@@ -44,6 +45,8 @@ class Where:
     depth: int = 0  # archives, compressed layers and pickles this data is inside of
     loader: Loader = Loader.PICKLE  # which loader unpickles it (decides the advice)
     prefix: str = ""  # location prefix for data nested inside a pickle
+    # The pickle reader's budgets, shared by everything read from one top-level file.
+    budget: Budget = dataclasses.field(default_factory=lambda: Budget.for_file(0))
 
     @property
     def in_archive(self) -> bool:
@@ -80,19 +83,19 @@ class Sniffed:
     whole data, which is done at most once and handed to the pickle handler.
     """
 
-    def __init__(self, head: bytes, name: str, parse: Callable[[], list[Segment]]) -> None:
+    def __init__(self, head: bytes, name: str, parse: Callable[[], Parse]) -> None:
         self.head = head
         self.name = name  # the file or member name: only for formats a loader picks by suffix
         self._parse = parse
-        self._parsed: list[Segment] | None = None
+        self._parsed: Parse | None = None
         self.memo: dict[str, object] = {}  # a handler's sniff keeps its parse here for its scan
 
     @property
-    def parsed(self) -> list[Segment] | None:
+    def parsed(self) -> Parse | None:
         """The pickle parse, if one was run (None: it was not needed)."""
         return self._parsed
 
-    def pickle_parse(self) -> list[Segment]:
+    def pickle_parse(self) -> Parse:
         """The data parsed as pickles from its start (run once)."""
         if self._parsed is None:
             self._parsed = self._parse()

@@ -68,13 +68,18 @@ def _has_objects(descr: object) -> bool:
 
 def scan(data: Data, context: Context) -> list[Finding]:
     """Findings for the pickle of an object array; none for numeric arrays."""
-    stream = data.open()
     try:
-        if not holds_objects(stream):
+        if not holds_objects(data.open()):
             return []
     except (NpyError, CorruptData) as exc:
         return [notes.numpy_malformed(data.where.target, str(exc))]
-    return scan_stream(stream, dataclasses.replace(data.where, loader=Loader.NUMPY), context)
+
+    def after_header() -> Stream:
+        stream = data.open()
+        holds_objects(stream)
+        return stream
+
+    return scan_stream(after_header, dataclasses.replace(data.where, loader=Loader.NUMPY), context)
 
 
 HANDLER = Handler("numpy", lambda data: data.head.startswith(MAGIC), scan, loadable=True)
