@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from mlsecops.core.text import has_surrogates, valid_unicode
+
 
 class Severity(enum.IntEnum):
     """Severities in gating order; UNKNOWN ranks lowest so it never trips a gate by itself."""
@@ -52,6 +54,23 @@ class BaselineState(enum.StrEnum):
     EXISTING = "existing"
 
 
+# The free-text fields of a Finding (all but enums, numbers and tuples).
+_TEXT_FIELDS = (
+    "id",
+    "target",
+    "title",
+    "package",
+    "installed_version",
+    "fixed_version",
+    "description",
+    "fix",
+    "primary_url",
+    "location",
+    "ecosystem",
+    "ignore_reason",
+)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem in one target. Scanners fill what they know; reports read the rest as empty."""
@@ -82,6 +101,21 @@ class Finding:
     ignore_reason: str = ""
     baseline: BaselineState = BaselineState.NONE
     properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # Scanners fill these from file names and file contents, which need not be valid
+        # Unicode (a non-UTF-8 file name, a crafted pickle string); every report writes them
+        # as UTF-8, so a lone surrogate becomes a visible escape here, once, for all of them.
+        texts = [getattr(self, name) for name in _TEXT_FIELDS]
+        extras = [*self.member, *self.references, *self.properties.values()]
+        if not has_surrogates("".join([*texts, *extras])):
+            return
+        for name, value in zip(_TEXT_FIELDS, texts, strict=True):
+            object.__setattr__(self, name, valid_unicode(value))
+        object.__setattr__(self, "member", tuple(map(valid_unicode, self.member)))
+        object.__setattr__(self, "references", tuple(map(valid_unicode, self.references)))
+        properties = {valid_unicode(k): valid_unicode(v) for k, v in self.properties.items()}
+        object.__setattr__(self, "properties", properties)
 
     @property
     def shown_target(self) -> str:

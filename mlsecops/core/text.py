@@ -56,6 +56,7 @@ _LIST_MARKER = re.compile(r"[-+](?=\s|$)|\d{1,9}[.)](?=\s|$)")
 _CODE_WRAPPED = frozenset("@#")
 _NEEDS_ESCAPING = re.compile(r"[\\`*_~\[\]<>!|&$:@#]|www\.|gh-", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def visible(text: str) -> str:
@@ -71,11 +72,30 @@ def visible(text: str) -> str:
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
+def has_surrogates(text: str) -> bool:
+    """Whether `text` holds a lone surrogate, i.e. cannot be written as UTF-8."""
+    return _SURROGATE.search(text) is not None
+
+
+def valid_unicode(text: str) -> str:
+    """`text` with every lone surrogate shown as an escape, so it can be written as UTF-8.
+
+    A file name that is not UTF-8 reaches Python with its bad bytes as surrogates U+DC80..
+    U+DCFF (shown as the byte, `\\xff`); a crafted pickle string can hold any surrogate
+    (shown as `\\udNNN`). Reports (JSON, SARIF) need real Unicode: findings pass through here.
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda match: _escape(match[0]), text)
+
+
 def _escape(ch: str) -> str:
     code = ord(ch)
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
     if named:
         return named
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
     if code < 0x100:
         return f"\\x{code:02x}"
     if code < 0x10000:

@@ -25,6 +25,9 @@ from mlsecops.deps.requirements_txt import normalise, parse_requirement
 from mlsecops.deps.sbom_bridge import Component, scan_components
 from mlsecops.deps.unpinned import unchecked_notes, unpinned_finding
 from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.limits import InputKind
+from mlsecops.guarded.yaml_text import compose_yaml
 from mlsecops.paths import display_path
 from mlsecops.trivy.run import Trivy
 
@@ -111,23 +114,13 @@ def _release_parts(version: str) -> int:
 
 def read_environment(path: Path) -> Environment:
     """The dependencies of an environment file, each with its line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(
-            f"cannot read conda environment file {path}: {getattr(exc, 'strerror', None) or exc}",
-            "fix the file's permissions or encoding, then scan again",
-        ) from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise UsageError(
-            f"conda environment file {path}{where} is not valid YAML: "
-            f"{getattr(exc, 'problem', None) or exc}",
-            "fix the YAML (`conda env export` writes a valid one)",
-        ) from exc
+    # Guarded: a regular file within the size limit, UTF-8; no aliases, bounded depth.
+    text = read_text(path, InputKind.CONDA_ENVIRONMENT)
+    root = compose_yaml(
+        text,
+        f"conda environment file {path}",
+        "fix the YAML (`conda env export` writes a valid one)",
+    )
     dependencies: list[CondaDependency] = []
     unchecked: list[tuple[str, int]] = []
     for node in _dependency_nodes(root, path):

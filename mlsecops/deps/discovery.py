@@ -7,13 +7,15 @@ clear reason, instead of whatever Trivy happens to print (or, worse, an empty re
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_bytes, read_text
+from mlsecops.guarded.json_text import parse_json
+from mlsecops.guarded.limits import InputKind
+from mlsecops.guarded.toml_text import parse_toml
 
 # Dependency files Trivy reads in a Python project; we check each is readable before scanning,
 # because Trivy silently skips a file it cannot open.
@@ -56,26 +58,21 @@ _LOCK_SYNTAX = {
 
 
 def _check_readable(dep_file: Path) -> None:
-    try:
-        data = dep_file.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(
-            f"cannot read dependency file {dep_file}: {reason}",
-            "fix the file's permissions or remove it, then scan again",
-        ) from exc
+    """Readable, a regular file within its size limit, and for a lock file well-formed.
+
+    Guarded (mlsecops.guarded): a FIFO, a device or a directory by a dependency file's name
+    is refused before anything opens it (Trivy would hang on a FIFO), and a lock file is
+    parsed with bounded depth and key length.
+    """
     syntax = _LOCK_SYNTAX.get(dep_file.name)
     if syntax is None:
+        read_bytes(dep_file, InputKind.REQUIREMENTS)
         return
     language, regenerate = syntax
-    try:
-        text = data.decode("utf-8")
-        if language == "TOML":
-            tomllib.loads(text)
-        else:
-            json.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-        raise UsageError(
-            f"malformed lock file {dep_file}: not valid {language} ({exc})",
-            f"regenerate it (`{regenerate}`) and scan again",
-        ) from exc
+    fix = f"regenerate it (`{regenerate}`) and scan again"
+    text = read_text(dep_file, InputKind.LOCK_FILE)
+    source = f"lock file {dep_file}"
+    if language == "TOML":
+        parse_toml(text, source, fix)
+    else:
+        parse_json(text, source, fix)

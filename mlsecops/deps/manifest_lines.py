@@ -10,6 +10,9 @@ import re
 from pathlib import Path
 
 from mlsecops.deps.requirements_txt import normalise
+from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.limits import InputKind
 
 
 class ManifestLines:
@@ -35,8 +38,8 @@ _PATTERNS = (
 def _index(manifest: Path) -> dict[str, int]:
     lines: dict[str, int] = {}
     try:
-        text = manifest.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_text(manifest, InputKind.LOCK_FILE, errors="replace")
+    except UsageError:  # discovery refused it already; no lines is all this can add
         return lines
     for number, line in enumerate(text.splitlines(), start=1):
         for pattern in _PATTERNS:

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.limits import InputKind
 
 _NAME = re.compile(
     r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?P<extras>\[[^\]]*\])?"
@@ -56,13 +57,9 @@ class RequirementsFile:
 
 def read_requirements(path: Path) -> RequirementsFile:
     """Every requirement in the file, with the line it starts on."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read dependency file {path}: {exc.strerror or exc}",
-            "fix the file's permissions or remove it, then scan again",
-        ) from exc
+    # Guarded: never a FIFO or a device, never past the size limit. A stray non-UTF-8 byte
+    # (a Latin-1 comment) is replaced, not fatal: pip and Trivy read such files too.
+    text = read_text(path, InputKind.REQUIREMENTS, errors="replace")
     requirements: list[Requirement] = []
     includes: list[tuple[str, int]] = []
     unchecked: list[tuple[str, int]] = []

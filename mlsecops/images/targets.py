@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import enum
 import gzip
-import json
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlsecops.errors import UsageError
+from mlsecops.guarded.files import check_regular
+from mlsecops.guarded.json_text import parse_json
+from mlsecops.guarded.limits import InputKind, size_limit
 
 
 class ImageSource(enum.Enum):
@@ -40,7 +43,9 @@ def classify_image(arg: str) -> ImageTarget:
                 "pass an OCI layout directory, a docker-archive tarball, or an image reference",
             )
         return ImageTarget(arg, ImageSource.OCI_LAYOUT, path.resolve())
-    if path.is_file():
+    if os.path.lexists(path):
+        # A FIFO or a device named like a tarball is refused before anything opens it.
+        check_regular(path, InputKind.IMAGE_TARBALL)
         return ImageTarget(arg, _tarball_kind(path), path.resolve())
     if _looks_like_path(arg):
         raise UsageError(
@@ -61,7 +66,7 @@ def _tarball_kind(path: Path) -> ImageSource:
         with tarfile.open(path, "r:*") as archive:
             names = {m.name.removeprefix("./") for m in archive.getmembers()}
             if "manifest.json" in names:
-                _check_docker_manifest(archive)
+                _check_docker_manifest(archive, path)
                 return ImageSource.DOCKER_ARCHIVE
             if "oci-layout" in names and "index.json" in names:
                 return ImageSource.OCI_TARBALL
@@ -76,15 +81,35 @@ def _tarball_kind(path: Path) -> ImageSource:
     )
 
 
-def _check_docker_manifest(archive: tarfile.TarFile) -> None:
-    member = archive.extractfile("manifest.json")
+def _check_docker_manifest(archive: tarfile.TarFile, path: Path) -> None:
+    """manifest.json is a list of images, each listing its layers by name; all are present."""
+    info = archive.getmember("manifest.json")
+    limit = size_limit(InputKind.IMAGE_MANIFEST)
+    if info.size > limit:
+        raise UsageError(
+            f"image tarball {path}: manifest.json is {info.size:,} bytes, over the limit of "
+            f"{limit:,} bytes",
+            f"if the image is genuine, set {InputKind.IMAGE_MANIFEST.variable} to more bytes",
+        )
+    member = archive.extractfile(info)
     if member is None:
         raise tarfile.TarError("manifest.json is not a regular file")
-    manifest = json.loads(member.read())
+    source = f"image tarball {path}: manifest.json"
+    fix = "re-create it with `docker save IMAGE -o FILE.tar`"
+    try:
+        text = member.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{source} is not UTF-8 text ({exc.reason})", fix) from exc
+    manifest = parse_json(text, source, fix)
     if not isinstance(manifest, list) or not manifest:
-        raise ValueError("manifest.json lists no image")
-    for entry in manifest:
-        for layer in entry.get("Layers", []):
+        raise UsageError(f"{source} lists no image (it must be a non-empty list)", fix)
+    for index, entry in enumerate(manifest):
+        layers = entry.get("Layers", []) if isinstance(entry, dict) else None
+        if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
+            raise UsageError(
+                f"{source}: entry {index} is not an image with a list of layer names", fix
+            )
+        for layer in layers:
             archive.getmember(layer)  # KeyError when a layer is missing
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.json_text import parse_json
+from mlsecops.guarded.limits import InputKind
 from mlsecops.integrity.provenance import Provenance
 from mlsecops.integrity.relpath import path_problem
 from mlsecops.integrity.tree import Kind
@@ -124,17 +127,8 @@ def sort_key(entry: FileEntry) -> str:
 
 def read_manifest(path: Path) -> Manifest:
     """Load and check a manifest file; unreadable, not JSON or off-schema is a UsageError."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot read manifest {path}: {exc.strerror or exc}", "check --manifest"
-        ) from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"manifest {path} is not UTF-8 text: {exc.reason}") from exc
-    return parse_manifest(text, str(path))
+    # Guarded: a FIFO or device is refused unopened, a huge file before it is read.
+    return parse_manifest(read_text(path, InputKind.MANIFEST), f"manifest {path}")
 
 
 def parse_manifest(text: str, source: str = "manifest") -> Manifest:
@@ -142,17 +136,15 @@ def parse_manifest(text: str, source: str = "manifest") -> Manifest:
     # Imported here: jsonschema costs a tenth of a second, which `hash` never needs to pay.
     from mlsecops.schemas import describe, schema_errors
 
-    try:
-        data = json.loads(
-            text,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_float=_no_float,
-            parse_constant=_no_float,
-        )
-    except ValueError as exc:
-        raise UsageError(
-            f"{source} is not valid JSON: {exc}", "pass the file `hash` wrote"
-        ) from exc
+    # Bounded depth, no lone surrogates (a path must be writable as UTF-8), no duplicate keys.
+    data = parse_json(
+        text,
+        source,
+        "pass the file `mlsecops hash` wrote",
+        object_pairs_hook=_no_duplicate_keys,
+        parse_float=_no_float,
+        parse_constant=_no_float,
+    )
     errors = schema_errors(data, SCHEMA)
     if errors:
         raise UsageError(

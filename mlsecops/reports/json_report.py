@@ -10,6 +10,7 @@ from mlsecops import __version__
 from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.text import has_surrogates, valid_unicode
 from mlsecops.errors import ToolError
 from mlsecops.paths import write_text_atomic
 from mlsecops.schemas import describe, schema_errors
@@ -141,4 +142,17 @@ def write_json_report(outcome: ScanOutcome, path: Path) -> None:
     if errors:  # a bug on our side, never the user's input
         raise ToolError(f"internal error: report fails its schema: {describe(errors[0])}")
     # No indent: it would switch json to its pure-Python encoder (jq pretty-prints it).
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False) + "\n")
+    text = json.dumps(data, ensure_ascii=False) + "\n"
+    if has_surrogates(text):  # a note naming a non-UTF-8 file: make every string writable
+        text = json.dumps(_valid_unicode(data), ensure_ascii=False) + "\n"
+    write_text_atomic(path, text)
+
+
+def _valid_unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return valid_unicode(value)
+    if isinstance(value, dict):
+        return {valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    return value

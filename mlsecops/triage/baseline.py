@@ -9,12 +9,14 @@ copy of a vulnerable package in a new file is new. Baseline entries matched by n
 are `fixed`.
 
 A baseline that is missing or unreadable never passes a change silently: every finding
-counts as new, and a note says why.
+counts as new, and a note says why. A path that is not a regular file (a FIFO, a device, a
+directory) or a file over the size limit is refused outright (exit 2): that is no report
+from a base branch but a mistake or an attack, and reading it could hang the scan.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +24,10 @@ from typing import Any
 
 from mlsecops.core.findings import BaselineState, Finding
 from mlsecops.deps.requirements_txt import normalise
+from mlsecops.errors import UsageError
+from mlsecops.guarded.files import check_regular
+from mlsecops.guarded.json_text import load_json
+from mlsecops.guarded.limits import InputKind
 
 
 @dataclass(frozen=True)
@@ -63,14 +69,13 @@ def load_baseline(path: Path) -> tuple[Baseline | None, str]:
     # Imported here: jsonschema costs 0.25 s to import, and only a scan with --baseline needs it.
     from mlsecops.schemas import schema_errors
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None, f"baseline report {path} not found"
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"baseline report {path} is unreadable ({exc})"
-    except ValueError as exc:
-        return None, f"baseline report {path} is not JSON ({exc})"
+    check_regular(path, InputKind.BASELINE)  # a FIFO, device or huge file: UsageError
+    try:
+        data = load_json(path, InputKind.BASELINE, "pass a report written by `mlsecops --json`")
+    except UsageError as error:
+        return None, error.problem
     errors = schema_errors(data, "report.schema.json")
     if errors:
         return None, f"baseline report {path} is not an mlsecops JSON report ({errors[0].message})"

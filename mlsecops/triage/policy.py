@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,9 @@ from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.deps.requirements_txt import normalise
 from mlsecops.deps.unpinned import UNPINNED_ID
 from mlsecops.errors import UsageError
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.limits import InputKind
+from mlsecops.guarded.yaml_text import GuardedLoader, yaml_problem
 from mlsecops.schemas import schema_errors
 
 DEFAULT_POLICY_NAME = ".mlsecops.yml"
@@ -43,14 +47,15 @@ _FIXES = {
 }
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as text, so `expires: 2027-02-30` is an error we explain
-    (the stock loader raises a bare ValueError building that date)."""
+class _Loader(GuardedLoader):
+    """Guarded YAML (no aliases, bounded depth, text keys) that keeps dates as text, so
+    `expires: 2027-02-30` is an error we explain (the stock loader raises a bare ValueError
+    building that date)."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in GuardedLoader.yaml_implicit_resolvers.items()
 }
 
 
@@ -94,13 +99,18 @@ class Triage:
 
 
 def find_policy(explicit: Path | None, project: Path) -> Path | None:
-    """`--policy FILE` (must exist), else `.mlsecops.yml` at the scanned path when present."""
+    """`--policy FILE` (must exist), else `.mlsecops.yml` at the scanned path when present.
+
+    Present means anything by that name (even a broken symlink): a `.mlsecops.yml` that is a
+    directory, a FIFO or a device is a policy the user meant to apply, so it is an error
+    (raised when it is read), never skipped as absent.
+    """
     if explicit is not None:
-        if not explicit.is_file():
+        if not os.path.lexists(explicit):
             raise UsageError(f"policy file not found: {explicit}", "check the --policy path")
         return explicit
     default = project / DEFAULT_POLICY_NAME
-    return default if default.is_file() else None
+    return default if os.path.lexists(default) else None
 
 
 def build_gate(policy: Policy, fail_on_flag: str | None, *, new_only: bool = False) -> Gate:
@@ -114,24 +124,20 @@ def build_gate(policy: Policy, fail_on_flag: str | None, *, new_only: bool = Fal
 
 def load_policy(path: Path) -> Policy:
     """Parse and validate a policy file against the shipped schema."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read policy file {path}: {exc}", "fix the file") from exc
+    text = read_text(path, InputKind.POLICY)
     # Parsed once: the node tree gives error lines, the data built from it is validated.
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        loader = _Loader(text)  # reads the text: an unprintable character fails already here
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        where, problem = yaml_problem(exc)
         raise UsageError(
             f"policy file {path}{where} is not valid YAML: {problem}", "fix the YAML syntax"
         ) from exc
-    finally:
-        loader.dispose()
     if data is None:
         data = {}
     errors = schema_errors(data, "policy.schema.json")
@@ -233,7 +239,7 @@ def _explain(error: jsonschema.ValidationError, node: yaml.Node | None) -> tuple
     schema = error.schema if isinstance(error.schema, dict) else {}
     if validator == "additionalProperties":
         known = list(schema.get("properties", {}))
-        unknown = sorted(k for k in instance if k not in known)
+        unknown = sorted((k for k in instance if k not in known), key=str)
         key = str(unknown[0]) if unknown else "?"
         line = _key_line(node, path, key)
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)

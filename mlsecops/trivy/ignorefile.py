@@ -9,7 +9,11 @@ ignore file: when both exist the YAML one wins and a note says `.trivyignore` wa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+from mlsecops.guarded.files import check_regular
+from mlsecops.guarded.limits import InputKind
 
 PLAIN = ".trivyignore"
 YAML_NAMES = (".trivyignore.yaml", ".trivyignore.yml")
@@ -21,6 +25,11 @@ def trivy_ignore_file(project: Path) -> tuple[Path | None, list[str]]:
     Every Trivy run of a scan has the project as its working directory, so the path is
     relative to it.
     """
+    # Trivy opens these itself: one that is a FIFO would hang it, a device or a directory
+    # would be a user's ignore list silently not applied. Refused first, as any input file.
+    for name in (PLAIN, *YAML_NAMES):
+        if os.path.lexists(project / name):
+            check_regular(project / name, InputKind.IGNORE_FILE)
     yaml_file = next((project / n for n in YAML_NAMES if (project / n).is_file()), None)
     if yaml_file is None:
         return None, []

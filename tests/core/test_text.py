@@ -42,7 +42,8 @@ def test_log_text_stays_readable():
     assert log_text("naïve model.pkl") == "naïve model.pkl"
     assert log_text("evil.pkl\n::warning::x") == "evil.pkl\\n:\\:warning:\\:x"
     assert log_text("a ##[error]b") == "a ##\\[error]b"
-    assert log_text("bad\udcffname") == "bad\\udcffname"
+    assert log_text("bad\udcffname") == "bad\\xffname"  # the byte the name had on disk
+    assert log_text("lone \ud800") == "lone \\ud800"
     assert log_text("\u202egnp") == "\\u202egnp"
     assert log_text(":::") == ":\\:\\:"
     assert log_text(42) == "42"

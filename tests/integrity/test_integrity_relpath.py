@@ -48,5 +48,5 @@ def test_show_keeps_a_name_on_one_line() -> None:
     assert show("sub dir/na\u00efve.txt") == "sub dir/na\u00efve.txt"
     assert show("x\n::error::forged") == "x\\n:\\:error:\\:forged"
     assert "\n" not in show("x\n::error::forged")
-    assert show("bad\udcffname") == "bad\\udcffname"
+    assert show("bad\udcffname") == "bad\\xffname"
     assert show("::warning::at the start") == ":\\:warning:\\:at the start"

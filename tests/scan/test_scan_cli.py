@@ -269,11 +269,11 @@ def test_unreadable_requirements_file(trivy_bin, trivy_cache, tmp_path):
     project.mkdir()
     (project / "requirements.txt").symlink_to(tmp_path / "gone.txt")
     proc = scan(trivy_bin, trivy_cache, str(project))
-    assert_one_line_error(proc, 2, "cannot read dependency file", "requirements.txt")
+    assert_one_line_error(proc, 2, "requirements file", "requirements.txt", "broken symlink")
     (project / "requirements.txt").unlink()
     (project / "requirements-dev.txt").mkdir()
     proc = scan(trivy_bin, trivy_cache, str(project))
-    assert_one_line_error(proc, 2, "cannot read dependency file", "requirements-dev.txt")
+    assert_one_line_error(proc, 2, "requirements-dev.txt", "is a directory, not a regular file")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a chmod 000 file")
@@ -299,7 +299,7 @@ def test_malformed_lock_file(trivy_bin, trivy_cache, tmp_path, name, content, la
     project.mkdir()
     (project / name).write_text(content)
     proc = scan(trivy_bin, trivy_cache, str(project))
-    assert_one_line_error(proc, 2, "malformed lock file", name, language)
+    assert_one_line_error(proc, 2, "lock file", name, f"is not valid {language}")
 
 
 @pytest.mark.parametrize("content", [b"this is not a tar archive", b"\x1f\x8b\x08\x00garbage"])

@@ -20,6 +20,7 @@ def scan_cli(
     *args: str,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
+    timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     """`mlsecops scan ARGS --offline --trivy-cache-dir CACHE`, with only the test Trivy on PATH.
 
@@ -44,7 +45,7 @@ def scan_cli(
         cwd=cwd or REPO,
         env=environ,
         check=False,
-        timeout=600,
+        timeout=timeout,
     )
 
 

@@ -81,7 +81,7 @@ def test_missing_or_broken_baseline_makes_everything_new_with_a_note(tmp_path: P
     )
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    assert "is not JSON" in compare(findings, broken).notes[0]
+    assert "is not valid JSON" in compare(findings, broken).notes[0]
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"SchemaVersion": 2, "Results": []}))  # a Trivy report
     assert "is not an mlsecops JSON report" in compare(findings, other).notes[0]
