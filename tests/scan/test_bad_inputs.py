@@ -30,6 +30,11 @@ def fifo(path: Path) -> None:
     os.mkfifo(path)
 
 
+def fifo_beside_requirements(path: Path) -> None:
+    os.mkfifo(path)
+    (path.parent / "requirements.txt").write_text("requests==2.19.1\n")
+
+
 def device(path: Path) -> None:
     path.symlink_to("/dev/zero")
 
@@ -60,7 +65,8 @@ PROJECT_CASES: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = 
     "policy-dir": (".mlsecops.yml", lambda p: p.mkdir(), ("policy file", "is a directory")),
     "policy-fifo": (".mlsecops.yml", fifo, ("policy file", "is a FIFO")),
     "policy-device": (".mlsecops.yml", device, ("policy file", "character device")),
-    "trivyignore-fifo": (".trivyignore", fifo, ("Trivy ignore file", "is a FIFO")),
+    # (with a requirements file: Trivy runs only when there is something for it to scan)
+    "trivyignore-fifo": (".trivyignore", fifo_beside_requirements, ("Trivy ignore file", "FIFO")),
     "environment-fifo": ("environment.yml", fifo, ("conda environment file", "is a FIFO")),
     # -- deep nesting
     "poetry-lock-deep": (
