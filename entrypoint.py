@@ -1,75 +1,138 @@
-"""The scan action's entrypoint: action inputs (environment) -> config -> core -> exit code.
+"""The scan action's entrypoint: `python -P entrypoint.py STEP`, one call per step of action.yml.
 
-action.yml passes every input through `env:` as MLSECOPS_<NAME>; nothing here interprets a
-result, it only parses strictly (a typo in a boolean is an error, never a silent false).
+STEP is `check` (every input, before anything is installed or downloaded), `scan` (the scan,
+its reports and outputs), `base-scan` (the base commit's baseline for fail-on-new-only) or
+`comment` (the PR comment: the only step that gets the token). action.yml passes inputs
+through `env:` as MLSECOPS_<NAME>; this file reads them, calls the core and maps the result
+to an exit code. Each step imports only what it uses: the comment step none of the scanner.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from mlsecops.actions.inputs import Inputs
-from mlsecops.actions.scan_action import ActionConfig, run_action
-from mlsecops.errors import run_guarded
+from mlsecops.actions.vocabulary import as_action_text
+from mlsecops.core.text import log_text
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError, run_guarded
 from mlsecops.github.commands import command
-from mlsecops.github.context import context_from_env, workspace_from_env
-from mlsecops.reports.sarif import DEFAULT_CATEGORY
-from mlsecops.reports.write import ReportRequest, parse_sarif_floor
-from mlsecops.scan import ScanRequest
+from mlsecops.github.context import GitHubContext, context_from_env
+from mlsecops.github.env_files import append, format_outputs
 
 
-def config_from_env(env: Mapping[str, str]) -> ActionConfig:
-    """The action's inputs, from the MLSECOPS_* variables action.yml sets."""
-    inputs = Inputs(env)
-    summary = inputs.flag("summary", default=True)
-    scan = ScanRequest(
-        project=inputs.path("path") or Path("."),
-        images=inputs.items("images"),
-        models=tuple(Path(m) for m in inputs.items("models")),
-        fail_on=inputs.text("fail-on") or None,
-        ignore_unfixed=inputs.flag("ignore-unfixed"),
-        policy=inputs.path("policy"),
-        trivy=inputs.text("trivy") or None,
-        trivy_cache_dir=inputs.path("trivy-cache-dir"),
-        offline=inputs.flag("offline"),
-        resolve=inputs.flag("resolve"),
-        index_url=inputs.text("index-url") or None,
-        baseline=inputs.path("baseline"),
-        fail_on_new_only=inputs.flag("fail-on-new-only"),
-        workspace=workspace_from_env(env),
-    )
-    sarif_floor = inputs.text("sarif-severity") or None
-    parse_sarif_floor(sarif_floor)  # refused before the scan, not after it
-    reports = ReportRequest(
-        json_file=inputs.path("json-file"),
-        sarif_file=inputs.path("sarif-file"),
-        sarif_floor=sarif_floor,
-        sarif_category=inputs.text("sarif-category", DEFAULT_CATEGORY),
-        summary_file=inputs.path("summary-file") if summary else None,
-        annotations=inputs.flag("annotations", default=True),
-    )
-    return ActionConfig(
-        scan=scan,
-        reports=reports,
-        pr_comment=inputs.flag("pr-comment"),
-        github_token=inputs.text("github-token"),
-        summary=summary,
-    )
+def check(env: Mapping[str, str], github: GitHubContext) -> int:
+    """Refuse any bad input now; hand the normalised ones to the later steps' `if:`s."""
+    from mlsecops.actions.scan_inputs import checked_outputs, read_config
+
+    outputs = checked_outputs(read_config(env), github)
+    if github.output_file is not None:
+        append(github.output_file, format_outputs(outputs))
+    return EXIT_PASSED
 
 
-def _say(message: str) -> None:
-    """Errors as an annotation in the job and as one line on stderr."""
+def scan(env: Mapping[str, str], github: GitHubContext) -> int:
+    """The scan; on exit 2 or 3 the summary and the outputs still say what happened."""
+    from mlsecops.actions.scan_action import report_not_checked, run_action
+    from mlsecops.actions.scan_inputs import ScanActionConfig, read_config
+
+    config: ScanActionConfig | None = None
+    db_made = False
+
+    def body() -> int:
+        nonlocal config, db_made
+        config = read_config(env)
+        before = db_stamp(config.scan.trivy_cache_dir)
+        try:
+            return run_action(config, github)
+        finally:
+            after = db_stamp(config.scan.trivy_cache_dir)
+            db_made = after is not None and after != before
+
+    reasons: list[str] = []
+    code = run_guarded(body, lambda message: reasons.append(_say(message)))
+    if code not in (EXIT_PASSED, EXIT_FAILED):
+        report_not_checked(config, github, code, reasons[-1] if reasons else "interrupted")
+    if github.output_file is not None:
+        # For the DB cache: save only a DB this run downloaded, never an unchanged one.
+        append(
+            github.output_file, format_outputs({"db-downloaded": "true" if db_made else "false"})
+        )
+    return code
+
+
+def db_stamp(cache_dir: Path | None) -> tuple[int, ...] | None:
+    """Identity of the DB files in a Trivy cache dir (None: no DB), to see if a run made one.
+
+    A download replaces both files (new inode, new mtime), so a changed stamp means a new DB.
+    """
+    if cache_dir is None:
+        return None
+    stamp: tuple[int, ...] = ()
+    for name in ("trivy.db", "metadata.json"):
+        try:
+            info = (cache_dir / "db" / name).stat()
+        except OSError:
+            return None
+        stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
+    return stamp
+
+
+def base_scan(env: Mapping[str, str], github: GitHubContext) -> int:
+    """The base commit's scan into the baseline report; never fails the job."""
+    from mlsecops.actions.base_scan import scan_base
+
+    del github
+    return scan_base(env)
+
+
+def comment(env: Mapping[str, str], github: GitHubContext) -> int:
+    """Post the PR comment the scan step left."""
+    from mlsecops.actions.comment_action import post_comment
+
+    del github
+    return post_comment(env)
+
+
+STEPS: dict[str, Callable[[Mapping[str, str], GitHubContext], int]] = {
+    "check": check,
+    "scan": scan,
+    "base-scan": base_scan,
+    "comment": comment,
+}
+
+
+def _say(message: str) -> str:
+    """An error as an annotation in the job and one line on stderr, in the action's words."""
+    message = as_action_text(message)
     print(command("error", message, title="mlsecops"))
-    print(f"mlsecops: error: {message}", file=sys.stderr)
+    print(f"mlsecops: error: {log_text(message, limit=None)}", file=sys.stderr)
+    return message
 
 
-def main(env: Mapping[str, str]) -> int:
-    """Run the scan action; returns the exit code of docs/interface.md."""
-    return run_guarded(lambda: run_action(config_from_env(env), context_from_env(env)), _say)
+def main(env: Mapping[str, str], argv: Sequence[str] = ("scan",)) -> int:
+    """Run one step of the scan action; returns the exit code of docs/interface.md."""
+    name = argv[0] if argv else ""
+    github = context_from_env(env)
+    if name == "scan":
+        return scan(env, github)
+    step = STEPS.get(name)
+    reasons: list[str] = []
+    code = run_guarded(
+        lambda: _unknown_step(name) if step is None else step(env, github),
+        lambda message: reasons.append(_say(message)),
+    )
+    if code != EXIT_PASSED and github.output_file is not None:
+        # For the last step, which reports why the action stopped before the scan.
+        reason = reasons[-1] if reasons else f"exit {code}"
+        append(github.output_file, format_outputs({"exit-code": str(code), "error": reason}))
+    return code
+
+
+def _unknown_step(name: str) -> int:
+    raise UsageError(f"unknown step {name!r}", "use one of " + ", ".join(STEPS))
 
 
 if __name__ == "__main__":
-    sys.exit(main(os.environ))
+    sys.exit(main(os.environ, sys.argv[1:]))

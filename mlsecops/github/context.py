@@ -8,21 +8,46 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Workflow runs that Dependabot triggers get a read-only GITHUB_TOKEN (and no secrets), like
+# pull requests from forks.
+DEPENDABOT = "dependabot[bot]"
+
 
 @dataclass(frozen=True)
 class GitHubContext:
+    """The run's facts the actions act on: env files, API, repository, pull request."""
+
     output_file: Path | None = None
     summary_file: Path | None = None
     api_url: str = "https://api.github.com"
     repository: str = ""  # owner/name
     pull_request: int | None = None
     head_repository: str = ""  # the PR's head repo, to tell fork PRs apart
+    actor: str = ""  # who triggered the run
+    event_name: str = ""
 
     @property
     def is_fork_pull_request(self) -> bool:
+        """A pull request whose head lives in another repository (a fork)."""
         return bool(self.pull_request and self.head_repository) and (
             self.head_repository != self.repository
         )
+
+    @property
+    def read_only_token_reason(self) -> str | None:
+        """Why this run's GITHUB_TOKEN cannot write (None: nothing known against it).
+
+        `pull_request` runs from forks and runs Dependabot triggers get a read-only token
+        whatever the workflow asks for; `pull_request_target` runs in the base repository's
+        context and are not read-only.
+        """
+        if self.event_name == "pull_request_target":
+            return None
+        if self.is_fork_pull_request:
+            return "pull requests from forks get a read-only token"
+        if self.actor == DEPENDABOT:
+            return "runs triggered by Dependabot get a read-only token"
+        return None
 
 
 def context_from_env(env: Mapping[str, str]) -> GitHubContext:
@@ -37,6 +62,8 @@ def context_from_env(env: Mapping[str, str]) -> GitHubContext:
         repository=env.get("GITHUB_REPOSITORY", ""),
         pull_request=number if isinstance(number, int) else None,
         head_repository=str(head_repo.get("full_name", "")),
+        actor=env.get("GITHUB_ACTOR", ""),
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
     )
 
 

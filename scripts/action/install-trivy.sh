@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Step 2 of action.yml: a pinned, checksum-verified Trivy (see mlsecops/trivy/install.py).
-set -euo pipefail
-venv="$RUNNER_TEMP/mlsecops-venv"
-out="$(mktemp)"
+# The install step: a pinned, checksum-verified Trivy (see mlsecops/trivy/install.py).
+# Writes trivy-path and downloaded (true only when this run downloaded it), or exit-code
+# and error for the last step's summary.
+set -uo pipefail
+cd "$RUNNER_TEMP" || exit 3 # nothing of the workspace is needed here (and -P besides)
 status=0
-PYTHONPATH="$GITHUB_ACTION_PATH" "$venv/bin/python" -m mlsecops.cli.install_trivy \
-  --version "$MLSECOPS_TRIVY_VERSION" --dir "$MLSECOPS_TRIVY_DIR" >"$out" || status=$?
-cat "$out"
+PYTHONPATH="$GITHUB_ACTION_PATH" "$GITHUB_ACTION_PATH/scripts/action/without-tokens.sh" \
+  "$MLSECOPS_VENV/bin/python" -P -m mlsecops.cli.install_trivy \
+  --version "$MLSECOPS_TRIVY_VERSION" --dir "$MLSECOPS_TRIVY_DIR" \
+  --github-output "$GITHUB_OUTPUT" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "::error title=mlsecops::installing Trivy $MLSECOPS_TRIVY_VERSION failed (see the line above)"
-  exit "$status"
 fi
-echo "trivy-path=$(tail -n 1 "$out")" >>"$GITHUB_OUTPUT"
+exit "$status"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Step 1 of action.yml: check the runner, make an isolated venv with hash-pinned deps.
-# Never touches the user's Python environment.
+# Never touches the user's Python environment, and never imports from the workspace (-P).
 set -euo pipefail
 
 fail() {
   echo "::error title=mlsecops::$1"
+  printf 'exit-code=2\nerror=%s\n' "$1" >>"$GITHUB_OUTPUT"
   exit 2
 }
 
@@ -20,11 +21,17 @@ python="$(command -v python3 || true)"
 
 venv="$RUNNER_TEMP/mlsecops-venv"
 if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
+  "$python" -P -m venv "$venv"
 fi
 # --require-hashes: every package, transitive ones included, must match a pinned hash.
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-  --require-hashes -r "$GITHUB_ACTION_PATH/requirements/action.txt"
+# A second call of the action in the same job finds them installed from the same file (pip
+# would only say "already satisfied", checking no hash either).
+requirements="$GITHUB_ACTION_PATH/requirements/action.txt"
+if ! cmp -s "$requirements" "$venv/.mlsecops-requirements.txt"; then
+  "$venv/bin/python" -P -m pip install --quiet --disable-pip-version-check --no-deps \
+    --require-hashes -r "$requirements"
+  cp "$requirements" "$venv/.mlsecops-requirements.txt"
+fi
 
 {
   echo "venv=$venv"

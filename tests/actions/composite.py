@@ -4,6 +4,8 @@
 GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH are real files read back after
 each step. `uses:` steps cannot run here (no network, no node actions): they are skipped and
 recorded with their evaluated `with:` so tests can assert on what would have been passed.
+A test may stand in for one (`stand_ins`, by the action's name before `@`): a function that
+gets the evaluated `with:` and returns the step's outcome, e.g. a checkout that fails.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,11 @@ class StepRecord:
     with_: dict[str, str] = field(default_factory=dict)
     stdout: str = ""
     stderr: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # what `env:` gave a run step
+
+
+# A stand-in for a `uses:` action: gets the evaluated `with:`, returns success or failure.
+StandIn = Callable[[dict[str, str]], str]
 
 
 @dataclass
@@ -41,6 +49,7 @@ class ActionRun:
     outputs: dict[str, str]
     summary: str
     failed: bool
+    step_outputs: dict[str, dict[str, str]] = field(default_factory=dict)  # by step id
 
     def step(self, name: str) -> StepRecord:
         return next(s for s in self.steps if s.name == name)
@@ -158,6 +167,8 @@ def run_composite(
     runner_temp: Path,
     extra_env: dict[str, str] | None = None,
     action_file: str = "action.yml",
+    stand_ins: dict[str, StandIn] | None = None,
+    github: dict[str, Any] | None = None,
 ) -> ActionRun:
     """Execute `action_dir/action_file` with `inputs`; return what a runner would show."""
     action = yaml.safe_load((action_dir / action_file).read_text())
@@ -171,7 +182,7 @@ def run_composite(
         "inputs": {},
         "steps": {},
         "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
-        "github": {"token": "test-token", "workspace": str(workspace)},
+        "github": {"token": "test-token", "workspace": str(workspace), **(github or {})},
         "env": {},
     }
     expressions = Expressions(contexts, job_failed=False)
@@ -205,15 +216,20 @@ def run_composite(
             records.append(StepRecord(name, "skipped", "skipped"))
             continue
         if "uses" in step:
-            with_ = {k: expressions.substitute(str(v)) for k, v in step.get("with", {}).items()}
-            records.append(StepRecord(name, "uses", "skipped", uses=step["uses"], with_=with_))
+            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
+            stand_in = (stand_ins or {}).get(step["uses"].split("@")[0])
+            outcome = stand_in(with_) if stand_in else "skipped"
+            records.append(StepRecord(name, "uses", outcome, uses=step["uses"], with_=with_))
             if step.get("id"):
-                contexts["steps"][step["id"]] = {"outputs": {}, "outcome": "skipped"}
+                contexts["steps"][step["id"]] = {"outputs": {}, "outcome": outcome}
+            if outcome == "failure" and not step.get("continue-on-error"):
+                expressions.job_failed = True
             continue
         for path in (files["GITHUB_OUTPUT"], files["GITHUB_ENV"], files["GITHUB_PATH"]):
             path.write_text("")
         env = dict(base_env)
-        env.update({k: expressions.substitute(str(v)) for k, v in step.get("env", {}).items()})
+        step_env = {k: expressions.substitute(str(v)) for k, v in step.get("env", {}).items()}
+        env.update(step_env)
         env.update({k: str(v) for k, v in files.items()})
         proc = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
@@ -227,7 +243,13 @@ def run_composite(
         outcome = "success" if proc.returncode == 0 else "failure"
         records.append(
             StepRecord(
-                name, "run", outcome, proc.returncode, stdout=proc.stdout, stderr=proc.stderr
+                name,
+                "run",
+                outcome,
+                proc.returncode,
+                stdout=proc.stdout,
+                stderr=proc.stderr,
+                env=step_env,
             )
         )
         if step.get("id"):
@@ -244,6 +266,11 @@ def run_composite(
         name: expressions.substitute(str(spec.get("value", "")))
         for name, spec in action.get("outputs", {}).items()
     }
+    step_outputs = {sid: dict(step["outputs"]) for sid, step in contexts["steps"].items()}
     return ActionRun(
-        records, outputs, files["GITHUB_STEP_SUMMARY"].read_text(), expressions.job_failed
+        records,
+        outputs,
+        files["GITHUB_STEP_SUMMARY"].read_text(),
+        expressions.job_failed,
+        step_outputs,
     )

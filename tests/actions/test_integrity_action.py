@@ -18,6 +18,7 @@ from mlsecops.actions.integrity_action import generate, main, prepare, verify
 from mlsecops.actions.integrity_inputs import Config, read_config
 from mlsecops.errors import UsageError
 from tests.actions.composite import ActionRun, read_outputs, run_composite
+from tests.actions.conftest import plant_hostile_modules
 from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
 from tests.support.markdown import live_parts
 from tests.support.runner_log import commands_in
@@ -439,3 +440,13 @@ def test_action_rejects_a_mistyped_mode_before_doing_anything(
     run = _run(runner_temp, tmp_path, mode="Generate")
     assert run.failed and run.step("Check the inputs").exit_code == 2
     assert all(s.kind == "skipped" for s in run.steps[2:])
+
+
+def test_action_never_imports_from_the_workspace(runner_temp: Path, tmp_path: Path) -> None:
+    """The model's repository could hold a `mlsecops/` package: it must never be imported."""
+    marker = tmp_path / "imported"
+    plant_hostile_modules(tmp_path, marker)
+    make_hf_model(tmp_path / "out" / "model")
+    run = _run(runner_temp, tmp_path, mode="generate", **{"model-path": "out/model"})
+    assert not run.failed, [(s.name, s.stdout, s.stderr) for s in run.steps]
+    assert not marker.exists(), marker.read_text()

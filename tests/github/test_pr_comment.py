@@ -10,7 +10,13 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from mlsecops.github.api import GitHubApi, GitHubApiError
-from mlsecops.github.pr_comment import MARKER, MAX_BODY_CHARS, fit_body, upsert_comment
+from mlsecops.github.pr_comment import (
+    DEFAULT_AUTHOR,
+    MARKER,
+    MAX_BODY_CHARS,
+    fit_body,
+    upsert_comment,
+)
 
 REPO = "octo/ml"
 PR = 7
@@ -19,8 +25,9 @@ PR = 7
 class FakeIssueComments:
     """Just enough of GitHub's issue-comments API, with state, to see create-then-edit."""
 
-    def __init__(self, server: HTTPServer) -> None:
+    def __init__(self, server: HTTPServer, token_login: str = DEFAULT_AUTHOR) -> None:
         self.server = server
+        self.token_login = token_login  # who GitHub says wrote what this token posts
         self.comments: list[dict] = [
             {"id": 1, "body": "LGTM", "user": {"login": "alice"}},
             {"id": 2, "body": "another", "user": {"login": "bob"}},
@@ -52,7 +59,12 @@ class FakeIssueComments:
     def create(self, request: Request) -> Response:
         self.requests.append(("POST", request.path))
         body = request.get_json()["body"]
-        comment = {"id": self.next_id, "body": body, "html_url": f"https://gh/c/{self.next_id}"}
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "html_url": f"https://gh/c/{self.next_id}",
+            "user": {"login": self.token_login, "type": "Bot"},
+        }
         self.next_id += 1
         self.comments.append(comment)
         return Response(json.dumps(comment), status=201, content_type="application/json")
@@ -83,6 +95,36 @@ def test_created_once_then_edited_in_place(httpserver: HTTPServer):
     assert [m for m, _ in fake.requests].count("POST") == 1
     assert [m for m, _ in fake.requests].count("PATCH") == 1
     assert set(fake.auth) == {"Bearer t0ken"}
+
+
+def test_an_attackers_marker_comment_is_never_edited(httpserver: HTTPServer):
+    fake = FakeIssueComments(httpserver)
+    # Anyone can post the marker; this comment would get the report if the marker decided.
+    fake.comments.insert(0, {"id": 66, "body": f"{MARKER}\nmine now", "user": {"login": "mallory"}})
+    first = upsert_comment(api(httpserver), REPO, PR, "## ❌ FAILED")
+    second = upsert_comment(api(httpserver), REPO, PR, "## ✅ PASSED")
+    assert (first.action, second.action) == ("created", "updated")
+    assert second.comment_id == first.comment_id != 66
+    assert ("PATCH", f"/repos/{REPO}/issues/comments/66") not in fake.requests
+    assert next(c for c in fake.comments if c["id"] == 66)["body"] == f"{MARKER}\nmine now"
+
+
+def test_a_comment_by_us_without_the_marker_is_not_ours_either(httpserver: HTTPServer):
+    fake = FakeIssueComments(httpserver)
+    fake.comments.append({"id": 50, "body": "a note", "user": {"login": DEFAULT_AUTHOR}})
+    assert upsert_comment(api(httpserver), REPO, PR, "report").action == "created"
+    assert not [r for r in fake.requests if r[0] == "PATCH"]
+
+
+def test_an_app_token_finds_its_own_comment_by_the_apps_login(httpserver: HTTPServer):
+    fake = FakeIssueComments(httpserver, token_login="acme-ci[bot]")
+    # A marked comment from GITHUB_TOKEN's identity is another author for an app token.
+    fake.comments.append({"id": 70, "body": MARKER, "user": {"login": DEFAULT_AUTHOR}})
+    first = upsert_comment(api(httpserver), REPO, PR, "one", author="acme-ci[bot]")
+    second = upsert_comment(api(httpserver), REPO, PR, "two", author="ACME-CI[bot]")
+    assert first.action == "created" and second.action == "updated"
+    assert second.comment_id == first.comment_id != 70
+    assert ("PATCH", f"/repos/{REPO}/issues/comments/70") not in fake.requests
 
 
 def test_body_fits_githubs_limit_with_a_note():

@@ -118,8 +118,9 @@ def test_missing_baseline_is_never_a_silent_pass(trivy_bin, trivy_cache, tmp_pat
 
 
 def run_script(name: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    script, *args = name.split()
     return subprocess.run(
-        ["bash", str(REPO / "scripts" / "action" / name)],
+        ["bash", str(REPO / "scripts" / "action" / script), *args],
         env={"PATH": "/usr/bin:/bin", **env},
         cwd=cwd,
         capture_output=True,
@@ -156,7 +157,8 @@ def test_base_commit_for_each_event(tmp_path, event, pr_sha, queue_sha, expected
 
 
 def test_action_scans_the_base_checkout_then_fails_on_the_new_finding_only(tmp_path, trivy_bin):
-    """base-scan.sh on a checkout of the base (as actions/checkout leaves it), then the action."""
+    """The base-scan step on a checkout of the base (as actions/checkout leaves it), then the
+    action."""
     workspace, runner_temp = tmp_path / "workspace", tmp_path / "runner-temp"
     (workspace / "svc").mkdir(parents=True)
     (workspace / "svc" / "requirements.txt").write_text(HEAD)
@@ -180,7 +182,7 @@ def test_action_scans_the_base_checkout_then_fails_on_the_new_finding_only(tmp_p
         "MLSECOPS_VENV": str(venv),
         "HOME": str(tmp_path),
     }
-    proc = run_script("base-scan.sh", env, workspace)
+    proc = run_script("run.sh base-scan", env, workspace)
     assert proc.returncode == 0, proc.stderr
     baseline = Path(output.read_text().strip().removeprefix("baseline="))
     # The checkout left the workspace, so the head's scan of "." cannot read it.
@@ -246,7 +248,7 @@ def test_base_scan_resolves_offline_against_the_action_index_url(tmp_path, trivy
         "HOME": str(tmp_path),
         "PIP_CONFIG_FILE": os.devnull,
     }
-    proc = run_script("base-scan.sh", env, workspace)
+    proc = run_script("run.sh base-scan", env, workspace)
     assert proc.returncode == 0, proc.stderr
     assert "scanning the base commit failed" not in proc.stdout, proc.stderr
     baseline = load_report(runner_temp / "mlsecops" / "baseline.json")
@@ -275,4 +277,4 @@ def test_action_without_a_baseline_on_push_counts_everything_new(tmp_path, trivy
     assert run.step("Check out the base commit").kind == "skipped"
     assert run.failed
     assert "every finding counts as new" in run.step("Find the base commit").stdout
-    assert "without --baseline" in run.summary
+    assert "fail-on-new-only: true without input baseline" in run.summary  # the inputs' words

@@ -1,0 +1,114 @@
+"""The scan action's inputs: read once from the MLSECOPS_* variables action.yml sets, checked.
+
+The same reading serves two steps. "Check the inputs" runs it before anything is installed
+or downloaded and hands the normalised booleans to the `if:` expressions of the later steps
+(`cache`, `upload-sarif`, ... are read ONLY there, where GitHub's `== 'true'` would silently
+turn `yes` or `ture` into false). The scan step reads the same inputs again for itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlsecops.actions.inputs import Inputs
+from mlsecops.core.gate import parse_fail_on
+from mlsecops.github.context import GitHubContext, workspace_from_env
+from mlsecops.github.pr_comment import DEFAULT_AUTHOR
+from mlsecops.reports.sarif import DEFAULT_CATEGORY
+from mlsecops.reports.write import ReportRequest, parse_sarif_floor
+from mlsecops.scan import ScanRequest
+from mlsecops.trivy.install import normalize_version
+
+
+@dataclass(frozen=True)
+class ScanActionConfig:
+    """Every input of action.yml, checked; the token is not among them (see comment_action)."""
+
+    scan: ScanRequest
+    reports: ReportRequest
+    summary: bool = True  # write the report to the job summary
+    pr_comment: bool = False
+    pr_comment_author: str = DEFAULT_AUTHOR
+    pr_comment_file: Path | None = None  # where the scan step leaves the comment's body
+    cache: bool = True
+    upload_sarif: bool = False
+    own_trivy_cache_dir: bool = False  # trivy-cache-dir was given: the user's DB, not ours
+
+
+def read_config(env: Mapping[str, str]) -> ScanActionConfig:
+    """The action's inputs from the environment; UsageError (exit 2) for any bad value."""
+    inputs = Inputs(env)
+    summary = inputs.flag("summary", default=True)
+    fail_on = inputs.text("fail-on") or None
+    if fail_on is not None:
+        parse_fail_on(fail_on)
+    normalize_version(inputs.text("trivy-version"))
+    own_cache_dir = inputs.path("trivy-cache-dir")
+    scan = ScanRequest(
+        project=inputs.path("path") or Path("."),
+        images=inputs.items("images"),
+        models=tuple(Path(m) for m in inputs.items("models")),
+        fail_on=fail_on,
+        ignore_unfixed=inputs.flag("ignore-unfixed"),
+        policy=inputs.path("policy"),
+        trivy=inputs.text("trivy") or None,  # the install step's binary, not an input
+        trivy_cache_dir=own_cache_dir or inputs.path("default-trivy-cache-dir"),
+        offline=inputs.flag("offline"),
+        resolve=inputs.flag("resolve"),
+        index_url=inputs.text("index-url") or None,
+        baseline=inputs.path("baseline"),
+        fail_on_new_only=inputs.flag("fail-on-new-only"),
+        workspace=workspace_from_env(env),
+    )
+    sarif_floor = inputs.text("sarif-severity") or None
+    parse_sarif_floor(sarif_floor)  # refused before the scan, not after it
+    reports = ReportRequest(
+        json_file=inputs.path("json-file"),
+        sarif_file=inputs.path("sarif-file"),
+        sarif_floor=sarif_floor,
+        sarif_category=inputs.text("sarif-category", DEFAULT_CATEGORY),
+        summary_file=inputs.path("summary-file") if summary else None,
+        annotations=inputs.flag("annotations", default=True),
+    )
+    return ScanActionConfig(
+        scan=scan,
+        reports=reports,
+        summary=summary,
+        pr_comment=inputs.flag("pr-comment"),
+        pr_comment_author=inputs.text("pr-comment-author", DEFAULT_AUTHOR),
+        pr_comment_file=inputs.path("pr-comment-file"),
+        cache=inputs.flag("cache", default=True),
+        upload_sarif=inputs.flag("upload-sarif"),
+        own_trivy_cache_dir=own_cache_dir is not None,
+    )
+
+
+def sarif_upload_skip(config: ScanActionConfig, github: GitHubContext) -> str | None:
+    """Why a requested SARIF upload is skipped (None: upload, or not requested)."""
+    reason = github.read_only_token_reason
+    if not config.upload_sarif or reason is None:
+        return None
+    return (
+        f"No SARIF upload to code scanning: {reason}, and code scanning needs "
+        "security-events: write. The findings are in this summary and in the SARIF file."
+    )
+
+
+def checked_outputs(config: ScanActionConfig, github: GitHubContext) -> dict[str, str]:
+    """What "Check the inputs" hands to the later steps' `if:` and `with:`: normalised."""
+    cache_dir = config.scan.trivy_cache_dir
+    return {
+        "cache": _text(config.cache),
+        # Caching the DB would restore ours over the user's own DB dir, or save theirs as ours.
+        "db-cache": _text(config.cache and not config.own_trivy_cache_dir),
+        "trivy-cache-dir": str(cache_dir.resolve()) if cache_dir is not None else "",
+        "upload-sarif": _text(config.upload_sarif and sarif_upload_skip(config, github) is None),
+        "fail-on-new-only": _text(config.scan.fail_on_new_only),
+        "summary": _text(config.summary),
+    }
+
+
+def _text(flag: bool) -> str:
+    return "true" if flag else "false"
