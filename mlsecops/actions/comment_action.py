@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlsecops.actions.inputs import Inputs
+from mlsecops.core.text import md_text
 from mlsecops.errors import EXIT_PASSED, UsageError
 from mlsecops.github.api import GitHubApi, GitHubApiError
 from mlsecops.github.commands import command
@@ -47,5 +48,5 @@ def _not_posted(env: Mapping[str, str], note: str) -> int:
     print(command("warning", note, title="mlsecops"))
     summary = env.get("GITHUB_STEP_SUMMARY", "")
     if summary and Inputs(env).flag("summary", default=True):
-        append(Path(summary), f"\n> {note}\n")
+        append(Path(summary), f"\n> {md_text(note, limit=None)}\n")
     return EXIT_PASSED

@@ -15,6 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from mlsecops.core.text import md_text
 from mlsecops.github.pr_comment import DEFAULT_AUTHOR, MARKER
 from tests.actions.conftest import PROJECTS, TOKEN, pr_event
 
@@ -163,8 +164,8 @@ def test_upload_sarif_with_a_read_only_token_is_a_warning_and_a_note(runner, tmp
     assert run.outputs["exit-code"] == "0"
     assert run.step("Upload SARIF to code scanning").kind == "skipped"
     assert run.step("Post the PR comment").kind == "skipped"
-    assert f"No SARIF upload to code scanning: {why}" in run.summary
-    assert f"No PR comment: {why}" in run.summary
+    assert md_text(f"No SARIF upload to code scanning: {why}") in run.summary
+    assert md_text(f"No PR comment: {why}") in run.summary
     assert "::warning title=mlsecops::No SARIF upload" in run.step("Scan").stdout
 
 
