@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+import entrypoint
+from mlsecops.actions.inputs import variable
 from mlsecops.actions.scan_outputs import OUTPUTS
 from mlsecops.core.text import md_text
-from tests.actions.composite import run_composite
+from tests.actions.composite import read_outputs, run_composite
 from tests.actions.conftest import REPO, plant_hostile_modules
 from tests.support.trivydb import build_trivy_db
 
@@ -142,17 +145,49 @@ def test_summary_false_leaves_the_job_summary_alone_even_without_a_verdict(runne
 
 
 @pytest.mark.parametrize("name", BOOLEAN_INPUTS)
-def test_a_typo_in_any_boolean_is_a_configuration_error(runner, name):
-    run = runner("clean", **{name: "yes"})
+def test_the_check_step_refuses_a_typo_in_any_boolean(tmp_path, name):
+    (tmp_path / "output").write_text("")
+    env = {**check_step_env(), variable(name): "yes", "GITHUB_OUTPUT": str(tmp_path / "output")}
+    assert entrypoint.main(env, ["check"]) == 2
+    assert read_outputs(tmp_path / "output") == {
+        "exit-code": "2",
+        "error": f"input {name}: 'yes' is not a boolean; to fix: write true or false",
+    }
+
+
+def check_step_env() -> dict[str, str]:
+    """Every input's default, as the check step's `env:` passes it."""
+    step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "inputs")
+    return {
+        key: str(ACTION["inputs"][m.group(1)].get("default", ""))
+        for key, value in step["env"].items()
+        if (m := re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", str(value)))
+    }
+
+
+def test_the_check_step_gets_every_input_but_the_token():
+    step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "inputs")
+    passed = {
+        m.group(1)
+        for value in step["env"].values()
+        if (m := re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", str(value)))
+    }
+    assert passed == set(ACTION["inputs"]) - {"github-token"}
+    assert all(variable(name) in step["env"] for name in passed)
+
+
+@pytest.mark.parametrize("name", ["cache", "upload-sarif"])  # read only in `if:` expressions
+def test_a_typo_in_an_if_only_boolean_stops_the_action_early(runner, name):
+    run = runner("clean", **{name: "ture"})
     check = run.step("Check the inputs")
     assert check.exit_code == 2
-    assert f"input {name}: 'yes' is not a boolean" in check.stdout
+    assert f"input {name}: 'ture' is not a boolean" in check.stdout
     # Stopped before anything was installed, restored or scanned.
     assert run.step("Install Trivy (pinned, checksum-verified)").kind == "skipped"
     assert run.step("Restore the Trivy download").kind == "skipped"
     assert run.step("Scan").kind == "skipped"
     assert (run.outputs["passed"], run.outputs["exit-code"]) == ("false", "2")
-    assert f"input {name}: 'yes' is not a boolean" in run.outputs["error"]
+    assert f"input {name}: 'ture' is not a boolean" in run.outputs["error"]
     assert run.summary.startswith("## ❌ mlsecops: could not check")
     assert "Exit 2, a configuration error" in run.summary
 

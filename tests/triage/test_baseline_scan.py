@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mlsecops.core.text import md_text
 from tests.actions.composite import run_composite
 from tests.support.scan_cli import REPO, findings_by_id, load_report, scan_cli
 from tests.support.trivydb import build_trivy_db
@@ -277,4 +278,5 @@ def test_action_without_a_baseline_on_push_counts_everything_new(tmp_path, trivy
     assert run.step("Check out the base commit").kind == "skipped"
     assert run.failed
     assert "every finding counts as new" in run.step("Find the base commit").stdout
-    assert "fail-on-new-only: true without input baseline" in run.summary  # the inputs' words
+    # In the action's words (its inputs), rendered as inert Markdown.
+    assert md_text("fail-on-new-only: true without input baseline") in run.summary
