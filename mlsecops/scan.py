@@ -18,9 +18,9 @@ from mlsecops.core.findings import sorted_findings
 from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.source import Source, SourceResult, combined
-from mlsecops.deps.conda import environment_files
-from mlsecops.deps.discovery import check_project, dependency_files
+from mlsecops.deps.discovery import check_project, discover
 from mlsecops.deps.project import ProjectOptions, ProjectSource
+from mlsecops.deps.sbom_bridge import SbomChecker
 from mlsecops.errors import UsageError
 from mlsecops.images.source import ImageScan
 from mlsecops.images.targets import classify_image
@@ -50,6 +50,9 @@ class ScanRequest:
     offline: bool = False
     resolve: bool = False  # resolve requirements*.txt with pip and scan the whole tree
     index_url: str | None = None  # the package index pip resolves against (None: pip's own)
+    allow_source_builds: bool = False  # let pip build sdists while resolving (runs their code)
+    include_dev: bool = True  # check development dependencies too (marked dev)
+    exclude: tuple[str, ...] = ()  # globs: dependency files not scanned (with the policy's)
     baseline: Path | None = None  # a previous JSON report: findings are marked new/existing
     fail_on_new_only: bool = False  # only new findings fail the gate
     # GITHUB_WORKSPACE in Actions (read by mlsecops.github, passed in by the CLI or the
@@ -83,8 +86,14 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         trivy, db_notes = _trivy(request, ignore_file)
         setup = SourceResult(notes=(*db_notes, *ignore_notes))
         if scan_project:
-            options = ProjectOptions(request.resolve, request.index_url)
-            sources.append(ProjectSource(trivy, project, options))
+            options = ProjectOptions(
+                request.resolve,
+                request.index_url,
+                request.allow_source_builds,
+                request.include_dev,
+                (*policy.exclude, *request.exclude),
+            )
+            sources.append(ProjectSource(trivy, SbomChecker(trivy, project), project, options))
         sources += [ImageScan(trivy, image, project) for image in images]
     if request.models:
         sources.append(ModelScan(request.models, policy.allow_globals))
@@ -104,7 +113,7 @@ def _project_has_dependency_files(project: Path) -> bool:
     Keep in step with deps/project.ProjectSource: a kind of file it reads must be found here,
     or a project holding only that kind would not be scanned.
     """
-    return bool(dependency_files(project) or environment_files(project))
+    return bool(discover(project))
 
 
 def _judge(

@@ -124,6 +124,26 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         "else pip's own config)",
     )
     scan.add_argument(
+        "--allow-source-builds",
+        action="store_true",
+        help="with --resolve, let pip build source distributions to read their metadata: that "
+        "runs each sdist's build code (setup.py); by default pip uses wheels only",
+    )
+    scan.add_argument(
+        "--skip-dev-deps",
+        action="store_true",
+        help="leave development dependencies (lock files' dev groups, Pipfile.lock develop) "
+        "unchecked; by default they are checked and marked dev",
+    )
+    scan.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="repeatable: dependency files whose repo-relative path matches are not scanned "
+        "(adds to the policy's `exclude`)",
+    )
+    scan.add_argument(
         "--baseline",
         type=Path,
         metavar="REPORT.json",
@@ -160,6 +180,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             offline=args.offline,
             resolve=args.resolve,
             index_url=args.index_url,
+            allow_source_builds=args.allow_source_builds,
+            include_dev=not args.skip_dev_deps,
+            exclude=tuple(args.exclude),
             baseline=args.baseline,
             fail_on_new_only=args.fail_on_new_only,
             workspace=workspace_from_env(os.environ),

@@ -1,11 +1,11 @@
-"""conda `environment.yml`: the PyPI projects in it, scanned through an SBOM.
+"""conda environment files (`environment.yml`, MLflow's `conda.yaml`, ...) as a Listing.
 
 Trivy lists conda packages but does not look up their vulnerabilities, not even those of
 the `pip:` section (aquasecurity/trivy#1856). Here the `pip:` entries are PyPI packages as
 they are; conda packages that are a PyPI project under the same or another name (the table
-in mlsecops/data/conda-pypi.yml) are looked up as that project. Findings point at the
-environment.yml line. Conda packages with no PyPI twin are named in a note as not covered,
-and specs without an exact version become unpinned findings.
+in mlsecops/data/conda-pypi.yml) are looked up as that project, through the SBOM route.
+Findings point at the file's line. Conda packages with no PyPI twin are in the coverage
+ledger (no-pypi-twin), and specs without an exact version become unpinned findings.
 """
 
 from __future__ import annotations
@@ -13,27 +13,23 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from mlsecops.core.coverage import NotChecked, Unchecked
 from mlsecops.core.findings import Finding
-from mlsecops.deps.discovery import dependency_files
-from mlsecops.deps.requirements_txt import normalise, parse_requirement
-from mlsecops.deps.sbom_bridge import Component, scan_components
-from mlsecops.deps.unpinned import unchecked_notes, unpinned_finding
+from mlsecops.deps.listing import Declared, FileKind, Listing, normalise
+from mlsecops.deps.requirements_txt import parse_requirement
+from mlsecops.deps.unpinned import unpinned_finding
 from mlsecops.errors import UsageError
 from mlsecops.guarded.files import read_text
 from mlsecops.guarded.limits import InputKind
 from mlsecops.guarded.yaml_text import compose_yaml
-from mlsecops.paths import display_path
-from mlsecops.trivy.run import Trivy
 
-ENVIRONMENT_FILE_NAMES = ("environment.yml", "environment.yaml")
 MAPPING_RESOURCE = "conda-pypi.yml"
-_MAX_NAMES = 30
 
 _CONDA_SPEC = re.compile(r"^(?:[^\s:]+::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9._-]*)\s*(?P<rest>.*)$")
 _PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
@@ -54,17 +50,6 @@ class Environment:
     path: Path
     dependencies: tuple[CondaDependency, ...]
     unchecked_pip: tuple[tuple[str, int], ...] = ()  # pip: lines naming no package (-r, URLs)
-
-
-@dataclass(frozen=True)
-class CondaScan:
-    findings: tuple[Finding, ...]
-    notes: tuple[str, ...]
-
-
-def environment_files(root: Path) -> list[Path]:
-    """The conda environment files under `root` (hidden and vendored dirs skipped)."""
-    return dependency_files(root, ENVIRONMENT_FILE_NAMES)
 
 
 @functools.cache
@@ -130,7 +115,7 @@ def read_environment(path: Path) -> Environment:
             for pip_node in _pip_nodes(node, path):
                 line = pip_node.start_mark.line + 1
                 requirement = parse_requirement(str(pip_node.value), line)
-                if requirement is None:
+                if requirement is None or (requirement.url and not requirement.pinned):
                     unchecked.append((str(pip_node.value), line))
                     continue
                 dependencies.append(
@@ -193,53 +178,44 @@ def _conda_dependency(text: str, line: int) -> CondaDependency:
     return CondaDependency(match["name"], rest, line, conda_version(rest), "conda")
 
 
-def scan_environment(trivy: Trivy, path: Path, project: Path) -> CondaScan:
-    """Findings for one environment file, and notes on what it could not cover."""
-    environment = read_environment(path)
-    target = display_path(path)
-    components: list[Component] = []
-    findings: list[Finding] = []
-    not_covered: list[str] = []
-    checked: list[tuple[CondaDependency, str]] = []  # (dependency, PyPI name)
-    for dep in environment.dependencies:
-        name = dep.name if dep.source == "pip" else pypi_name(dep.name)
-        if name is None:
-            not_covered.append(dep.name)
-        elif not dep.version:
-            findings.append(_unpinned(dep, target))
-        else:
-            components.append(Component(name, dep.version))
-            checked.append((dep, name))
-    notes = unchecked_notes(target, environment.unchecked_pip)
-    if not_covered:
-        notes.append(_not_covered_note(target, not_covered))
-    if components:
-        scan = scan_components(trivy, components, target, project)
-        for dep, name in checked:
-            findings += [
-                _located(f, dep, target) for f in scan.findings(Component(name, dep.version))
-            ]
-        notes += scan.notes
-    return CondaScan(tuple(findings), tuple(notes))
+@dataclass(frozen=True)
+class CondaReader:
+    """A conda environment file as a Listing."""
 
-
-def _located(finding: Finding, dep: CondaDependency, target: str) -> Finding:
-    properties = dict(finding.properties)
-    fix = finding.fix
-    if dep.source == "conda":
-        properties["conda_package"] = dep.name
-        if normalise(dep.name) != normalise(finding.package) and finding.fixed_version:
-            fix = f"upgrade {dep.name} (PyPI: {finding.package}) to {finding.fixed_version}"
-    return replace(
-        finding,
-        target=target,
-        line=dep.line,
-        end_line=dep.line,
-        location="",
-        ecosystem=dep.source,
-        fix=fix,
-        properties=properties,
-    )
+    def read(self, path: Path, target: str) -> Listing:
+        """Pinned `pip:` entries and pinned conda packages with a PyPI twin are checked
+        (as that PyPI project); the rest is in the ledger with its reason."""
+        environment = read_environment(path)
+        packages: list[Declared] = []
+        findings: list[Finding] = []
+        skipped = [
+            NotChecked(Unchecked.NOT_A_PACKAGE, target, text, line, "local, VCS or URL entry")
+            for text, line in environment.unchecked_pip
+        ]
+        for dep in environment.dependencies:
+            name = dep.name if dep.source == "pip" else pypi_name(dep.name)
+            if name is None:
+                detail = (
+                    "no known PyPI project; add it to mlsecops/data/conda-pypi.yml if it is one"
+                )
+                skipped.append(
+                    NotChecked(Unchecked.NO_PYPI_TWIN, target, dep.name, dep.line, detail)
+                )
+            elif not dep.version:
+                findings.append(_unpinned(dep, target))
+                skipped.append(
+                    NotChecked(
+                        Unchecked.UNPINNED, target, dep.name, dep.line, dep.spec or "any version"
+                    )
+                )
+            else:
+                properties = (("conda_package", dep.name),) if dep.source == "conda" else ()
+                packages.append(
+                    Declared(name, dep.version, dep.line, False, dep.source, properties)
+                )
+        return Listing(
+            path, target, FileKind.CONDA, tuple(packages), tuple(skipped), tuple(findings)
+        )
 
 
 def _unpinned(dep: CondaDependency, target: str) -> Finding:
@@ -254,15 +230,4 @@ def _unpinned(dep: CondaDependency, target: str) -> Finding:
         line=dep.line,
         ecosystem=dep.source,
         how_to_pin=how,
-    )
-
-
-def _not_covered_note(target: str, names: list[str]) -> str:
-    shown = ", ".join(names[:_MAX_NAMES])
-    if len(names) > _MAX_NAMES:
-        shown += f" and {len(names) - _MAX_NAMES} more"
-    return (
-        f"{target}: {len(names)} conda package(s) not covered (no known PyPI equivalent, so "
-        f"no advisories are checked): {shown}. If one packages a PyPI project, add it to "
-        "mlsecops/data/conda-pypi.yml."
     )

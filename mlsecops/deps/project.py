@@ -1,96 +1,127 @@
-"""The project's dependency files as one Source: Trivy's project scan, plus what it cannot see.
+"""The project's dependency files as one Source: Trivy's reading, plus everything it misses.
 
-- Trivy (`trivy fs`) reads requirements*.txt, poetry.lock, uv.lock and Pipfile.lock;
-  findings get their manifest line where Trivy gives none.
-- requirements*.txt: without --resolve, each requirement with no `==` pin becomes an
-  informational MLS-UNPINNED finding, and each line naming no package (`-e git+...`, a URL,
-  a local path) a note; with --resolve, pip resolves the file and the whole tree is
-  scanned, replacing Trivy's own findings for that file (which only cover pins); pins pip
-  skips for this Python (environment markers) are still checked, at the pin.
-- environment.yml: scanned through mlsecops.deps.conda.
+1. deps/discovery finds the dependency files (requirements files under many names, lock
+   files, conda environments); excluded ones are named in the ledger and skipped by Trivy.
+2. `trivy fs` runs in the background while each file is read by the reader of its kind
+   (deps/requirements_txt, deps/locks, deps/conda, or deps/resolve with --resolve).
+3. deps/accounting matches what Trivy listed with what each reader listed, checks the rest
+   through one SBOM (deps/sbom_bridge) and fills the coverage ledger.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from mlsecops.core.findings import Finding
+from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
 from mlsecops.core.source import SourceResult
-from mlsecops.deps.conda import environment_files, scan_environment
-from mlsecops.deps.discovery import dependency_files
-from mlsecops.deps.manifest_lines import ManifestLines
-from mlsecops.deps.requirements_txt import read_requirements
-from mlsecops.deps.resolve import resolve_requirements
-from mlsecops.deps.unpinned import requirements_unpinned, unchecked_notes
+from mlsecops.deps.accounting import account
+from mlsecops.deps.conda import CondaReader
+from mlsecops.deps.discovery import DependencyFile, check_files, discover
+from mlsecops.deps.listing import DependencyReader, FileKind, Listing
+from mlsecops.deps.locks import LockReader
+from mlsecops.deps.pip_resolver import PipResolver, Resolver
+from mlsecops.deps.requirements_txt import RequirementsReader, read_requirements
+from mlsecops.deps.resolve import ResolveReader
+from mlsecops.deps.sbom_bridge import Checker
 from mlsecops.paths import display_path
-from mlsecops.trivy.run import Trivy, raise_on_parse_failures, trivy_notes
+from mlsecops.trivy.results import TrivyRun
+from mlsecops.trivy.run import raise_on_parse_failures, trivy_notes
 
 
 @dataclass(frozen=True)
 class ProjectOptions:
     """How far to go beyond Trivy's own reading of the project."""
 
-    resolve: bool = False  # resolve requirements*.txt with pip and scan the whole tree
+    resolve: bool = False  # resolve requirements files with pip and check the whole tree
     index_url: str | None = None  # the package index pip resolves against
+    allow_source_builds: bool = False  # let pip build sdists while resolving (runs their code)
+    include_dev: bool = True  # check development dependencies (marked `dev`)
+    exclude: tuple[str, ...] = ()  # globs over repo-relative paths: files not scanned
+
+
+class FsRunner(Protocol):
+    """What the project source needs from Trivy: its own reading of the project."""
+
+    def fs(self, project: Path, skip_files: Sequence[str] = ()) -> TrivyRun:
+        """`trivy fs` on the project, not reading `skip_files`."""
+        ...
 
 
 @dataclass(frozen=True)
 class ProjectSource:
-    """The dependency files of the project at `project` (already checked readable)."""
+    """The dependency files of the project at `project` (see the module docstring)."""
 
-    trivy: Trivy
+    trivy: FsRunner
+    checker: Checker
     project: Path
     options: ProjectOptions = ProjectOptions()
+    resolver: Resolver | None = field(default=None, compare=False)
 
     def scan(self) -> SourceResult:
-        """Trivy's findings for the project, plus what it cannot see (module docstring)."""
-        run = self.trivy.fs(self.project)
+        """Findings, notes, ledger and inventory of every dependency file."""
+        files = discover(self.project, self.options.exclude)
+        check_files(files)
+        skip = [f.path.relative_to(self.project).as_posix() for f in files if f.excluded]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self.trivy.fs, self.project, skip)
+            listings = self._read_all([f for f in files if not f.excluded])
+            run = pending.result()
+        accounted = account(
+            listings,
+            run,
+            self.checker,
+            lambda target: display_path(self.project / target),
+            subject=display_path(self.project),
+            include_dev=self.options.include_dev,
+        )
+        # After accounting, which names a malformed lock Trivy skipped silently.
         raise_on_parse_failures(run)
-        found = run.findings(lambda target: display_path(self.project / target))
-        requirements, resolved_targets = self._requirements()
-        # A resolved file's tree replaces Trivy's findings for it (Trivy saw only its pins).
-        kept = [f for f in _with_manifest_lines(found) if f.target not in resolved_targets]
-        trivy = SourceResult(tuple(kept), trivy_notes(run), (display_path(self.project),))
-        return trivy + requirements + self._conda()
+        own = SourceResult(notes=trivy_notes(run), targets=(display_path(self.project),))
+        return own + accounted + _excluded([f for f in files if f.excluded])
 
-    def _requirements(self) -> tuple[SourceResult, set[str]]:
-        """Unpinned requirements and unchecked lines; with --resolve, the resolved trees
-        (and the targets they replace Trivy's findings for)."""
-        result = SourceResult()
-        resolved_targets: set[str] = set()
-        for path in dependency_files(self.project, ("requirements*.txt",)):
-            requirements = read_requirements(path)
-            target = display_path(path)
-            has_entries = requirements.requirements or requirements.includes
-            if self.options.resolve and (has_entries or requirements.unchecked):
-                resolved = resolve_requirements(
-                    self.trivy, requirements, self.project, self.options.index_url
-                )
-                resolved_targets.add(target)
-                result = result + SourceResult(resolved.findings, resolved.notes)
-            else:
-                unpinned = tuple(requirements_unpinned(requirements, target))
-                notes = tuple(unchecked_notes(target, requirements.unchecked))
-                result = result + SourceResult(unpinned, notes)
-        return result, resolved_targets
+    def _read_all(self, files: list[DependencyFile]) -> list[Listing]:
+        """Each file read by its kind's reader; `-r` files no name rule found are read too."""
+        listings: list[Listing] = []
+        queue = list(files)
+        seen = {f.path.resolve() for f in files}
+        while queue:
+            file = queue.pop(0)
+            listings.append(self._reader(file.kind).read(file.path, display_path(file.path)))
+            if file.kind is FileKind.REQUIREMENTS:
+                for included in _includes(file.path):
+                    if included.resolve() not in seen and included.is_file():
+                        seen.add(included.resolve())
+                        queue.append(DependencyFile(included, FileKind.REQUIREMENTS))
+        return listings
 
-    def _conda(self) -> SourceResult:
-        result = SourceResult()
-        for path in environment_files(self.project):
-            conda = scan_environment(self.trivy, path, self.project)
-            result = result + SourceResult(conda.findings, conda.notes)
-        return result
+    def _reader(self, kind: FileKind) -> DependencyReader:
+        if kind is FileKind.REQUIREMENTS:
+            if not self.options.resolve:
+                return RequirementsReader()
+            resolver = self.resolver or PipResolver(
+                self.options.index_url, self.options.allow_source_builds
+            )
+            return ResolveReader(resolver)
+        if kind is FileKind.CONDA:
+            return CondaReader()
+        return LockReader(kind)
 
 
-def _with_manifest_lines(findings: list[Finding]) -> list[Finding]:
-    """Fill in the manifest line where Trivy gave none (it does not for poetry/uv locks)."""
-    lines = ManifestLines()
-    located = []
-    for finding in findings:
-        if finding.line is None and finding.package:
-            line = lines.line_of(Path(finding.target), finding.package)
-            if line is not None:
-                finding = replace(finding, line=line, end_line=line)
-        located.append(finding)
-    return located
+def _includes(path: Path) -> Iterable[Path]:
+    """The files a requirements file pulls in with `-r` (they list packages too)."""
+    for name, _line in read_requirements(path).includes:
+        yield path.parent / name
+
+
+def _excluded(files: list[DependencyFile]) -> SourceResult:
+    """Excluded files in the ledger: each counts as one item, not checked, excluded."""
+    reads, items = [], []
+    for file in files:
+        target = display_path(file.path)
+        reads.append(FileRead(target, str(file.kind), 1, 0))
+        items.append(NotChecked(Unchecked.EXCLUDED, target, target, None, "excluded path"))
+    return SourceResult(coverage=Coverage(tuple(reads), tuple(items)))

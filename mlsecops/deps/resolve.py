@@ -1,155 +1,169 @@
-"""`--resolve`: what pip would install for a requirements file, scanned version by version.
+"""`--resolve`: a requirements file as the whole tree pip would install, checked version by version.
 
-Trivy checks only `==` pins in requirements.txt and never sees transitive dependencies.
-`pip install --dry-run --ignore-installed --report` resolves the whole tree for the running
-interpreter without installing anything; those exact versions go to Trivy as an SBOM, and
-each finding is pinned on the top-level requirement that pulls its package in ("via X").
-A pinned requirement pip skips for this interpreter (its environment marker does not match)
-is checked at its pinned version all the same, with a note.
-
-pip may build an sdist to read its metadata (that runs the package's build backend); set
-PIP_ONLY_BINARY=:all: in the environment to forbid that.
+Trivy checks only `==` pins and never sees transitive dependencies. With --resolve each
+requirements file is resolved on its own (deps/pip_resolver.py); those exact versions are
+checked, each finding pinned on the top-level requirement that pulls its package in
+("via X"). Only index requirements are handed to pip: local paths, VCS links and URLs could
+make pip run the project's code, so they stay in the ledger as not checked (a wheel or
+sdist URL whose file name states its version is checked at that version instead). A pin
+pip skips for this interpreter (an environment marker) is checked at its pinned version all
+the same. A file pip cannot resolve falls back to its pins, with a note saying why.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from mlsecops.core.findings import Finding
+from mlsecops.core.coverage import Unchecked
+from mlsecops.deps.listing import Declared, FileKind, Listing
+from mlsecops.deps.pip_resolver import Resolution, Resolved, ResolveFailed, Resolver
 from mlsecops.deps.requirements_txt import (
     Requirement,
     RequirementsFile,
-    normalise,
-    parse_requirement,
+    not_a_package,
+    read_requirements,
+    requirements_listing,
 )
-from mlsecops.deps.sbom_bridge import Component, scan_components
-from mlsecops.errors import ToolError
-from mlsecops.paths import display_path
-from mlsecops.trivy.run import Trivy
+from mlsecops.errors import UsageError
 
-PIP_TIMEOUT_SECONDS = 900
+_MAX_INCLUDE_DEPTH = 20
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """One package of the resolved tree."""
+class ResolveReader:
+    """A requirements file, resolved (see the module docstring)."""
 
-    name: str
-    version: str
-    requested: bool  # named in the requirements file (or a file it includes)
-    requires: tuple[str, ...] = ()  # normalised names of the packages it depends on
+    resolver: Resolver
 
-    @property
-    def key(self) -> str:
-        return normalise(self.name)
-
-
-@dataclass(frozen=True)
-class Resolution:
-    packages: tuple[Resolved, ...]
-    python: str  # the Python version pip resolved for
-
-
-@dataclass(frozen=True)
-class ResolveScan:
-    findings: tuple[Finding, ...]
-    notes: tuple[str, ...]
-
-
-def pip_resolve(
-    requirements: Path,
-    *,
-    index_url: str | None = None,
-    python: str = sys.executable,
-    timeout: int = PIP_TIMEOUT_SECONDS,
-) -> Resolution:
-    """The packages `pip install -r requirements` would install, without installing them."""
-    env = dict(os.environ)
-    if index_url:
-        # Through the environment, not argv: an index URL may carry a token.
-        env["PIP_INDEX_URL"] = index_url
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    shown = display_path(requirements)
-    with tempfile.TemporaryDirectory(prefix="mlsecops-pip-") as tmp:
-        report = Path(tmp) / "report.json"
-        command = [
-            python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-            "--no-input", "--prefer-binary", "--report", str(report),
-            "-r", str(requirements.resolve()),
-        ]  # fmt: skip
+    def read(self, path: Path, target: str) -> Listing:
+        """The resolved tree as a Listing that replaces Trivy's reading of the file."""
+        requirements = read_requirements(path)
         try:
-            proc = subprocess.run(
-                command,
-                cwd=requirements.resolve().parent,
-                env=env,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ToolError(
-                f"pip did not resolve {shown} within {timeout}s",
-                "check the network to the package index, or drop --resolve",
-            ) from exc
-        except OSError as exc:
-            raise ToolError(f"cannot run {python} -m pip: {exc}", "install pip") from exc
-        if proc.returncode != 0:
-            raise ToolError(
-                f"pip could not resolve {shown}: {_pip_error(proc.stderr)}",
-                "make `pip install --dry-run -r FILE` work for this Python (pass --index-url "
-                "for a private index), or drop --resolve",
-            )
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ToolError(
-                f"pip wrote no readable --report for {shown} ({exc})",
-                "use pip 22.2 or newer (`python -m pip install -U pip`)",
-            ) from exc
-    return _resolution(data)
+            lines, constraints = pip_input(requirements)
+            resolution = self.resolver.resolve(lines, constraints)
+        except ResolveFailed as failed:
+            return _fallback(requirements, target, failed.reason)
+        return resolved_listing(requirements, resolution, target)
 
 
-def _pip_error(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR:")]
-    return (errors or lines or ["no message"])[-1].removeprefix("ERROR:").strip()
+def pip_input(requirements: RequirementsFile) -> tuple[list[str], list[str]]:
+    """The requirement and constraint lines handed to pip: index requirements only, with
+    `-r` / `-c` files read here (so what they hold is filtered too), and index options."""
+    lines: list[str] = []
+    constraints: list[str] = []
+    _gather(requirements, lines, constraints, set(), 0)
+    return lines, constraints
 
 
-def _resolution(data: Any) -> Resolution:
-    packages = []
-    items = data.get("install") if isinstance(data, dict) else None
-    for item in items if isinstance(items, list) else []:
-        metadata = item.get("metadata") if isinstance(item, dict) else None
-        if not isinstance(metadata, dict) or not metadata.get("name"):
-            continue
-        requires = []
-        for text in metadata.get("requires_dist") or []:
-            requirement = parse_requirement(str(text))
-            if requirement is not None:
-                requires.append(requirement.key)
-        packages.append(
-            Resolved(
-                name=str(metadata["name"]),
-                version=str(metadata.get("version", "")),
-                requested=bool(item.get("requested")),
-                requires=tuple(requires),
-            )
+def _gather(
+    requirements: RequirementsFile,
+    lines: list[str],
+    constraints: list[str],
+    seen: set[Path],
+    depth: int,
+) -> None:
+    seen.add(requirements.path.resolve())
+    lines += requirements.index_options
+    lines += [r.text for r in requirements.requirements if r.from_index]
+    for included, into in ((requirements.includes, lines), (requirements.constraints, None)):
+        for name, _line in included:
+            path = (requirements.path.parent / name).resolve()
+            if path in seen:
+                continue
+            if depth >= _MAX_INCLUDE_DEPTH:
+                raise ResolveFailed(f"includes nested deeper than {_MAX_INCLUDE_DEPTH} files")
+            try:
+                nested = read_requirements(path)
+            except UsageError as exc:
+                raise ResolveFailed(f"cannot read {name}: {exc.problem}") from exc
+            if into is None:  # a constraints file constrains, whatever it includes
+                sub: list[str] = []
+                _gather(nested, sub, constraints, seen, depth + 1)
+                constraints += [line for line in sub if not line.startswith("-")]
+            else:
+                _gather(nested, lines, constraints, seen, depth + 1)
+
+
+def resolved_listing(
+    requirements: RequirementsFile, resolution: Resolution, target: str
+) -> Listing:
+    """Every package of the tree, placed on the requirement that brings it in."""
+    packages = resolution.packages
+    by_key = {p.key: p for p in packages}
+    reached = reached_from(packages, [r.key for r in requirements.requirements])
+    include_line = requirements.includes[0][1] if requirements.includes else None
+    declared = [_declared(p, reached.get(p.key, []), requirements, include_line) for p in packages]
+    # pip skips a requirement whose environment marker excludes this interpreter
+    # (`tqdm==4.66.1 ; sys_platform == "win32"`); where it applies, the pin is installed,
+    # so a pinned one is still checked at its pinned version.
+    index = [r for r in requirements.requirements if r.from_index]
+    skipped = [r for r in index if r.pinned and r.key not in by_key]
+    declared += [_pin(r, "pin") for r in skipped]
+    declared += [_pin(r, "url") for r in requirements.requirements if not r.from_index]
+    notes = [_resolved_note(requirements, resolution, target)]
+    if skipped:
+        shown = ", ".join(f"{r.name}=={r.pinned}" for r in skipped)
+        notes.append(
+            f"{target}: {len(skipped)} pinned requirement(s) pip does not install for Python "
+            f"{resolution.python} (an environment marker excludes them): {shown}; checked at "
+            "the pinned version all the same."
         )
-    environment = data.get("environment") if isinstance(data, dict) else None
-    python = ""
-    if isinstance(environment, dict):
-        python = str(environment.get("python_full_version") or environment.get("python_version"))
-    return Resolution(tuple(packages), python or sys.version.split()[0])
+    return Listing(
+        requirements.path,
+        target,
+        FileKind.REQUIREMENTS,
+        tuple(declared),
+        tuple(not_a_package(requirements, target)),
+        notes=tuple(notes),
+        replaces_trivy=True,
+    )
+
+
+def _resolved_note(requirements: RequirementsFile, resolution: Resolution, target: str) -> str:
+    unpinned = sum(1 for r in requirements.requirements if not r.pinned)
+    return (
+        f"{target}: resolved with pip for Python {resolution.python}: "
+        f"{len(resolution.packages)} package(s) checked at the versions pip picks today"
+        + (f" ({unpinned} requirement(s) without an exact pin among them)" if unpinned else "")
+        + "."
+    )
+
+
+def _declared(
+    package: Resolved, via: list[str], requirements: RequirementsFile, include_line: int | None
+) -> Declared:
+    if package.requested or not via:
+        dependency = "direct" if package.requested else "transitive"
+        line = requirements.line_of(package.name) or include_line
+        direct = (("resolved_by", "pip"), ("dependency", dependency))
+        return Declared(package.name, package.version, line, properties=direct)
+    line = requirements.line_of(via[0]) or include_line
+    through = (("resolved_by", "pip"), ("dependency", "transitive"), ("via", ", ".join(via)))
+    return Declared(package.name, package.version, line, properties=through)
+
+
+def _pin(requirement: Requirement, how: str) -> Declared:
+    """A pin checked as written: one pip skips for this Python, or an archive URL's version."""
+    properties = (("resolved_by", how), ("dependency", "direct"))
+    return Declared(requirement.name, requirement.pinned, requirement.line, properties=properties)
+
+
+def _fallback(requirements: RequirementsFile, target: str, reason: str) -> Listing:
+    """The file's pins, when pip cannot resolve it; what pip would have added is unresolved."""
+    listing = requirements_listing(requirements, target)
+    not_checked = tuple(
+        replace(item, reason=Unchecked.UNRESOLVED, detail=f"pip: {reason}")
+        if item.reason is Unchecked.UNPINNED
+        else item
+        for item in listing.not_checked
+    )
+    note = (
+        f"{target}: pip could not resolve it ({reason}); checked its pinned lines only, "
+        "as without --resolve."
+    )
+    return replace(listing, not_checked=not_checked, notes=(*listing.notes, note))
 
 
 def reached_from(packages: Sequence[Resolved], order: Sequence[str]) -> dict[str, list[str]]:
@@ -174,91 +188,3 @@ def reached_from(packages: Sequence[Resolved], order: Sequence[str]) -> dict[str
                     stack.append(dep)
                     reached.setdefault(dep, []).append(top.name)
     return reached
-
-
-def resolve_requirements(
-    trivy: Trivy, requirements: RequirementsFile, project: Path, index_url: str | None
-) -> ResolveScan:
-    """Findings for every package pip resolves for one requirements file."""
-    target = display_path(requirements.path)
-    resolution = pip_resolve(requirements.path, index_url=index_url)
-    packages = resolution.packages
-    order = [r.key for r in requirements.requirements]
-    reached = reached_from(packages, order)
-    by_key = {p.key: p for p in packages}
-    # pip skips a requirement whose environment marker excludes this interpreter
-    # (`tqdm==4.66.1 ; sys_platform == "win32"`); where it applies, the pin is installed,
-    # so a pinned one is still checked at its pinned version.
-    skipped = {r.key: r for r in requirements.requirements if r.pinned and r.key not in by_key}
-    components = [Component(p.name, p.version) for p in packages]
-    components += [Component(r.name, r.pinned) for r in skipped.values()]
-    scan = scan_components(trivy, components, target, project)
-    findings = [
-        _attributed(finding, package, reached.get(package.key, []), requirements, target)
-        for package in packages
-        for finding in scan.findings(Component(package.name, package.version))
-    ]
-    findings += [
-        _pinned_only(finding, requirement, target)
-        for requirement in skipped.values()
-        for finding in scan.findings(Component(requirement.name, requirement.pinned))
-    ]
-    unpinned = sum(1 for r in requirements.requirements if not r.pinned)
-    notes = [
-        f"{target}: resolved with pip for Python {resolution.python}: {len(packages)} "
-        "package(s) checked at the versions pip picks today"
-        + (f" ({unpinned} requirement(s) without an exact pin among them)" if unpinned else "")
-        + "."
-    ]
-    if skipped:
-        shown = ", ".join(f"{r.name}=={r.pinned}" for r in skipped.values())
-        notes.append(
-            f"{target}: {len(skipped)} pinned requirement(s) pip does not install for Python "
-            f"{resolution.python} (an environment marker excludes them): {shown}; checked at "
-            "the pinned version all the same."
-        )
-    return ResolveScan(tuple(findings), (*notes, *scan.notes))
-
-
-def _pinned_only(finding: Finding, requirement: Requirement, target: str) -> Finding:
-    """A finding for a pin pip skipped for this Python: on the pin's line, as a direct one."""
-    properties = {**finding.properties, "resolved_by": "pin", "dependency": "direct"}
-    line = requirement.line
-    return replace(
-        finding, target=target, line=line, end_line=line, properties=properties, location=""
-    )
-
-
-def _attributed(
-    finding: Finding,
-    package: Resolved,
-    via: list[str],
-    requirements: RequirementsFile,
-    target: str,
-) -> Finding:
-    include_line = requirements.includes[0][1] if requirements.includes else None
-    properties = {**finding.properties, "resolved_by": "pip"}
-    if package.requested or not via:
-        properties["dependency"] = "direct" if package.requested else "transitive"
-        line = requirements.line_of(package.name) or include_line
-        return replace(
-            finding, target=target, line=line, end_line=line, properties=properties, location=""
-        )
-    properties.update(dependency="transitive", via=", ".join(via))
-    line = requirements.line_of(via[0]) or include_line
-    fix = finding.fix
-    if finding.fixed_version:
-        fix = (
-            f"upgrade {finding.package} to {finding.fixed_version}: it comes in through "
-            f"{', '.join(via)} (upgrade that, or constrain {finding.package} in {target})"
-        )
-    return replace(
-        finding,
-        target=target,
-        line=line,
-        end_line=line,
-        title=f"{finding.title or finding.id} (via {', '.join(via)})",
-        fix=fix,
-        properties=properties,
-        location="",
-    )

@@ -1,8 +1,11 @@
-"""PyPI packages Trivy cannot find on its own, scanned through a CycloneDX SBOM.
+"""PyPI packages Trivy cannot find on its own, checked through one CycloneDX SBOM.
 
 Trivy matches `pkg:pypi` components of a CycloneDX SBOM against its DB (`trivy sbom`), so
 anything we can name as "this PyPI project at this exact version" (a conda package with a
-PyPI twin, a version pip resolved) gets the same advisories as a requirements.txt pin.
+PyPI twin, a version pip resolved, a package Trivy skipped in a lock file, a wheel URL) gets
+the same advisories as a requirements.txt pin. deps/project.py gathers every such package
+of a scan into one SBOM, so Trivy runs once for all of them. `Checker` is the seam: tests of
+the readers fake it; the tests of this module use the real Trivy.
 """
 
 from __future__ import annotations
@@ -13,15 +16,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from mlsecops import __version__
 from mlsecops.core.findings import Finding
-from mlsecops.deps.requirements_txt import normalise
+from mlsecops.deps.listing import normalise
 from mlsecops.errors import ToolError
 from mlsecops.trivy.results import TrivyRun
-from mlsecops.trivy.run import Trivy
 
 
 @dataclass(frozen=True)
@@ -33,24 +35,57 @@ class Component:
 
     @property
     def key(self) -> tuple[str, str]:
+        """(normalised name, version)."""
         return normalise(self.name), self.version
 
     @property
     def purl(self) -> str:
+        """The component's package URL."""
         # purl spec: pypi names are lower-case with `-`; `+` in a local version is encoded.
         return f"pkg:pypi/{normalise(self.name)}@{quote(self.version, safe='.-_~!')}"
 
 
 @dataclass(frozen=True)
-class SbomScan:
-    """Findings per component key (every component Trivy listed has one, maybe empty), and
-    Trivy's warnings as notes."""
+class Checked:
+    """What the vulnerability DB holds for each component (every one checked has an entry,
+    maybe empty), and what Trivy said about the run."""
 
     by_component: Mapping[tuple[str, str], tuple[Finding, ...]]
     notes: tuple[str, ...] = ()
 
-    def findings(self, component: Component) -> tuple[Finding, ...]:
-        return self.by_component.get(component.key, ())
+    def findings(self, key: tuple[str, str]) -> tuple[Finding, ...]:
+        """The findings for one (normalised name, version)."""
+        return self.by_component.get(key, ())
+
+
+class Checker(Protocol):
+    """Looks packages up in the vulnerability DB (one `trivy sbom` run, or a test's fake)."""
+
+    def check(self, components: Sequence[Component], subject: str) -> Checked:
+        """Findings for every component; raises ToolError when one went unchecked."""
+        ...
+
+
+class SbomRunner(Protocol):
+    """What the SBOM route needs from Trivy."""
+
+    def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
+        """`trivy sbom` on one CycloneDX file, run from `cwd`."""
+        ...
+
+
+@dataclass(frozen=True)
+class SbomChecker:
+    """The real Checker: `trivy sbom` run from the project (so its ignore files apply)."""
+
+    trivy: SbomRunner
+    cwd: Path
+
+    def check(self, components: Sequence[Component], subject: str) -> Checked:
+        """See scan_components."""
+        if not components:
+            return Checked({})
+        return scan_components(self.trivy, components, subject, self.cwd)
 
 
 # What Trivy says about every SBOM it did not write itself: not news about this scan.
@@ -91,8 +126,8 @@ def cyclonedx(components: Sequence[Component], subject: str) -> dict[str, Any]:
 
 
 def scan_components(
-    trivy: Trivy, components: Sequence[Component], subject: str, cwd: Path
-) -> SbomScan:
+    trivy: SbomRunner, components: Sequence[Component], subject: str, cwd: Path
+) -> Checked:
     """Run `trivy sbom` on the components; findings keyed by (normalised name, version).
 
     `cwd` is the project, so Trivy reads the project's .trivyignore as for its own scans.
@@ -127,7 +162,7 @@ def scan_components(
         key = (normalise(finding.package), finding.installed_version)
         by_component.setdefault(key, []).append(finding)
     notes = tuple(f"{subject}: trivy: {warning}" for warning in warnings)
-    return SbomScan({key: tuple(found) for key, found in by_component.items()}, notes)
+    return Checked({key: tuple(found) for key, found in by_component.items()}, notes)
 
 
 def _listed(run: TrivyRun) -> set[tuple[str, str]]:

@@ -8,10 +8,7 @@ choice and `--resolve` the way to check them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from mlsecops.core.findings import Finding, Kind, Severity
-from mlsecops.deps.requirements_txt import RequirementsFile
 
 UNPINNED_ID = "MLS-UNPINNED"
 
@@ -38,29 +35,3 @@ def unpinned_finding(
         ecosystem=ecosystem,
         properties={"spec": shown},
     )
-
-
-def requirements_unpinned(requirements: RequirementsFile, target: str) -> list[Finding]:
-    """One finding per requirement Trivy will not match (no `==` clause)."""
-    return [
-        unpinned_finding(
-            package=req.name,
-            spec=req.spec,
-            target=target,
-            line=req.line,
-            ecosystem="pip",
-            how_to_pin=f"pin it ({req.name}==X.Y.Z) or use a lock file, or scan with --resolve "
-            "to check the versions pip resolves today",
-        )
-        for req in requirements.requirements
-        if not req.pinned
-    ]
-
-
-def unchecked_notes(target: str, entries: Iterable[tuple[str, int]]) -> list[str]:
-    """One note per (text, line) that installs something without naming a package and
-    version (`-e git+...`, a URL, a local path): no scanner can look it up."""
-    return [
-        f"{target}:{line}: pip entry {text!r} names no package and version; it is not checked"
-        for text, line in entries
-    ]

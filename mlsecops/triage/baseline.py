@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsecops.core.findings import BaselineState, Finding
-from mlsecops.deps.requirements_txt import normalise
+from mlsecops.deps.listing import normalise
 from mlsecops.errors import UsageError
 from mlsecops.guarded.files import check_regular
 from mlsecops.guarded.json_text import load_json

@@ -20,7 +20,7 @@ import yaml
 
 from mlsecops.core.findings import Finding, Kind
 from mlsecops.core.gate import Gate, parse_fail_on
-from mlsecops.deps.requirements_txt import normalise
+from mlsecops.deps.listing import normalise
 from mlsecops.deps.unpinned import UNPINNED_ID
 from mlsecops.errors import UsageError
 from mlsecops.guarded.files import read_text
@@ -87,6 +87,7 @@ class Policy:
     sarif_severity: str | None = None
     allow_globals: tuple[str, ...] = ()  # extra pickle globals the model scanner trusts
     ignores: tuple[IgnoreEntry, ...] = ()
+    exclude: tuple[str, ...] = ()  # globs: dependency files not scanned
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def load_policy(path: Path) -> Policy:
         sarif_severity=data.get("sarif-severity"),
         allow_globals=tuple((data.get("model-scanner") or {}).get("allow-globals") or ()),
         ignores=tuple(_ignores(data.get("ignore") or [], node, path)),
+        exclude=tuple(data.get("exclude") or ()),
     )
 
 

@@ -41,11 +41,13 @@ def _result(result: dict[str, Any]) -> Result:
 
 def _package(package: dict[str, Any]) -> Package:
     identifier = package.get("Identifier")
-    uid = _str(identifier.get("UID")) if isinstance(identifier, dict) else ""
+    if not isinstance(identifier, dict):
+        identifier = {}
     return Package(
         name=_str(package.get("Name")),
         version=_str(package.get("Version")),
-        uid=uid,
+        uid=_str(identifier.get("UID")),
+        purl=_str(identifier.get("PURL")),
         pkg_id=_str(package.get("ID")),
         lines=_first_span(package),
         dev=package.get("Dev") is True,

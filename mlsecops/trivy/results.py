@@ -45,6 +45,7 @@ class Package:
     name: str  # as spelled in the target (`PyYAML`)
     version: str
     uid: str = ""  # Trivy's Identifier.UID: what a vulnerability cites
+    purl: str = ""  # Trivy's Identifier.PURL
     pkg_id: str = ""  # Trivy's ID (`name@version`), when it gives one
     lines: tuple[int, int] | None = None  # first location's start and end line in the file
     dev: bool = False  # a development dependency (needs --include-dev-deps to be listed)

@@ -53,11 +53,17 @@ class Trivy:
     def __init__(self, options: TrivyOptions) -> None:
         self.options = options
 
-    def fs(self, project: Path) -> TrivyRun:
+    def fs(self, project: Path, skip_files: Sequence[str] = ()) -> TrivyRun:
+        """`trivy fs` on the project: every dependency file Trivy reads, dev dependencies
+        included (deps/project.py marks them, and leaves them out when asked to);
+        `skip_files` (relative to the project) are not read."""
         # Trivy's pip analyzer reads only files named exactly requirements.txt; this makes
         # it read every requirements*.txt (requirements-dev.txt, ...), as we promise.
-        patterns = ["--file-patterns", REQUIREMENTS_FILE_PATTERN]
-        return self._run(["fs", "--scanners", "vuln", *patterns], str(project), cwd=project)
+        args = ["fs", "--scanners", "vuln", "--file-patterns", REQUIREMENTS_FILE_PATTERN]
+        args.append("--include-dev-deps")
+        for path in skip_files:
+            args += ["--skip-files", path]
+        return self._run(args, str(project), cwd=project)
 
     def image_input(self, archive_or_layout: Path, cwd: Path) -> TrivyRun:
         return self._run(

@@ -76,15 +76,24 @@ def test_conda_and_pip_packages_are_scanned_on_their_lines(
     # Not exact: `=1.26` means every 1.26.* release; ranges too.
     unpinned = {f["package"]: f["line"] for f in data["findings"] if f["id"] == "MLS-UNPINNED"}
     assert unpinned == {"numpy": 9, "scikit-learn": 10, "transformers": 16}
-    # Conda-only packages are named, never dropped; and so is the pip: line we cannot read.
-    note = next(n for n in data["notes"] if "not covered" in n)
-    assert "3 conda package(s) not covered" in note
-    assert "python, cudatoolkit, pip" in note
-    assert any("-r requirements-extra.txt" in n and ":17:" in n for n in data["notes"])
+    # Conda-only packages are named in the ledger, never dropped; and so is the pip: line
+    # we cannot read, and each spec with no exact version.
+    ledger = {(i["reason"], i["name"], i["line"]) for i in data["coverage"]["not_checked"]}
+    assert ledger == {
+        ("no-pypi-twin", "python", 6),
+        ("no-pypi-twin", "cudatoolkit", 12),
+        ("no-pypi-twin", "pip", 13),
+        ("unpinned", "numpy", 9),
+        ("unpinned", "scikit-learn", 10),
+        ("unpinned", "transformers", 16),
+        ("not-a-package", "-r requirements-extra.txt", 17),
+    }
+    [read] = data["coverage"]["files"]
+    assert (read["kind"], read["packages"], read["checked"]) == ("conda", 11, 4)
     # Trivy's own "conda is not supported for vulnerability scanning" would be misleading.
     assert not any("Conda package is supported" in n for n in data["notes"])
     text = summary.read_text()
-    assert "not covered" in text
+    assert "3 not checked: conda package with no PyPI project" in text
     assert "environment.yml:7`" in text
 
 

@@ -7,6 +7,9 @@ requests 2.19.1, which depends on urllib3 2.0.5. Trivy alone sees only the pinne
 
 from __future__ import annotations
 
+import hashlib
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -161,16 +164,33 @@ def test_resolve_also_reads_requirements_dev(trivy_bin, trivy_cache, project, tm
     assert any("requirements-dev.txt: resolved with pip for Python" in n for n in data["notes"])
 
 
-def test_a_requirement_pip_cannot_find_is_a_tool_error(
+def test_a_file_pip_cannot_resolve_falls_back_to_its_pins(
     trivy_bin, trivy_cache, project, tmp_path, index_url
 ):
-    (project / "requirements.txt").write_text("no-such-package==1.0\n")
-    proc = scan_cli(trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url)
-    assert proc.returncode == 3, proc.stderr
-    line = one_line_error(proc)
-    assert "pip could not resolve" in line
-    assert "no-such-package" in line
-    assert "--index-url" in line
+    # One unresolvable file no longer ends the scan: its pins are checked as without
+    # --resolve, what pip would have added is "unresolved", and the other files resolve.
+    (project / "requirements-gpu.txt").write_text("no-such-package==1.0\nrequests==2.19.1\n")
+    (project / "requirements-extra.txt").write_text("mlserve\nno-such-package\n")
+    out = tmp_path / "r.json"
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
+        "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    data = load_report(out)
+    gpu = f"{project}/requirements-gpu.txt"
+    found = {(f["id"], f["target"]) for f in data["findings"]}
+    assert ("CVE-2018-18074", gpu) in found  # the pin, checked all the same
+    assert ("CVE-2023-43804", f"{project}/requirements.txt") in found  # resolved: urllib3
+    notes = [n for n in data["notes"] if "pip could not resolve" in n]
+    assert [n.split(":")[0].rsplit("/", 1)[-1] for n in notes] == [
+        "requirements-extra.txt",
+        "requirements-gpu.txt",
+    ]
+    assert all("no-such-package" in n for n in notes)
+    unresolved = [i for i in data["coverage"]["not_checked"] if i["reason"] == "unresolved"]
+    assert [(i["name"], i["line"]) for i in unresolved] == [("mlserve", 1), ("no-such-package", 2)]
+    assert all(i["detail"].startswith("pip: ") for i in unresolved)
 
 
 def test_resolve_offline_needs_an_index(trivy_bin, trivy_cache, project):
@@ -220,6 +240,8 @@ def test_requirements_reader_pins_like_trivy(tmp_path):
         "mlserve @ https://example.com/mlserve-1.0.whl\n"
         "-e .\n"
         "https://example.com/pkg.whl\n"
+        "https://example.com/llama_cpp_python-0.2.43-cp311-cp311-linux_x86_64.whl\n"
+        "vllm @ https://example.com/vllm-0.4.0.tar.gz\n"
     )
     parsed = read_requirements(path)
     assert [(r.name, r.line, r.pinned) for r in parsed.requirements] == [
@@ -230,14 +252,23 @@ def test_requirements_reader_pins_like_trivy(tmp_path):
         ("torchvision", 7, ""),
         ("flask", 8, ""),
         ("ray", 9, ""),
-        ("mlserve", 10, ""),
+        # A wheel's or sdist's file name states project and version (PEP 427 / sdist).
+        ("llama_cpp_python", 13, "0.2.43"),
+        ("vllm", 14, "0.4.0"),
     ]
     assert parsed.includes == (("base.txt", 1),)
     assert parsed.line_of("pyyaml") == 3
-    assert parsed.unchecked == (("-e .", 11), ("https://example.com/pkg.whl", 12))
+    # `mlserve-1.0.whl` is no valid wheel name: no version to check.
+    assert parsed.unchecked == (
+        ("mlserve @ https://example.com/mlserve-1.0.whl", 10),
+        ("-e .", 11),
+        ("https://example.com/pkg.whl", 12),
+    )
 
 
-def test_requirements_naming_no_package_are_noted_not_dropped(trivy_bin, trivy_cache, tmp_path):
+def test_requirements_naming_no_package_are_in_the_ledger_and_wheel_urls_are_checked(
+    trivy_bin, trivy_cache, tmp_path
+):
     project = tmp_path / "svc"
     project.mkdir()
     (project / "requirements.txt").write_text(
@@ -246,16 +277,96 @@ def test_requirements_naming_no_package_are_noted_not_dropped(trivy_bin, trivy_c
         "https://example.com/wheels/tqdm-4.66.1-py3-none-any.whl\n"
         "./vendored\n"
         "requests==2.19.1\n"
+        "pyyaml @ https://example.com/sdists/PyYAML-5.3.1.tar.gz\n"
     )
     out = tmp_path / "r.json"
     proc = scan_cli(trivy_bin, trivy_cache, str(project), "--json", str(out))
     assert proc.returncode == 1, proc.stderr
-    notes = [n for n in load_report(out)["notes"] if "not checked" in n]
+    data = load_report(out)
     target = f"{project}/requirements.txt"
-    assert notes == [
-        f"{target}:2: pip entry '-e git+https://example.com/mlserve.git#egg=mlserve' names no "
-        "package and version; it is not checked",
-        f"{target}:3: pip entry 'https://example.com/wheels/tqdm-4.66.1-py3-none-any.whl' names "
-        "no package and version; it is not checked",
-        f"{target}:4: pip entry './vendored' names no package and version; it is not checked",
+    # The wheel URL and the sdist URL name project and version: checked at that version.
+    found = {(f["id"], f["package"], f["line"]) for f in data["findings"]}
+    assert ("CVE-2024-34062", "tqdm", 3) in found
+    assert ("CVE-2020-14343", "pyyaml", 6) in found
+    ledger = [(i["reason"], i["name"], i["line"]) for i in data["coverage"]["not_checked"]]
+    assert ledger == [
+        ("not-a-package", "-e git+https://example.com/mlserve.git#egg=mlserve", 2),
+        ("not-a-package", "./vendored", 4),
     ]
+    files = data["coverage"]["files"]
+    assert [(f["path"], f["packages"], f["checked"]) for f in files] == [(target, 5, 3)]
+
+
+SETUP_PY = """\
+from pathlib import Path
+Path({marker!r}).write_text("ran")
+from setuptools import setup
+setup(name="{name}", version="1.0")
+"""
+
+
+def test_resolve_never_runs_a_local_requirements_setup_py(
+    trivy_bin, trivy_cache, project, tmp_path, index_url
+):
+    # Issue 11: a requirement naming a local directory would make pip run its setup.py
+    # (project code, in the scan step). It is never handed to pip, even with source builds
+    # allowed, nor through a `-r` file; the ledger names it.
+    marker = tmp_path / "setup-py-ran"
+    (project / "pkg").mkdir()
+    (project / "pkg" / "setup.py").write_text(SETUP_PY.format(marker=str(marker), name="pkg"))
+    (project / "requirements.txt").write_text("./pkg\n-e ./pkg\nmlserve>=1.0\n-r more.txt\n")
+    (project / "more.txt").write_text("pkg @ file:./pkg\n")
+    out = tmp_path / "r.json"
+    env = {"PIP_NO_BUILD_ISOLATION": "off"}  # so setup.py WOULD run if pip were handed it
+    for extra in ((), ("--allow-source-builds",)):
+        proc = scan_cli(
+            trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
+            "--json", str(out), *extra, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr
+        assert not marker.exists()
+        data = load_report(out)
+        assert ("CVE-2018-18074", "requests") in findings_by_id(data)  # mlserve still resolved
+        ledger = {(i["reason"], i["name"]) for i in data["coverage"]["not_checked"]}
+        assert ("not-a-package", "./pkg") in ledger
+        assert ("not-a-package", "-e ./pkg") in ledger
+        assert ("not-a-package", "pkg @ file:./pkg") in ledger
+
+
+def test_pip_builds_no_sdist_unless_allowed(trivy_bin, trivy_cache, tmp_path, httpserver):
+    # An sdist's setup.py is code from the index: by default pip may use wheels only, so a
+    # project published as an sdist alone cannot be resolved (the file falls back to pins).
+    marker = tmp_path / "sdist-setup-py-ran"
+    sdist = tmp_path / "evil-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        for name, text in (
+            ("evil-1.0/setup.py", SETUP_PY.format(marker=str(marker), name="evil")),
+            ("evil-1.0/PKG-INFO", "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n"),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    link = f'<a href="/files/evil-1.0.tar.gz#sha256={digest}">evil-1.0.tar.gz</a>'
+    httpserver.expect_request("/simple/evil/").respond_with_data(
+        f"<html><body>{link}</body></html>", content_type="text/html"
+    )
+    httpserver.expect_request("/files/evil-1.0.tar.gz").respond_with_data(sdist.read_bytes())
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "requirements.txt").write_text("evil>=1.0\n")
+    out = tmp_path / "r.json"
+    url = httpserver.url_for("/simple/")
+    # pip's build would need setuptools from the index; without build isolation it uses
+    # this venv's, so that the sdist's setup.py would really run if pip were let build it.
+    env = {"PIP_NO_BUILD_ISOLATION": "off"}
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", url, "--json", str(out),
+        env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    data = load_report(out)
+    assert any("pip could not resolve it" in n for n in data["notes"])
+    assert [i["reason"] for i in data["coverage"]["not_checked"]] == ["unresolved"]

@@ -24,10 +24,10 @@ def test_findings_come_back_per_component(trivy_bin, trivy_cache, tmp_path):
         Component("tqdm", "4.66.3"),
     )
     scan = scan_components(trivy(trivy_bin, trivy_cache), [pyyaml, requests, tqdm], "s", tmp_path)
-    assert [f.id for f in scan.findings(pyyaml)] == ["CVE-2020-14343"]
-    assert {f.id for f in scan.findings(requests)} == {"CVE-2018-18074", "CVE-2023-32681"}
-    assert scan.findings(tqdm) == ()  # listed by Trivy, nothing found: checked and clean
-    assert {f.target for f in scan.findings(requests)} == {"s"}
+    assert [f.id for f in scan.findings(pyyaml.key)] == ["CVE-2020-14343"]
+    assert {f.id for f in scan.findings(requests.key)} == {"CVE-2018-18074", "CVE-2023-32681"}
+    assert scan.findings(tqdm.key) == ()  # listed by Trivy, nothing found: checked and clean
+    assert {f.target for f in scan.findings(requests.key)} == {"s"}
     # Trivy's advice against third-party SBOMs is about SBOMs in general, not news here.
     assert scan.notes == ()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mlsecops.schemas import schema_errors
 from tests.support.images import build_docker_archive, build_oci_layout, build_oci_tarball
+from tests.support.scan_cli import load_report
 from tests.support.scan_cli import scan_cli as scan
 from tests.support.trivydb import build_trivy_db
 
@@ -41,9 +40,7 @@ def run_cli(
 
 
 def report(path: Path) -> dict:
-    data = json.loads(path.read_text())
-    assert schema_errors(data, "report.schema.json") == []
-    return data
+    return load_report(path)  # schema-valid, and its coverage ledger adds up
 
 
 def found(data: dict) -> set[tuple[str, str, str, str, str]]:
@@ -99,6 +96,11 @@ def test_requirements_project_exact_findings_and_exit_1(trivy_bin, trivy_cache, 
     assert table[-1].startswith("FAILED (fail-on HIGH): 6 finding(s)")
 
 
+# The fixture locks' vulnerable development dependencies (poetry's and uv's dev groups,
+# Pipfile.lock's `develop`).
+DEV = {"poetry": {"jinja2"}, "uv": {"pyyaml"}, "pipfile": {"jinja2"}}
+
+
 @pytest.mark.parametrize(
     ("project", "manifest", "expected"),
     [
@@ -108,6 +110,8 @@ def test_requirements_project_exact_findings_and_exit_1(trivy_bin, trivy_cache, 
             {
                 ("CVE-2023-50447", "pillow", "10.1.0", "10.2.0", "HIGH"),
                 ("CVE-2023-43804", "urllib3", "2.0.5", "1.26.17, 2.0.6", "MEDIUM"),
+                ("CVE-2024-22195", "jinja2", "3.1.2", "3.1.3", "MEDIUM"),  # dev
+                ("CVE-2024-34064", "jinja2", "3.1.2", "3.1.4", "MEDIUM"),  # dev
             },
         ),
         (
@@ -116,6 +120,7 @@ def test_requirements_project_exact_findings_and_exit_1(trivy_bin, trivy_cache, 
             {
                 ("CVE-2024-5206", "scikit-learn", "1.4.2", "1.5.0", "MEDIUM"),
                 ("CVE-2024-34062", "tqdm", "4.66.1", "4.66.3", "LOW"),
+                ("CVE-2020-14343", "pyyaml", "5.3.1", "5.4", "CRITICAL"),  # dev
             },
         ),
         (
@@ -124,6 +129,9 @@ def test_requirements_project_exact_findings_and_exit_1(trivy_bin, trivy_cache, 
             {
                 ("CVE-2020-14343", "pyyaml", "5.3.1", "5.4", "CRITICAL"),
                 ("CVE-2023-32681", "requests", "2.25.1", "2.31.0", "MEDIUM"),
+                # `develop`, which Trivy never reads: checked through the SBOM.
+                ("CVE-2024-22195", "jinja2", "3.1.2", "3.1.3", "MEDIUM"),
+                ("CVE-2024-34064", "jinja2", "3.1.2", "3.1.4", "MEDIUM"),
             },
         ),
     ],
@@ -140,6 +148,15 @@ def test_lock_files(trivy_bin, trivy_cache, tmp_path, project, manifest, expecte
     for finding in data["findings"]:
         assert finding["target"].endswith(f"{project}/{manifest}")
         assert finding["package"].lower() in text[finding["line"] - 1].lower()
+    dev = {f["package"] for f in data["findings"] if f["properties"].get("dev") == "true"}
+    assert dev == DEV[project]
+    # Left out on request: the dev findings go, and the ledger names each dev package.
+    scan(trivy_bin, trivy_cache, str(PROJECTS / project), "--skip-dev-deps", "--json", str(out))
+    data = report(out)
+    assert not any(f["properties"].get("dev") for f in data["findings"])
+    assert found(data) == {e for e in expected if e[1] not in DEV[project]}
+    excluded = data["coverage"]["not_checked_by_reason"]["excluded"]
+    assert excluded == (1 if project == "uv" else 2)
 
 
 def test_clean_project_passes(trivy_bin, trivy_cache, tmp_path):
@@ -152,7 +169,7 @@ def test_clean_project_passes(trivy_bin, trivy_cache, tmp_path):
     assert proc.stdout.strip().endswith("PASSED (fail-on HIGH): no open findings")
 
 
-# uv: one MEDIUM and one LOW. pipfile: one CRITICAL and one MEDIUM.
+# uv without its dev dependencies: one MEDIUM and one LOW. pipfile: one CRITICAL and one MEDIUM.
 @pytest.mark.parametrize(
     ("project", "fail_on", "code"),
     [
@@ -167,7 +184,7 @@ def test_clean_project_passes(trivy_bin, trivy_cache, tmp_path):
 )
 def test_fail_on_thresholds(trivy_bin, trivy_cache, tmp_path, project, fail_on, code):
     out = tmp_path / "r.json"
-    args = (str(PROJECTS / project), "--fail-on", fail_on, "--json", str(out))
+    args = (str(PROJECTS / project), "--fail-on", fail_on, "--json", str(out), "--skip-dev-deps")
     proc = scan(trivy_bin, trivy_cache, *args)
     assert proc.returncode == code, proc.stderr
     data = report(out)
@@ -176,7 +193,8 @@ def test_fail_on_thresholds(trivy_bin, trivy_cache, tmp_path, project, fail_on, 
 
 
 def test_fail_on_high_passes_medium_only_project(trivy_bin, trivy_cache):
-    proc = scan(trivy_bin, trivy_cache, str(PROJECTS / "uv"))
+    # uv's only CRITICAL is in its dev group.
+    proc = scan(trivy_bin, trivy_cache, str(PROJECTS / "uv"), "--skip-dev-deps")
     assert proc.returncode == 0, proc.stderr
     assert "PASSED (fail-on HIGH)" in proc.stdout
 

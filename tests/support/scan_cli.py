@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
 from mlsecops.schemas import schema_errors
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,11 +51,29 @@ def scan_cli(
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    """A JSON report, checked against the shipped schema."""
+    """A JSON report, checked against the shipped schema, its coverage ledger adding up."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     errors = schema_errors(data, "report.schema.json")
     assert errors == [], errors[0].message
+    assert_ledger_adds_up(data)
     return data
+
+
+def assert_ledger_adds_up(data: dict[str, Any]) -> None:
+    """The report's coverage block is a sound ledger: per file, listed = checked + not
+    checked; every item not checked belongs to a file read; the totals match the lists."""
+    block = data["coverage"]
+    coverage = Coverage(
+        tuple(FileRead(f["path"], f["kind"], f["packages"], f["checked"]) for f in block["files"]),
+        tuple(
+            NotChecked(Unchecked(i["reason"]), i["target"], i["name"], i["line"], i["detail"])
+            for i in block["not_checked"]
+        ),
+    )
+    assert coverage.discrepancies() == [], coverage.discrepancies()
+    assert block["packages_listed"] == coverage.packages_listed
+    assert block["packages_checked"] == coverage.packages_checked
+    assert block["not_checked_by_reason"] == {str(r): n for r, n in coverage.by_reason().items()}
 
 
 def findings_by_id(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsecops.deps.requirements_txt import normalise
+from mlsecops.deps.listing import normalise
 
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
