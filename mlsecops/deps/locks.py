@@ -144,9 +144,9 @@ def check_lock_syntax(path: Path, kind: FileKind) -> None:
     """Parse the whole lock; a malformed one is a UsageError (Trivy skips it silently)."""
     text = _read(path, kind)
     if kind is FileKind.PIPFILE_LOCK:
-        parse_json(text, f"malformed lock file {path}", _fix(kind))
+        parse_json(text, f"lock file {path}", _fix(kind))
     else:
-        parse_toml(text, f"malformed lock file {path}", _fix(kind))
+        parse_toml(text, f"lock file {path}", _fix(kind))
 
 
 _REGENERATE = {
