@@ -30,6 +30,10 @@ ACTION_WORDS: dict[str, str | None] = {
     "--offline": "offline: true",
     "--resolve": "resolve: true",
     "--index-url": "input index-url",
+    # Not yet action inputs (the action engineer wires them): the flags stay as they are.
+    "--allow-source-builds": None,
+    "--skip-dev-deps": None,
+    "--exclude": None,  # the policy file's `exclude:` works in the action today
     "--baseline": "input baseline",
     "--fail-on-new-only": "fail-on-new-only: true",
     "--quiet": None,
