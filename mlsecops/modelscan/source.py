@@ -18,6 +18,7 @@ from mlsecops.modelscan import notes
 from mlsecops.modelscan.formats import gguf, hdf5, onnx
 from mlsecops.modelscan.formats.base import ScanOptions
 from mlsecops.modelscan.keras_config import MALFORMED as KERAS_CONFIG_MALFORMED
+from mlsecops.modelscan.pickle_notes import BUDGET as PICKLE_BUDGET
 from mlsecops.modelscan.scanner import FileScan, printable, scan_files
 from mlsecops.paths import display_path
 
@@ -36,6 +37,7 @@ NOT_CHECKED: dict[str, Unchecked] = {
     gguf.MALFORMED: Unchecked.UNREADABLE,
     onnx.MALFORMED: Unchecked.UNREADABLE,
     KERAS_CONFIG_MALFORMED: Unchecked.UNREADABLE,
+    PICKLE_BUDGET: Unchecked.TOO_LARGE,  # the work it asks for is past a scan budget
 }
 
 

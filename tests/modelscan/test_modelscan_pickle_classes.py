@@ -268,3 +268,14 @@ def _write(tmp_path: Path, data: bytes, name: str = "model.pkl") -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def test_a_budget_that_ran_out_is_in_the_coverage_ledger(tmp_path: Path) -> None:
+    from mlsecops.core.coverage import Unchecked
+    from mlsecops.modelscan.source import ModelScan
+
+    result = ModelScan((_write(tmp_path, frame_readings_bomb()),)).scan()
+    (item,) = result.coverage.not_checked
+    assert item.reason is Unchecked.TOO_LARGE
+    assert "budget" in item.detail
+    assert result.coverage.discrepancies() == []
