@@ -24,7 +24,7 @@ from mlsecops.modelscan.pickle_notes import (
 from mlsecops.modelscan.pickle_ops import Event, Position, Segment
 from mlsecops.modelscan.pickle_stream import Parse
 from mlsecops.modelscan.pickle_values import Action, Global, Items, LargeData, Opaque, Result, shown
-from mlsecops.modelscan.rules import Rules, Trust, normalize
+from mlsecops.modelscan.rules import NO_ROLES, Rules, Trust, normalize
 
 __all__ = ["Loader", "NestedScan", "PickleSource", "judge"]
 
@@ -163,12 +163,16 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
         if event.action in (Action.CALL, Action.INSTANCE) and isinstance(target, Result | Opaque):
             tally.note_dynamic(target, event, label)
         return
+    module, name = normalize(target.module, target.name)
+    roles = rules.roles(module, name)
+    if event.action is not Action.SETATTR and roles is NO_ROLES:
+        if rules.judge(module, name).trust is Trust.ALLOW:
+            return  # the common case, cut short: an allowed global used plainly
     tally.note(target, event.action, event, label)
     if event.action is not Action.CALL:
         return
     # A trusted reconstructor that instantiates or calls one of its arguments must not
     # launder that argument: judge it as if the pickle had used it directly.
-    roles = rules.roles(*normalize(target.module, target.name))
     items = event.args.items if isinstance(event.args, Items) else []
     for indexes, action in ((roles.instance, Action.INSTANCE), (roles.call, Action.CALL)):
         for index in indexes:

@@ -98,6 +98,10 @@ class _Underflow(Exception):
     pass
 
 
+class _Stop(Exception):
+    pass
+
+
 # Called after BUILD with (object, state, the machine); may read raw bytes that a library
 # (joblib) interleaves with the opcodes, and returns the pickles found inside them.
 BuildHook = Callable[["Machine", object, object], list[Segment]]
@@ -165,7 +169,6 @@ class Machine:
         self.memo_far: dict[int, object] = {}
         self.memo_len = 0  # filled entries (MEMOIZE's next key, as in the unpickler)
         self.index = self.offset = self.charged = 0
-        self.code = -1
         self.counts: dict[tuple[object, ...], Event] = {}
         self.checked: dict[int, object] = {}  # constants already checked (kept alive here)
         self.segment = Segment(reader.offset, [], [], [], [])
@@ -174,32 +177,18 @@ class Machine:
 
     def run(self) -> None:
         """Read opcodes up to STOP, an error, or a budget."""
-        segment = self.segment
         try:
             self._loop()
-        except (_Underflow, KeyError, StreamDesync) as exc:
-            segment.error = self._failure(exc)
-        except (Truncated, LineTooLong, ValueError, UnicodeDecodeError, OverflowError) as exc:
-            if isinstance(exc, CorruptData):
-                segment.corrupt = True  # what ran before the damage was recorded
-                segment.error = str(exc)
-            else:
-                segment.error = f"{self._name()} at byte offset {self.offset} is malformed: {exc}"
-        except BudgetExceeded as exc:
-            segment.budget = Skipped(exc.limit, exc.detail)
-            segment.error = f"stopped at {self._name()}, byte offset {self.offset}: {exc}"
-        except (MemoryError, RecursionError) as exc:
-            segment.error = f"{self._name()} at byte offset {self.offset}: {type(exc).__name__}"
         finally:
-            self._charge(segment.ops)
-        segment.end = self.reader.offset
+            self._charge(self.segment.ops)
+        self.segment.end = self.reader.offset
 
     def _loop(self) -> None:
         reader = self.reader
         handlers = _HANDLERS
-        index = 0
-        checkpoint = self._checkpoint(0)
+        index = code = 0
         try:
+            checkpoint = self._checkpoint(0)
             while True:
                 pos = reader.pos
                 self.offset = reader.base + pos
@@ -212,16 +201,40 @@ class Machine:
                 if handler is None:
                     self.segment.error = self._bad_opcode(code)
                     return
-                self.code = code
                 self.index = index
-                stop = handler(self)
+                handler(self)
                 index += 1
-                if stop:
-                    return
                 if index >= checkpoint:
                     checkpoint = self._checkpoint(index)
+        except _Stop:
+            index += 1
+        except Exception as exc:
+            self._stopped(exc, _NAMES.get(code, "opcode"))
         finally:
             self.segment.ops = index  # opcodes run to completion
+
+    def _stopped(self, exc: Exception, name: str) -> None:
+        """Record why reading stopped before STOP; re-raise what is not about the data."""
+        segment = self.segment
+        where = f"{name} at byte offset {self.offset}"
+        if isinstance(exc, BudgetExceeded):
+            segment.budget = Skipped(exc.limit, exc.detail)
+            segment.error = f"stopped at {where}: {exc}"
+        elif isinstance(exc, CorruptData):
+            segment.corrupt = True  # what ran before the damage was recorded
+            segment.error = str(exc)
+        elif isinstance(exc, _Underflow):
+            segment.error = f"{where} underflows the stack"
+        elif isinstance(exc, KeyError):
+            segment.error = f"{where}: no memo entry {exc}"
+        elif isinstance(exc, StreamDesync):
+            segment.error = f"after {where}: {exc}"
+        elif isinstance(exc, Truncated | LineTooLong | ValueError | OverflowError):
+            segment.error = f"{where} is malformed: {exc}"
+        elif isinstance(exc, MemoryError | RecursionError):
+            segment.error = f"{where}: {type(exc).__name__}"
+        else:
+            raise exc
 
     def _checkpoint(self, index: int) -> int:
         """Charge the opcodes read so far; the index of the next check."""
@@ -239,21 +252,16 @@ class Machine:
         self.budget.opcodes_left -= done - self.charged
         self.charged = done
 
-    def _name(self) -> str:
-        return _NAMES.get(self.code, "opcode")
-
     def _bad_opcode(self, code: int) -> str:
         if code < 0:
             return "the data ended before STOP"
         return f"byte {bytes([code])!r} at offset {self.offset} is not a pickle opcode"
 
-    def _failure(self, exc: Exception) -> str:
-        where = f"{self._name()} at byte offset {self.offset}"
-        if isinstance(exc, _Underflow):
-            return f"{where} underflows the stack"
-        if isinstance(exc, KeyError):
-            return f"{where}: no memo entry {exc}"
-        return f"after {where}: {exc}"
+    def reader_byte(self) -> int:
+        """The opcode being run (its byte, while it is still in the reader's window)."""
+        at = self.offset - self.reader.base
+        data = self.reader.data
+        return data[at] if 0 <= at < len(data) else -1
 
     def position(self) -> Position:
         """The position of the opcode being run."""
@@ -294,7 +302,8 @@ class Machine:
         if known is not None:
             known.count += 1
             return
-        event = Event(action, target, self.position(), self._name(), args)
+        opcode = _NAMES.get(self.reader_byte(), "")
+        event = Event(action, target, self.position(), opcode, args)
         self.counts[key] = event
         self.segment.events.append(event)
 
@@ -633,7 +642,12 @@ class Machine:
         self.memo_put(int.from_bytes(self.reader.read(4), "little"))
 
     def _op_memoize(self) -> None:
-        self.memo_put(self.memo_len)
+        memo = self.memo
+        if self.memo_len == len(memo) and self.stack and self.stack[-1] is not MARK:
+            memo.append(self.stack[-1])  # the usual case, inline: keys in order
+            self.memo_len += 1
+        else:
+            self.memo_put(self.memo_len)
 
     def _op_get(self) -> None:
         self.stack.append(self.memo_get(int(self._text_line())))
@@ -757,10 +771,10 @@ class Machine:
     def _op_frame(self) -> None:
         self.reader.begin_frame(_size8(self.reader.read(8)))
 
-    def _op_stop(self) -> bool:
+    def _op_stop(self) -> None:
         self.segment.result = self.pop() if self.stack else None
         self.reader.end_pickle()
-        return True
+        raise _Stop
 
 
 _HOLE = object()  # a memo key never set
@@ -844,6 +858,6 @@ def _opcode_names() -> dict[int, str]:
 
 
 _NAMES = _opcode_names()
-_HANDLERS: list[Callable[[Machine], bool | None] | None] = [None] * 257  # [-1]: end of data
+_HANDLERS: list[Callable[[Machine], None] | None] = [None] * 257  # [-1]: end of data
 for _code, _name in _NAMES.items():
     _HANDLERS[_code] = getattr(Machine, f"_op_{_name.lower()}")

@@ -33,6 +33,7 @@ from mlsecops.modelscan.streams import CorruptData
 CHUNK = 1 << 20  # refill step of a window over a stream
 WHOLE_FILE = 16 << 20  # files up to this size are read into memory at once
 LINE_CAP = 1 << 20  # a text argument longer than this is skipped, not held
+MAX_ANOMALIES = 100  # frame disagreements described (one is enough to report the file)
 
 
 class Readable(Protocol):
@@ -182,7 +183,7 @@ class Reader:
         if self.pos >= len(self.data):
             if self._frame_end is not None:
                 missing = self._frame_end - self.offset
-                self.anomalies.append(f"a frame runs {missing} bytes past the end of the data")
+                self._note(f"a frame runs {missing} bytes past the end of the data")
                 self._frame_end = None
             return -1
         code = self.data[self.pos]
@@ -202,7 +203,7 @@ class Reader:
         if end is not None and here < end:
             if here + length <= end:
                 # Inside the buffer the unpickler already holds: it changes nothing there.
-                self.anomalies.append(f"a FRAME at byte offset {here} inside another frame")
+                self._note(f"a FRAME at byte offset {here} inside another frame")
                 return
             if self._decide(f"a FRAME at byte offset {here} runs past the frame it is in"):
                 self._skip_to(end)
@@ -230,13 +231,17 @@ class Reader:
             return
         what = f"a read of {n} bytes at byte offset {self.offset} crosses the frame end at {end}"
         if not drops:
-            self.anomalies.append(what)
+            self._note(what)
         elif self._decide(what):
             self._skip_to(end)
         self._set_limit()
 
+    def _note(self, what: str) -> None:
+        if len(self.anomalies) < MAX_ANOMALIES:
+            self.anomalies.append(what)
+
     def _decide(self, what: str) -> bool:
-        self.anomalies.append(what)
+        self._note(what)
         index = self.decision_count
         self.decision_count += 1
         return index < len(self._decisions) and self._decisions[index]

@@ -75,19 +75,32 @@ def analyze_all(open_reader: OpenReader, budget: Budget, hook: BuildHook | None 
     them otherwise is a decision, and every combination is read, up to the budget.
     """
     reader = open_reader(())
-    parse = Parse(_read_segments(reader, budget, hook), anomalies=list(reader.anomalies))
-    pending = [[False] * index + [True] for index in range(reader.decision_count)]
+    parse = Parse(_read_segments(reader, budget, hook), anomalies=reader.anomalies)
+    room = budget.limits.frame_readings - 1  # readings left after this first one
+    pending: list[list[bool]] = []
+    unread = _branch(pending, [], reader.decision_count, room)
     while pending:
-        if len(parse.other_readings) + 1 >= budget.limits.frame_readings:
-            detail = f"{len(pending)} more ways to read its frames were not followed"
-            parse.skipped.append(Skipped(Limit.FRAME_READINGS, detail))
-            break
         decisions = pending.pop(0)
         reader = open_reader(decisions)
         parse.other_readings.append(_read_segments(reader, budget, hook))
-        extra = range(len(decisions), reader.decision_count)
-        pending += [decisions + [False] * (i - len(decisions)) + [True] for i in extra]
+        room = budget.limits.frame_readings - 1 - len(parse.other_readings) - len(pending)
+        unread += _branch(pending, decisions, reader.decision_count, room)
+    if unread:
+        detail = f"{unread} more ways to read its frames were not followed"
+        parse.skipped.append(Skipped(Limit.FRAME_READINGS, detail))
     return parse
+
+
+def _branch(pending: list[list[bool]], decisions: list[bool], count: int, room: int) -> int:
+    """Queue the readings that take the other way at each decision past `decisions`, as
+    long as there is room; the number of decisions left unexplored."""
+    start = len(decisions)
+    for index in range(start, count):
+        if room <= 0:
+            return count - index
+        pending.append(decisions + [False] * (index - start) + [True])
+        room -= 1
+    return 0
 
 
 def _read_segments(reader: Reader, budget: Budget, hook: BuildHook | None) -> list[Segment]:

@@ -23,6 +23,10 @@ class Action(enum.Enum):
     INSTANCE = "instance"  # NEWOBJ, NEWOBJ_EX: cls.__new__(cls), then usually BUILD
     SETATTR = "setattr"  # BUILD applied to a global itself: writes attributes of a module or class
 
+    # Members are singletons: hashed by identity, not by Enum's Python-level name hash
+    # (these are dict keys once per opcode that does something).
+    __hash__ = object.__hash__
+
 
 class Value:
     """Base of the values that are not plain constants."""

@@ -43,7 +43,7 @@ class ArgumentRoles:
     deserialize: tuple[int, ...] = ()  # loaded as a pickle or checkpoint of its own
 
 
-_NO_ROLES = ArgumentRoles()
+NO_ROLES = ArgumentRoles()  # what a callable with no argument roles has
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class Rules:
         if known is None:
             key = f"{module}:{name}"
             found = (roles for pattern, roles in self.arguments if pattern.fullmatch(key))
-            known = self._roles[(module, name)] = next(found, _NO_ROLES)
+            known = self._roles[(module, name)] = next(found, NO_ROLES)
         return known
 
     def with_allowed(self, extra: Sequence[str]) -> Rules:
@@ -156,6 +156,7 @@ class Rules:
         return Rules(self.deny, self.allow + patterns, self.instances, self.arguments)
 
 
+@lru_cache(maxsize=4096)
 def normalize(module: str, name: str) -> tuple[str, str]:
     """Map Python 2 names to what Python 3's unpickler imports (`__builtin__` -> `builtins`)."""
     if (module, name) in _compat_pickle.NAME_MAPPING:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 import sys
 from pathlib import Path
 
@@ -90,6 +91,17 @@ def test_every_way_to_read_the_frames_is_tried_up_to_the_budget(tmp_path: Path) 
     assert [s.limit.value for s in parse.skipped] == ["frame readings"]
     ids = [i for i, _ in scan(tmp_path, data)]
     assert ids == ["MLS-PICKLE-BUDGET", "MLS-PICKLE-FRAME"]
+
+
+def test_thousands_of_frame_disagreements_cost_a_bounded_number_of_readings() -> None:
+    # Each FRAME claims more than the frame it sits in: 10,000 decisions, 2**10000 readings.
+    data = proto(4) + (b"\x95" + struct.pack("<Q", 1 << 40)) * 10_000 + b"N."
+    parse = read_bytes(data)
+    limit = Budget.for_file(0).limits.frame_readings
+    assert len(parse.other_readings) == limit - 1
+    assert len(parse.anomalies) <= 100
+    (skipped,) = parse.skipped
+    assert skipped.detail.startswith("9993 more ways")
 
 
 def test_reader_follows_its_decisions_at_a_frame_end() -> None:
