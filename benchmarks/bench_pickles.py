@@ -130,9 +130,8 @@ class Bench:
             wall = med([r.wall for r in runs[tool]])
             print(f"| {tool} | {med(cpu):.2f} ({spread(cpu)}) | {wall:.2f} | "
                   f"{per_file[tool]:.3f} ms |")  # fmt: skip
-        print(
-            f"\nmlsecops / picklescan CPU per file: {per_file['mlsecops'] / per_file['picklescan']:.2f}x"
-        )
+        ratio = per_file["mlsecops"] / per_file["picklescan"]
+        print(f"\nmlsecops / picklescan CPU per file: {ratio:.2f}x")
 
     # -- opcodes -----------------------------------------------------------------------
 
@@ -153,21 +152,24 @@ class Bench:
                 path.write_bytes(pickle.dumps(make(), protocol=4))
             ops = _count_opcodes(path)
             runs = interleaved(
-                {"m": lambda p=path: self.mlsecops(p), "p": lambda p=path: self.picklescan(p)},
+                {
+                    "m": lambda p=path: self.mlsecops(p),  # type: ignore[misc]
+                    "p": lambda p=path: self.picklescan(p),  # type: ignore[misc]
+                },
                 self.rounds,
             )
-            m_cpu, p_cpu = med([r.cpu for r in runs["m"]]), med([r.cpu for r in runs["p"]])
+            m_cpu, p_cpu = [r.cpu for r in runs["m"]], [r.cpu for r in runs["p"]]
+            m_rss, p_rss = med([r.rss for r in runs["m"]]), med([r.rss for r in runs["p"]])
             print(f"| {label} | {path.stat().st_size / 1e6:.0f} | {ops / 1e6:.1f}M | "
-                  f"{m_cpu:.2f} ({spread([r.cpu for r in runs['m']])}) | "
-                  f"{p_cpu:.2f} ({spread([r.cpu for r in runs['p']])}) | {m_cpu / p_cpu:.2f}x | "
-                  f"{med([r.rss for r in runs['m']]):.0f} | {med([r.rss for r in runs['p']]):.0f} |")  # fmt: skip
+                  f"{med(m_cpu):.2f} ({spread(m_cpu)}) | {med(p_cpu):.2f} ({spread(p_cpu)}) | "
+                  f"{med(m_cpu) / med(p_cpu):.2f}x | {m_rss:.0f} | {p_rss:.0f} |")  # fmt: skip
 
     # -- knn ---------------------------------------------------------------------------
 
     def knn(self, megabytes: int) -> None:
         path = self.root / "knn.pkl"
         if not path.exists():
-            rows = megabytes * (1 << 20) // (2 * 40 * 8)  # _fit_X and the tree's copy of it
+            rows = megabytes * (1 << 20) // (40 * 8 + 16)  # _fit_X (40 float64s a row), indexes
             self.tool_python(_KNN_MAKER, str(path), str(rows))
         runs = interleaved(
             {"mlsecops": lambda: self.mlsecops(path), "picklescan": lambda: self.picklescan(path)},

@@ -74,7 +74,8 @@ def _read_segment(
         what = f"{blob.encoding} text" if blob.encoding else "bytes"
         where = f"{source.where}{what} at {blob.position.describe()}: "
         inner = nested(blob.data, PickleSource(source.target, source.loader, where))
-        found += encoded_findings(inner, blob, source) if blob.encoding else inner
+        place = blob.position.describe()
+        found += encoded_findings(inner, blob.encoding, place, source) if blob.encoding else inner
     return found
 
 
@@ -165,9 +166,9 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
         return
     module, name = normalize(target.module, target.name)
     roles = rules.roles(module, name)
-    if event.action is not Action.SETATTR and roles is NO_ROLES:
-        if rules.judge(module, name).trust is Trust.ALLOW:
-            return  # the common case, cut short: an allowed global used plainly
+    plain = event.action is not Action.SETATTR and roles is NO_ROLES
+    if plain and rules.judge(module, name).trust is Trust.ALLOW:
+        return  # the common case, cut short: an allowed global used plainly
     tally.note(target, event.action, event, label)
     if event.action is not Action.CALL:
         return

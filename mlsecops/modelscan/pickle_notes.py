@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.budget import Limit, Skipped
 from mlsecops.modelscan.notes import model_finding
-from mlsecops.modelscan.pickle_ops import Blob, Position, Segment
+from mlsecops.modelscan.pickle_ops import Position, Segment
 
 MALFORMED = "MLS-PICKLE-MALFORMED"
 TRAILING = "MLS-PICKLE-TRAILING"
@@ -148,9 +148,12 @@ def frame_findings(anomalies: Sequence[str], readings: int, source: PickleSource
     return [finding]
 
 
-def encoded_findings(inner: list[Finding], blob: Blob, source: PickleSource) -> list[Finding]:
+def encoded_findings(
+    inner: list[Finding], encoding: str, place: str, source: PickleSource
+) -> list[Finding]:
     """A pickle hidden as base64 or hex text: reported when what it would do is HIGH or worse.
 
+    `place` says where the string is (`opcode 3 at byte offset 10`, a JSON value's path).
     HIGH, whatever the hidden pickle does: loading the model file does not decode the text,
     so it runs only through code that decodes and unpickles it (a custom loader, remote code
     shipped with the model, a config consumer). But nothing legitimate ships a pickle with
@@ -159,20 +162,18 @@ def encoded_findings(inner: list[Finding], blob: Blob, source: PickleSource) -> 
     digests, sometimes decodes to bytes that start like a pickle.
     """
     bad = sorted((f for f in inner if f.severity >= Severity.HIGH), key=lambda f: -f.severity)
-    return [_encoded(found, blob, source) for found in bad]
+    return [_encoded(found, encoding, place, source) for found in bad]
 
 
-def _encoded(found: Finding, blob: Blob, source: PickleSource) -> Finding:
-    return pickle_finding(
-        ENCODED, Severity.HIGH, source, package=found.package,
-        title=f"Pickle hidden as {blob.encoding} text: {found.title}",
-        description=(
-            f"A string at {blob.position.describe()} is {blob.encoding} text that decodes to "
-            f"pickle data, and that pickle is dangerous: {found.description} Code that "
-            "decodes and unpickles the string runs it."
-        ),
-        fix="Remove the encoded pickle; do not decode and unpickle strings from model files.",
-        position=blob.position,
-        extra={"encoding": blob.encoding, "inner_rule": found.id,
-               "inner_location": found.location},
+def _encoded(found: Finding, encoding: str, place: str, source: PickleSource) -> Finding:
+    location = f"{source.where}{place}"
+    return model_finding(
+        ENCODED, Severity.HIGH, source.target, f"Pickle hidden as {encoding} text: {found.title}",
+        f"The string at {place} is {encoding} text that decodes to pickle data, and that "
+        f"pickle is dangerous: {found.description} Code that decodes and unpickles the "
+        "string runs it.",
+        "Remove the encoded pickle; do not decode and unpickle strings from model files.",
+        package=found.package, location=location, ecosystem=source.loader.value,
+        properties={"encoding": encoding, "inner_rule": found.id,
+                    "inner_location": found.location},
     )  # fmt: skip

@@ -414,7 +414,16 @@ class Machine:
         self.stack.append(False)
 
     def _op_binint1(self) -> None:
-        self.stack.append(self.reader.read(1)[0])
+        self.stack.append(self._byte())
+
+    def _byte(self) -> int:
+        """One argument byte (in place when it is in the window: the usual case)."""
+        reader = self.reader
+        pos = reader.pos
+        if pos < reader.limit:
+            reader.pos = pos + 1
+            return reader.data[pos]
+        return reader.read(1)[0]
 
     def _op_binint2(self) -> None:
         self.stack.append(int.from_bytes(self.reader.read(2), "little"))
@@ -515,7 +524,18 @@ class Machine:
         self._counted_text(reader.read(1)[0], "utf-8")
 
     def _op_binunicode(self) -> None:
-        self._counted_text(int.from_bytes(self.reader.read(4), "little"), "utf-8")
+        size = int.from_bytes(self.reader.read(4), "little")
+        reader = self.reader
+        pos = reader.pos
+        end = pos + size
+        if end <= reader.limit and size < encoded.MIN_LENGTH:
+            reader.pos = end  # a short name or key, in place: the usual case
+            try:
+                self.stack.append(reader.data[pos:end].decode("utf-8", "surrogatepass"))
+                return
+            except UnicodeDecodeError:
+                reader.pos = pos
+        self._counted_text(size, "utf-8")
 
     def _op_binunicode8(self) -> None:
         self._counted_text(_size8(self.reader.read(8)), "utf-8")
@@ -636,7 +656,7 @@ class Machine:
         self.memo_put(key)
 
     def _op_binput(self) -> None:
-        self.memo_put(self.reader.read(1)[0])
+        self.memo_put(self._byte())
 
     def _op_long_binput(self) -> None:
         self.memo_put(int.from_bytes(self.reader.read(4), "little"))
@@ -653,7 +673,10 @@ class Machine:
         self.stack.append(self.memo_get(int(self._text_line())))
 
     def _op_binget(self) -> None:
-        self.stack.append(self.memo_get(self.reader.read(1)[0]))
+        key = self._byte()
+        memo = self.memo
+        value = memo[key] if key < len(memo) else _HOLE
+        self.stack.append(value if value is not _HOLE else self.memo_get(key))
 
     def _op_long_binget(self) -> None:
         self.stack.append(self.memo_get(int.from_bytes(self.reader.read(4), "little")))

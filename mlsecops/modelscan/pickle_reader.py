@@ -30,8 +30,9 @@ from typing import Protocol
 from mlsecops.modelscan.budget import BudgetExceeded, Limit
 from mlsecops.modelscan.streams import CorruptData
 
-CHUNK = 1 << 20  # refill step of a window over a stream
-WHOLE_FILE = 16 << 20  # files up to this size are read into memory at once
+CHUNK = 1 << 20  # largest refill step of a window over a stream
+FIRST_STEP = 64 << 10  # first step, and again after a seek (joblib: opcodes between arrays)
+WHOLE_FILE = 1 << 20  # files up to this size are read into memory at once
 LINE_CAP = 1 << 20  # a text argument longer than this is skipped, not held
 MAX_ANOMALIES = 100  # frame disagreements described (one is enough to report the file)
 
@@ -67,6 +68,7 @@ class Reader:
         "_origin",
         "_seekable",
         "_size",
+        "_step",
         "_stream",
         "_streamed",
         "anomalies",
@@ -96,6 +98,7 @@ class Reader:
         self._origin = stream.tell() if self._seekable else 0  # type: ignore[union-attr]
         self._size = size
         self._streamed = len(data)  # bytes taken from the stream so far
+        self._step = FIRST_STEP  # the next refill's size: grows while reads run on
         self._eof = stream is None
         self._error: CorruptData | None = None  # raised once the bytes before it are used
         self._max_bytes = max_bytes
@@ -321,7 +324,8 @@ class Reader:
         self.pos = 0
         try:
             while have < need:
-                chunk = self._pull(max(CHUNK, need - have))
+                chunk = self._pull(max(self._step, need - have))
+                self._step = min(2 * self._step, CHUNK)
                 if not chunk:
                     self._eof = True
                     break
@@ -371,6 +375,7 @@ class Reader:
             self._stream.seek(self._origin + target)  # type: ignore[attr-defined]
             self.base = target
             self._streamed = target
+            self._step = FIRST_STEP
             return
         while count > 0:
             chunk = self._pull(min(count, CHUNK))

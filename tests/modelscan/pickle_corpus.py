@@ -89,6 +89,15 @@ def hidden_protocol0_as_base64() -> bytes:
     return proto(4) + b"]" + ustr(text) + b"a" + STOP
 
 
+def hidden_in_json() -> bytes:
+    """A JSON config with the payload pickle as a base64 value, and a digest that is not one."""
+    import json
+
+    state = base64.b64encode(reduce_pickle("os", "system", protocol=4)).decode()
+    config = {"architectures": ["Net"], "auto_map": {"state": state}, "sha256": "80" * 32}
+    return json.dumps(config, indent=2).encode()
+
+
 def import_only(module: str, name: str) -> bytes:
     """The global is imported and kept as a value, never called."""
     return proto(4) + b"}" + ustr("f") + sglob(module, name) + b"s" + STOP
@@ -136,6 +145,8 @@ def pickle_class_cases() -> list[Case]:
              "os.system", rules=("MLS-PICKLE-ENCODED",)),
         case("base64_protocol0.pkl", "protocol-0 pickle hidden as base64 text", "HIGH",
              hidden_protocol0_as_base64(), "os.system", rules=("MLS-PICKLE-ENCODED",)),
+        case("hidden_pickle_config.json", "pickle hidden as base64 in a JSON value", "HIGH",
+             hidden_in_json(), "os.system", rules=("MLS-PICKLE-ENCODED",)),
         case("alias_builtins_eval.pkl", "import-only __builtins__.eval", "CRITICAL",
              import_only("__builtins__", "eval"), "__builtins__.eval"),
         case("alias_main_runpy.pkl", "import-only __main__.runpy", "CRITICAL",

@@ -291,3 +291,19 @@ def test_a_budget_that_ran_out_is_in_the_coverage_ledger(tmp_path: Path) -> None
     assert item.reason is Unchecked.TOO_LARGE
     assert "budget" in item.detail
     assert result.coverage.discrepancies() == []
+
+
+def test_a_pickle_hidden_in_a_json_value_is_high(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    payload = base64.b64encode(reduce_pickle("os", "system", protocol=4)).decode()
+    config = {"model_type": "x", "extra": {"state": [payload]}, "sha": "8004" + "ab" * 30}
+    findings = scan_models([_write(tmp_path, json.dumps(config).encode(), "config.json")])
+    (finding,) = findings
+    assert (finding.id, finding.severity, finding.package) == (
+        "MLS-PICKLE-ENCODED",
+        Severity.HIGH,
+        "os.system",
+    )
+    assert finding.location == "JSON value $.extra.state[0]"

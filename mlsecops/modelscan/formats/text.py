@@ -12,6 +12,7 @@ import json
 
 from mlsecops.core.findings import Finding
 from mlsecops.modelscan.formats.base import Context, Data, Found, Handler
+from mlsecops.modelscan.hidden_text import hidden_pickle_findings
 from mlsecops.modelscan.notes import too_large
 from mlsecops.modelscan.templates import Template, template_findings
 
@@ -32,7 +33,8 @@ def scan(data: Data, context: Context) -> list[Finding]:
     text = handle.read(MAX_TEXT)
     if context.options.strings is not None:
         context.strings([Found.at(data.where, "", text.decode("utf-8", "replace"))])
-    return chat_template_findings(text, name, target)
+    hidden = hidden_pickle_findings(text, data.where, context)  # base64/hex pickles in JSON
+    return chat_template_findings(text, name, target) + hidden
 
 
 def _named_template(name: str) -> bool:
