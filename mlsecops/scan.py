@@ -1,7 +1,9 @@
 """`mlsecops scan`: targets -> sources -> one findings model -> triage -> gate -> outcome.
 
 The sources (mlsecops.core.source) are the project's dependency files (deps/project.py),
-each image (images/source.py) and the model files (modelscan/source.py); each returns its
+the project's files for secrets and misconfigurations (filescan/source.py), each image
+(images/source.py) and the model files (modelscan/source.py); `--scanners` says which of
+Trivy's three (vuln, secret, misconfig) run. Each source returns its
 findings, notes, targets and coverage ledger. Triage applies the policy and the baseline;
 the gate decides. All input is checked before any scanner runs, so a typo costs a second,
 not a Trivy run, and usage errors (exit 2) always win over tool errors (exit 3).
@@ -10,20 +12,25 @@ not a Trivy run, and usage errors (exit 2) always win over tool errors (exit 3).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlsecops.core.findings import sorted_findings
 from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.core.scanners import ALL_SCANNERS, Scanner
 from mlsecops.core.source import Source, SourceResult, combined
 from mlsecops.deps.discovery import check_project, discover
 from mlsecops.deps.project import ProjectOptions, ProjectSource
 from mlsecops.deps.sbom_bridge import SbomChecker
 from mlsecops.errors import UsageError
+from mlsecops.filescan.candidates import scanners_with_work
+from mlsecops.filescan.source import FilesScan
 from mlsecops.images.source import ImageScan
-from mlsecops.images.targets import classify_image
+from mlsecops.images.targets import ImageTarget, classify_image
 from mlsecops.modelscan import check_model_paths
 from mlsecops.modelscan.source import ModelScan
 from mlsecops.paths import SourceRoots
@@ -59,6 +66,7 @@ class ScanRequest:
     # entrypoint): the repository root SARIF locations are relative to, when it holds the
     # project; else the project's git top level is.
     workspace: Path | None = None
+    scanners: frozenset[Scanner] = ALL_SCANNERS  # which of Trivy's scanners run
 
 
 def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
@@ -77,24 +85,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    sources: list[Source] = []
-    setup = SourceResult()
-    scan_project = _project_has_dependency_files(project)
-    if scan_project or images:
-        # Only now is Trivy needed: a model-only scan runs with no Trivy and no DB at all.
-        ignore_file, ignore_notes = trivy_ignore_file(project)
-        trivy, db_notes = _trivy(request, ignore_file)
-        setup = SourceResult(notes=(*db_notes, *ignore_notes))
-        if scan_project:
-            options = ProjectOptions(
-                request.resolve,
-                request.index_url,
-                request.allow_source_builds,
-                request.include_dev,
-                (*policy.exclude, *request.exclude),
-            )
-            sources.append(ProjectSource(trivy, SbomChecker(trivy, project), project, options))
-        sources += [ImageScan(trivy, image, project) for image in images]
+    sources, setup = _trivy_sources(request, project, images, policy)
     if request.models:
         sources.append(ModelScan(request.models, policy.allow_globals))
     scanned = setup + combined(s.scan() for s in sources)
@@ -105,6 +96,55 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         image_files=tuple((i.name, i.path) for i in images if i.path is not None),
     )
     return _judge(scanned, request, policy, gate, today, roots)
+
+
+def _trivy_sources(
+    request: ScanRequest, project: Path, images: list[ImageTarget], policy: Policy
+) -> tuple[list[Source], SourceResult]:
+    """The sources that run Trivy, and the notes of its setup.
+
+    Trivy is set up only when a source needs it, its DB only when one looks packages up: a
+    model-only scan (nothing in PATH for Trivy) runs with no Trivy, a secrets-only scan
+    with no DB.
+    """
+    scanners = request.scanners
+    makers: list[Callable[[Trivy], Source]] = []
+    notes: list[str] = []
+    vuln = Scanner.VULN in scanners
+    dependency_scan = vuln and _project_has_dependency_files(project)
+    if dependency_scan:
+        options = ProjectOptions(
+            request.resolve,
+            request.index_url,
+            request.allow_source_builds,
+            request.include_dev,
+            (*policy.exclude, *request.exclude),
+        )
+
+        def project_source(trivy: Trivy) -> Source:
+            return ProjectSource(trivy, SbomChecker(trivy, project), project, options)
+
+        makers.append(project_source)
+    if files := scanners_with_work(project, scanners, request.models):
+        makers.append(functools.partial(FilesScan, project=project, scanners=files))
+    image_scanners = scanners & {Scanner.VULN, Scanner.SECRET}
+    if images and not image_scanners:
+        notes.append(
+            "No image was scanned: images are checked by the vuln and secret scanners, and "
+            "--scanners asked for neither."
+        )
+    elif images:
+        makers += [
+            functools.partial(ImageScan, image=image, cwd=project, scanners=image_scanners)
+            for image in images
+        ]
+    if not makers:
+        return [], SourceResult(notes=tuple(notes))
+    ignore_file, ignore_notes = trivy_ignore_file(project)
+    needs_db = dependency_scan or (vuln and bool(images))
+    trivy, db_notes = _trivy(request, ignore_file, needs_db)
+    setup = SourceResult(notes=(*db_notes, *ignore_notes, *notes))
+    return [make(trivy) for make in makers], setup
 
 
 def _project_has_dependency_files(project: Path) -> bool:
@@ -157,13 +197,18 @@ def _judge(
     )
 
 
-def _trivy(request: ScanRequest, ignore_file: Path | None) -> tuple[Trivy, list[str]]:
+def _trivy(
+    request: ScanRequest, ignore_file: Path | None, needs_db: bool
+) -> tuple[Trivy, list[str]]:
     """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
     binary = find_trivy(request.trivy, offline=request.offline).resolve()
     # Resolved once, absolute, and always passed to Trivy: Trivy runs with the project as
     # its working directory, so a relative TRIVY_CACHE_DIR would mean another dir there, and
     # the DB check (or download) and the scan must look in the same place.
     cache_dir = resolve_cache_dir(request.trivy_cache_dir, os.environ)
+    if not needs_db:
+        # Secrets and misconfigurations need no vulnerability DB: never fetch or check one.
+        return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []
     if request.offline:
         require_offline_db(cache_dir)
         return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlsecops.actions.inputs import Inputs
 from mlsecops.actions.vocabulary import as_action_text
+from mlsecops.core.scanners import parse_scanners
 from mlsecops.errors import EXIT_PASSED, MlsecopsError
 from mlsecops.github.commands import command
 from mlsecops.github.env_files import append, format_outputs
@@ -85,6 +86,8 @@ def _scan(inputs: Inputs, workspace: Path, base: Path, report: Path) -> str | No
         resolve=inputs.flag("resolve"),
         index_url=inputs.text("index-url") or None,
         workspace=base,  # the base checkout is that commit's repository root
+        # The head's scanners: a secret the head did not look for must not count as fixed.
+        scanners=parse_scanners(inputs.text("scanners")),
     )
     # Targets are shown relative to the working directory: the base checkout's root here,
     # the workspace for the head, so the same file has the same name in both reports.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlsecops.actions.inputs import Inputs
 from mlsecops.core.gate import parse_fail_on
+from mlsecops.core.scanners import parse_scanners
 from mlsecops.github.context import GitHubContext, workspace_from_env
 from mlsecops.github.pr_comment import DEFAULT_AUTHOR
 from mlsecops.reports.sarif import DEFAULT_CATEGORY
@@ -61,6 +62,7 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
         baseline=inputs.path("baseline"),
         fail_on_new_only=inputs.flag("fail-on-new-only"),
         workspace=workspace_from_env(env),
+        scanners=parse_scanners(inputs.text("scanners")),
     )
     sarif_floor = inputs.text("sarif-severity") or None
     parse_sarif_floor(sarif_floor)  # refused before the scan, not after it

@@ -16,6 +16,7 @@ import re
 ACTION_WORDS: dict[str, str | None] = {
     "--image": "input images",
     "--model": "input models",
+    "--scanners": "input scanners",
     "--fail-on": "input fail-on",
     "--ignore-unfixed": "ignore-unfixed: true",
     "--policy": "input policy",

@@ -63,6 +63,14 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         "(default HIGH, or the policy file's fail-on)",
     )
     scan.add_argument(
+        "--scanners",
+        default="",
+        metavar="LIST",
+        help="which checks run, comma-separated: vuln (vulnerable packages), secret "
+        "(credentials in files, image layers and models), misconfig (Dockerfiles, Kubernetes, "
+        "KServe, Helm) (default: all three)",
+    )
+    scan.add_argument(
         "--ignore-unfixed",
         action="store_true",
         help="findings with no fixed version neither fail nor count as open",
@@ -162,11 +170,13 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
+    from mlsecops.core.scanners import parse_scanners
     from mlsecops.github.context import workspace_from_env
     from mlsecops.reports.write import parse_sarif_floor
     from mlsecops.scan import ScanRequest, run_scan
 
     parse_sarif_floor(args.sarif_severity)  # a bad flag is an error before the scan, not after
+    scanners = parse_scanners(args.scanners)
     outcome = run_scan(
         ScanRequest(
             project=args.path,
@@ -186,6 +196,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             fail_on_new_only=args.fail_on_new_only,
             workspace=workspace_from_env(os.environ),
+            scanners=scanners,
         )
     )
     write_outputs(outcome, args)

@@ -33,7 +33,7 @@ class Rule:
         return f"{DOCS_URL}#{self.id.lower()}"
 
 
-_M, _V = Kind.MODEL, Kind.VULNERABILITY
+_M, _V, _K = Kind.MODEL, Kind.VULNERABILITY, Kind.MISCONFIGURATION
 _C, _H, _ME, _L, _U = (
     Severity.CRITICAL,
     Severity.HIGH,
@@ -153,6 +153,19 @@ RULES: tuple[Rule, ...] = (
          "strict loader refuses the file, a lenient one might read it differently."),
     Rule("MLS-NUMPY-MALFORMED", _M, _U, "NumPy header could not be read",
          "Informational: the .npy header could not be read, so the array was not checked."),
+    # -- KServe (Rego checks in mlsecops/data/checks/, run by Trivy) ---------------------
+    Rule("MLS-KSERVE-PRIVILEGED", _K, _H, "KServe container runs privileged",
+         "A container of an InferenceService sets securityContext.privileged: a compromised "
+         "model server (a malicious model file is enough) owns the node. Remove it."),
+    Rule("MLS-KSERVE-RUN-AS-ROOT", _K, _ME, "KServe container may run as root",
+         "Neither the container nor its pod sets runAsNonRoot (or one sets runAsUser 0). Set "
+         "securityContext.runAsNonRoot: true and a non-zero runAsUser."),
+    Rule("MLS-KSERVE-HOSTPATH", _K, _ME, "KServe pod mounts a host path",
+         "A hostPath volume gives the model server the node's files. Load models from "
+         "storageUri or a PersistentVolumeClaim."),
+    Rule("MLS-KSERVE-UNPINNED-IMAGE", _K, _ME, "KServe container image is not pinned",
+         "The image is tagged latest, or has no tag or digest: what runs is whatever was "
+         "pushed last, not what was reviewed and scanned. Pin it by digest."),
 )  # fmt: skip
 # The shipped secret rules (core/secret_rules) are rules of ours too: registered from there,
 # where their patterns live, so title, severity and help are written once.

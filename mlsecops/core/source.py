@@ -29,11 +29,11 @@ class SourceResult:
     inventory: Inventory = field(default_factory=Inventory)
 
     def __add__(self, other: SourceResult) -> SourceResult:
-        """Both results in one, in order; a note said twice is kept once."""
+        """Both results in one, in order; a note or target said twice is kept once."""
         return SourceResult(
             self.findings + other.findings,
             tuple(dict.fromkeys(self.notes + other.notes)),
-            self.targets + other.targets,
+            tuple(dict.fromkeys(self.targets + other.targets)),
             self.coverage + other.coverage,
             self.inventory + other.inventory,
         )

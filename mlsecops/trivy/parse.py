@@ -12,6 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from mlsecops.core.findings import Finding, Kind, Severity
+from mlsecops.trivy.json_values import dicts as _dicts
+from mlsecops.trivy.json_values import listed
+from mlsecops.trivy.json_values import text as _str
+from mlsecops.trivy.parse_checks import misconfigurations, secrets
 from mlsecops.trivy.results import Package, Result, ResultClass
 
 
@@ -30,12 +34,14 @@ def _result(result: dict[str, Any]) -> Result:
         if suppressed:
             finding = replace(finding, ignored=True, ignore_reason=suppressed)
         findings.append(finding)
+    findings += misconfigurations(result, target)
     return Result(
         target=target,
         result_class=ResultClass.parse(_str(result.get("Class"))),
         type=_str(result.get("Type")),
         packages=packages,
         findings=tuple(findings),
+        secrets=tuple(secrets(result)),
     )
 
 
@@ -81,22 +87,8 @@ def _package_lines(packages: tuple[Package, ...]) -> dict[str, tuple[int, int]]:
 
 
 def _vulnerabilities(result: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
-    """Each vulnerability, with why Trivy suppressed it ("" when it did not).
-
-    With --show-suppressed, what `.trivyignore` / `.trivyignore.yaml` (or VEX) hid is
-    listed under ExperimentalModifiedFindings; we keep it as an ignored finding.
-    """
-    for vuln in _dicts(result.get("Vulnerabilities")):
-        yield vuln, ""
-    for modified in _dicts(result.get("ExperimentalModifiedFindings")):
-        hidden = modified.get("Finding")
-        if modified.get("Type") != "vulnerability" or not isinstance(hidden, dict):
-            continue
-        source = _str(modified.get("Source")) or "Trivy"
-        statement = _str(modified.get("Statement"))
-        status = _str(modified.get("Status")) or "ignored"
-        reason = f"{status} by {source}" + (f": {statement}" if statement else "")
-        yield hidden, reason
+    """Each vulnerability, with why Trivy suppressed it ("" when it did not)."""
+    return listed(result, "Vulnerabilities", "vulnerability")
 
 
 def _finding(
@@ -145,12 +137,3 @@ def _cvss_score(vuln: dict[str, Any]) -> float | None:
             if isinstance(score, int | float) and 0 < score <= 10:
                 return float(score)
     return None
-
-
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, dict))
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""

@@ -12,7 +12,7 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from mlsecops.core.findings import Finding, TargetType
+from mlsecops.core.findings import Finding, Severity, TargetType
 
 # Turns Trivy's per-result `Target` into the finding's target (a repo-relative file for a
 # project scan, the image name for an image scan).
@@ -53,18 +53,42 @@ class Package:
 
 
 @dataclass(frozen=True)
+class SecretHit:
+    """One secret Trivy found in a target: the rule and the place, never the secret.
+
+    Trivy's JSON holds the line around the secret (masked, but not reliably: a multi-line
+    secret stays visible in its code lines), so nothing of that line is kept; the secret's
+    length is read off Trivy's mask (one `*` per character) and its redacted form is made by
+    the source that can read the file (secretscan/trivy_secrets).
+    """
+
+    rule_id: str
+    category: str
+    title: str
+    severity: Severity
+    start_line: int | None
+    end_line: int | None
+    offset: int | None  # bytes from the start of the file to the secret
+    length: int  # characters; 0 when Trivy's mask does not tell (two secrets on one line)
+    layer: str = ""  # in an image: the DiffID of the layer holding the file
+    suppressed: str = ""  # why Trivy's ignore file hid it ("" when it did not)
+
+
+@dataclass(frozen=True)
 class Result:
     """One target of a Trivy run: the packages it holds and the findings made about them.
 
     `findings` are named by `target` (Trivy's name); `Package` lists every package read,
-    vulnerable or not. Secret and misconfiguration results have findings and no packages.
+    vulnerable or not. Misconfiguration results have findings and no packages; secret
+    results have `secrets` only (made into findings by secretscan/trivy_secrets).
     """
 
     target: str
     result_class: ResultClass
-    type: str  # pip, poetry, uv, pipenv, debian, python-pkg, cyclonedx, ...
+    type: str  # pip, poetry, uv, pipenv, debian, python-pkg, cyclonedx, dockerfile, ...
     packages: tuple[Package, ...] = ()
     findings: tuple[Finding, ...] = ()
+    secrets: tuple[SecretHit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +113,8 @@ class TrivyRun:
                     finding.location,
                     finding.package,
                     finding.installed_version,
+                    # One misconfiguration check fails once per resource: same file, two lines.
+                    str(finding.line),
                 )
                 if key not in seen:
                     seen.add(key)

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlsecops.core.scanners import ALL_SCANNERS, Scanner, scanner_list
 from mlsecops.errors import ToolError, UsageError
+from mlsecops.misconfig.checks import CHECK_NAMESPACE, checks_dir
+from mlsecops.secretscan.redact import scrub
+from mlsecops.secretscan.trivy_config import config_path
 from mlsecops.trivy.parse import parse_report
 from mlsecops.trivy.results import TrivyRun
 
@@ -65,21 +69,33 @@ class Trivy:
             args += ["--skip-files", path]
         return self._run(args, str(project), cwd=project)
 
-    def image_input(self, archive_or_layout: Path, cwd: Path) -> TrivyRun:
-        return self._run(
-            ["image", "--scanners", "vuln", "--input", str(archive_or_layout)], None, cwd
-        )
+    def files(self, project: Path, scanners: frozenset[Scanner]) -> TrivyRun:
+        """Secrets and misconfigurations in the project's files (no DB needed)."""
+        chosen = scanners & {Scanner.SECRET, Scanner.MISCONFIG}
+        args = ["fs", "--scanners", scanner_list(chosen), *_check_flags(chosen)]
+        return self._run(args, str(project), cwd=project, list_packages=False)
 
-    def image_reference(self, reference: str, cwd: Path) -> TrivyRun:
-        return self._run(["image", "--scanners", "vuln"], reference, cwd)
+    def image_input(
+        self, archive_or_layout: Path, cwd: Path, scanners: frozenset[Scanner] = ALL_SCANNERS
+    ) -> TrivyRun:
+        args = ["image", *_image_flags(scanners), "--input", str(archive_or_layout)]
+        return self._run(args, None, cwd)
+
+    def image_reference(
+        self, reference: str, cwd: Path, scanners: frozenset[Scanner] = ALL_SCANNERS
+    ) -> TrivyRun:
+        return self._run(["image", *_image_flags(scanners)], reference, cwd)
 
     def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
         return self._run(["sbom", "--scanners", "vuln"], str(sbom), cwd)
 
-    def _common_flags(self, output: Path) -> list[str]:
+    def _common_flags(self, output: Path, list_packages: bool) -> list[str]:
         # --list-all-pkgs: package locations (manifest line numbers) are only in Packages.
         # --show-suppressed: what an ignore file hid is reported as ignored, never dropped.
-        flags = ["--format", "json", "--output", str(output), "--list-all-pkgs"]
+        # --config "": Trivy would otherwise read trivy.yaml from its working directory, the
+        # scanned project, which could then skip files or turn scanners off.
+        flags = ["--format", "json", "--output", str(output), "--config", ""]
+        flags += ["--list-all-pkgs"] if list_packages else []
         flags.append("--show-suppressed")
         if self.options.ignore_file is not None:
             flags += ["--ignorefile", str(self.options.ignore_file)]
@@ -91,13 +107,16 @@ class Trivy:
             flags.append("--skip-db-update")
         return flags
 
-    def _run(self, args: Sequence[str], target: str | None, cwd: Path) -> TrivyRun:
+    def _run(
+        self, args: Sequence[str], target: str | None, cwd: Path, list_packages: bool = True
+    ) -> TrivyRun:
         """Run `trivy ARGS... FLAGS... [--] [TARGET]` and read the JSON it wrote."""
         with tempfile.TemporaryDirectory(prefix="mlsecops-trivy-") as tmp:
             output = Path(tmp) / "report.json"
             # "--" keeps a target that starts with "-" from being read as a flag.
             positional = ["--", target] if target is not None else []
-            command = [str(self.options.binary), *args, *self._common_flags(output), *positional]
+            flags = self._common_flags(output, list_packages)
+            command = [str(self.options.binary), *args, *flags, *positional]
             try:
                 proc = subprocess.run(
                     command,
@@ -132,6 +151,33 @@ class Trivy:
         return TrivyRun(parse_report(report), _warnings(proc.stderr))
 
 
+def _secret_flags() -> list[str]:
+    # Always our config: Trivy would otherwise read trivy-secret.yaml from the project.
+    return ["--secret-config", str(config_path())]
+
+
+def _check_flags(scanners: frozenset[Scanner]) -> list[str]:
+    """The secret config, and the misconfiguration checks: those built into this Trivy
+    (--skip-check-update: never the downloaded bundle, so no network and the same checks
+    on every run of one Trivy version) plus the KServe checks shipped in the package."""
+    flags = _secret_flags() if Scanner.SECRET in scanners else []
+    if Scanner.MISCONFIG in scanners:
+        flags += ["--skip-check-update", "--config-check", str(checks_dir())]
+        flags += ["--check-namespaces", CHECK_NAMESPACE]
+    return flags
+
+
+def _image_flags(scanners: frozenset[Scanner]) -> list[str]:
+    """An image is scanned for vulnerable packages and for secrets (in every layer, and in
+    its config: ENV values and build history); misconfiguration checks are for the files
+    the project deploys it with."""
+    chosen = scanners & {Scanner.VULN, Scanner.SECRET}
+    flags = ["--scanners", scanner_list(chosen)]
+    if Scanner.SECRET in chosen:
+        flags += ["--image-config-scanners", "secret", *_secret_flags()]
+    return flags
+
+
 def _log_entries(stderr: str) -> list[tuple[str, str]]:
     entries = []
     for line in stderr.splitlines():
@@ -164,7 +210,7 @@ def fatal_cause(stderr: str) -> str:
     chosen = fatal or [(i, m) for i, m in entries if m["level"] == "ERROR"]
     if not chosen:
         rest = [line.strip() for line in lines if line.strip()]
-        return rest[-1] if rest else "no message"
+        return scrub(rest[-1])[:_MAX_CAUSE] if rest else "no message"
     start, match = chosen[-1]
     head = " ".join(match["text"].split()).removeprefix("Fatal error ")
     causes: list[str] = []
@@ -177,11 +223,14 @@ def fatal_cause(stderr: str) -> str:
         elif text and causes:
             causes[-1] += " " + text
     leaves = [" ".join(c.split()) for c in causes if not _ERRORS_OCCURRED.search(c)]
-    return ("; ".join(leaves) or head).strip()[:_MAX_CAUSE]
+    # Scrubbed before it is cut: a cause may quote a line of a scanned file.
+    return scrub(("; ".join(leaves) or head).strip())[:_MAX_CAUSE]
 
 
 def _warnings(stderr: str) -> tuple[str, ...]:
-    return tuple(text for level, text in _log_entries(stderr) if level in ("WARN", "ERROR"))
+    # Scrubbed here, once: warnings become report notes, and may quote a scanned file.
+    entries = _log_entries(stderr)
+    return tuple(scrub(text) for level, text in entries if level in ("WARN", "ERROR"))
 
 
 def raise_on_parse_failures(run: TrivyRun) -> None:
@@ -198,6 +247,12 @@ def raise_on_parse_failures(run: TrivyRun) -> None:
 # conda environments are covered by mlsecops.deps.conda (Trivy itself cannot scan them).
 _NOISE = (
     "license detection is skipped",
+    # Misconfiguration checks come from the Trivy binary itself (--skip-check-update), on
+    # purpose; Trivy logs that as an error every run.
+    "falling back to embedded checks",
+    # Trivy cuts a long line around a secret without regard to UTF-8, then complains.
+    "invalid utf-8 sequences detected in file content",
+    "the size of the scanned file is too large",
     "conda package is supported for sbom",
     "unable to detect the dependency versions from `environment.yml`",
 )

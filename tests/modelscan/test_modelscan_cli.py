@@ -132,11 +132,15 @@ def _without_trivy(tmp_path: Path) -> dict[str, str]:
 
 def test_a_model_only_scan_needs_no_trivy(tmp_path):
     assert shutil.which("trivy", path=_without_trivy(tmp_path)["PATH"]) is None
-    (tmp_path / "model.pt").write_bytes(reduce_pickle("os", "system"))
-    (tmp_path / "clean.keras").write_bytes(keras_zip([DENSE]))
-    scan = [sys.executable, "-m", "mlsecops", "scan", "--json", "r.json"]
+    # The report goes outside PATH: a JSON file in PATH is a text file for the secret
+    # scanner, which is Trivy's (so the second scan would need Trivy).
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "model.pt").write_bytes(reduce_pickle("os", "system"))
+    (project / "clean.keras").write_bytes(keras_zip([DENSE]))
+    scan = [sys.executable, "-m", "mlsecops", "scan", "--json", str(tmp_path / "r.json")]
     run = functools.partial(
-        subprocess.run, capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+        subprocess.run, capture_output=True, text=True, cwd=project, check=False, timeout=120,
         env=_without_trivy(tmp_path),
     )  # fmt: skip
     proc = run([*scan, "--model", "model.pt", "--model", "clean.keras"])
@@ -152,6 +156,6 @@ def test_a_model_only_scan_needs_no_trivy(tmp_path):
     assert run([*scan, "--model", "clean.keras"]).returncode == 0
 
     # A dependency file is for Trivy to read: without Trivy, that is a tool failure.
-    (tmp_path / "requirements.txt").write_text("requests==2.19.1\n")
+    (project / "requirements.txt").write_text("requests==2.19.1\n")
     proc = run([*scan, "--model", "clean.keras", "--offline"])
     assert proc.returncode == 3, proc.stderr

@@ -1,0 +1,40 @@
+"""The project's files as a Source: secrets anywhere, misconfigurations in what deploys it.
+
+Trivy reads every text file of the project with the secret rules (its built-in ones and the
+ML rules we ship: `.env`, notebooks and their outputs, YAML configs, Dockerfiles, workflow
+files) and checks Dockerfiles, Kubernetes and Helm manifests (plus the KServe checks we
+ship). It is a run of its own, apart from the dependency scan: it needs no vulnerability DB,
+and its findings are about files, not packages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlsecops.core.scanners import Scanner
+from mlsecops.core.source import SourceResult
+from mlsecops.paths import display_path
+from mlsecops.secretscan.trivy_secrets import file_prefix, secret_findings
+from mlsecops.trivy.run import Trivy, trivy_notes
+
+
+@dataclass(frozen=True)
+class FilesScan:
+    """The files of the project at `project`, with the scanners that have work there
+    (filescan/candidates.scanners_with_work)."""
+
+    trivy: Trivy
+    project: Path
+    scanners: frozenset[Scanner]
+
+    def scan(self) -> SourceResult:
+        """Secret and misconfiguration findings, named by the file they are in."""
+        run = self.trivy.files(self.project, self.scanners)
+
+        def name(target: str) -> str:
+            return display_path(self.project / target)
+
+        found = run.findings(name)
+        found += secret_findings(run, name, prefix=file_prefix(self.project))
+        return SourceResult(tuple(found), trivy_notes(run), (display_path(self.project),))
