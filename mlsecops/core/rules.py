@@ -97,9 +97,15 @@ RULES: tuple[Rule, ...] = (
          "registered custom layer, or load with safe_mode=True."),
     Rule("MLS-KERAS-DENY", _M, _C, "Keras config names a deny-listed module or function",
          "The model config reaches a known-dangerous module or function. Do not load it."),
-    Rule("MLS-KERAS-CUSTOM-OBJECT", _M, _ME, "Keras config needs code outside Keras",
-         "The config names a module outside Keras/TensorFlow, whose code runs on load. "
-         "Check that the module is yours."),
+    Rule("MLS-KERAS-CUSTOM-OBJECT", _M, _H, "Keras config needs code outside Keras",
+         "The config names a module outside Keras/TensorFlow (or a Python builtin function), "
+         "which Keras imports and calls on load; Keras 3.9+ refuses such modules unless "
+         "registered (CVE-2025-1550). Allow your own module in the policy's "
+         "model-scanner.allow-globals; otherwise do not load the model."),
+    Rule("MLS-KERAS-TORCH-MODULE", _M, _H, "Keras TorchModuleWrapper holds a pickled module",
+         "A TorchModuleWrapper layer carries a torch.save blob that Keras loads with "
+         "torch.load(weights_only=False) (CVE-2025-49655); the blob itself is scanned as a "
+         "torch file. Rebuild the module from reviewed code and load only its weights."),
     Rule("MLS-KERAS-CONFIG-MALFORMED", _M, _U, "Keras config could not be read",
          "Informational: the Keras config is not valid JSON, so it was not checked."),
     Rule("MLS-ONNX-EXTERNAL-PATH", _M, _H, "ONNX external data outside the model directory",

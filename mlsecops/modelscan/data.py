@@ -8,13 +8,24 @@ to MAX_WHOLE bytes; past that the handler meets TooLarge, which becomes a findin
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 from collections.abc import Callable
 from typing import IO, Any, BinaryIO, cast
 
-from mlsecops.modelscan.formats.base import HEAD_SIZE, Data, Sniffed, TooLarge, Where
+from mlsecops.core.findings import Finding
+from mlsecops.modelscan.formats.base import (
+    HEAD_SIZE,
+    Accept,
+    Context,
+    Data,
+    Sniffed,
+    TooLarge,
+    Where,
+)
 from mlsecops.modelscan.joblib_arrays import after_build
+from mlsecops.modelscan.pickle_findings import Loader
 from mlsecops.modelscan.pickle_stream import Parse, read_bytes, read_stream
 from mlsecops.modelscan.streams import CorruptData, Stream, read_head
 
@@ -51,6 +62,19 @@ def bytes_data(blob: bytes, where: Where, name: str = "") -> Data:
 
     sniffed = _sniffed(blob[:HEAD_SIZE], name, lambda: read_bytes(blob, where.budget, after_build))
     return Data(where, sniffed, fresh, random_access, len(blob))
+
+
+def nested_blob(
+    where: Where, context: Context, loader: Loader
+) -> Callable[[bytes, str], list[Finding]]:
+    """Scans bytes found inside the data at `where` (a blob a loader unpickles), one level
+    deeper, with `location` as the prefix of each finding's location."""
+
+    def scan(blob: bytes, location: str) -> list[Finding]:
+        inner = dataclasses.replace(where.inside(prefix=location), loader=loader)
+        return context.scan(bytes_data(blob, inner), Accept.LOADABLE)
+
+    return scan
 
 
 def stream_data(fresh: Callable[[], Stream], where: Where, name: str) -> Data:

@@ -21,6 +21,7 @@ from mlsecops.errors import UsageError
 from mlsecops.modelscan import notes
 from mlsecops.modelscan.budget import Budget
 from mlsecops.modelscan.data import file_data
+from mlsecops.modelscan.formats import zips
 from mlsecops.modelscan.formats.base import (
     Accept,
     Data,
@@ -33,6 +34,7 @@ from mlsecops.modelscan.formats.base import (
 from mlsecops.modelscan.formats.table import BY_NAME, HANDLERS
 from mlsecops.modelscan.rules import Rules, default_rules
 from mlsecops.modelscan.walk import walk
+from mlsecops.modelscan.zipread import ends_like_zip
 from mlsecops.paths import display_path
 
 MAX_DEPTH = 4  # archives in archives in pickles...: deeper than any real model nests
@@ -118,6 +120,20 @@ class _Scanner:
         """Dispatch `data` to its handler; past MAX_DEPTH, a finding instead."""
         return self._dispatch(data, self.identify(data, accept, claim))
 
+    def _top_level(self, data: Data) -> tuple[Handler | None, list[Finding]]:
+        """A file's handler and findings; a file that ends like a zip is read as one too.
+
+        zipfile (so Keras) finds an archive by its end record: a zip behind prepended bytes,
+        or a polyglot that is another format at its start and a zip at its end.
+        """
+        handler = self.identify(data)
+        if handler is zips.HANDLER or not ends_like_zip(data.random_access()):
+            return handler, self._dispatch(data, handler)
+        if handler is None:
+            return zips.HANDLER, self._dispatch(data, zips.HANDLER)
+        note = notes.damaged(data.where.target, "the file is also a zip archive (a polyglot)")
+        return handler, [*self._dispatch(data, handler), note, *self._dispatch(data, zips.HANDLER)]
+
     def _dispatch(self, data: Data, handler: Handler | None) -> list[Finding]:
         where = data.where
         if handler is None:
@@ -182,8 +198,7 @@ class _Scanner:
                 size = os.fstat(handle.fileno()).st_size
                 where = dataclasses.replace(where, budget=Budget.for_file(size))
                 data = file_data(handle, size, where, printable(path.name))
-                handler = self.identify(data)
-                found = self._dispatch(data, handler)
+                handler, found = self._top_level(data)
         except OSError as exc:
             found = [notes.unreadable(target, f"it could not be read ({exc.strerror or exc})")]
         except RecursionError:

@@ -9,19 +9,46 @@ must say why (a FIFO and a symlink among them: never hand those to other tools).
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import json
 import os
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from modelscan_corpus import Case, gguf, glob, keras_zip, onnx_model, proto, safetensors, zip_bytes
+import zip_craft
+from modelscan_corpus import (
+    LAMBDA,
+    PAYLOAD_FIRST,
+    Case,
+    gguf,
+    glob,
+    keras_zip,
+    npy_object,
+    onnx_model,
+    proto,
+    reduce_pickle,
+    safetensors,
+    zip_bytes,
+)
 
 
 def _write(name: str, data: bytes) -> Callable[[Path], None]:
     def build(root: Path) -> None:
         (root / name).write_bytes(data)
+
+    return build
+
+
+def _lazy(name: str, make: Callable[[], bytes]) -> Callable[[Path], None]:
+    """Writes data made only when the case is built (bombs take a moment to make)."""
+
+    def build(root: Path) -> None:
+        (root / name).write_bytes(make())
 
     return build
 
@@ -63,24 +90,132 @@ ACME_LAYER = {"module": "acme.layers", "class_name": "Gate", "config": {"name": 
 EVIL_TEMPLATE = "{{ cycler.__init__.__globals__.os.popen('true').read() }}"
 
 
-def keras_config_bomb(size: int = 45 << 20) -> bytes:
-    """A .keras whose config.json inflates from ~44 KB to `size` bytes of padding."""
-    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": []}}
-    text = json.dumps(config)[:-1] + ', "pad": "' + " " * size + '"}'
+@functools.cache
+def keras_config_bomb(size: int = 45 << 20, *, with_lambda: bool = False) -> bytes:
+    """A .keras whose config.json inflates from ~44 KB to `size` bytes of padding (then a
+    Lambda layer, if asked)."""
+    layers = [LAMBDA] if with_lambda else []
+    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": layers}}
+    text = '{"pad": "' + " " * size + '", ' + json.dumps(config)[1:]
     return zip_bytes({"config.json": text.encode(), "metadata.json": b"{}"}, zipfile.ZIP_DEFLATED)
+
+
+EVIL = reduce_pickle("os", "system")
+BENIGN_STATE = proto(2) + glob("collections", "OrderedDict") + b")R."
+
+
+def _torch_members(pickle_data: bytes) -> list[tuple[str, bytes]]:
+    return [("archive/data.pkl", pickle_data), ("archive/version", b"3\n")]
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def zip_cases() -> list[Case]:
+    """Zip differentials: what one loader reads and a scanner reading like another misses."""
+    deflated = zip_craft.archive(_torch_members(PAYLOAD_FIRST), zipfile.ZIP_DEFLATED)
+    one_member = zip_craft.archive([("model.pkl", PAYLOAD_FIRST * 64)], zipfile.ZIP_DEFLATED)
+    return [
+        case("bzip2_member.pt", "torch zip whose data.pkl is bzip2-compressed (zipfile reads it)",
+             zip_craft.archive(_torch_members(EVIL), zipfile.ZIP_BZIP2)),
+        case("lzma_member.npz", ".npz whose object array is LZMA-compressed",
+             zip_craft.archive([("a.npy", npy_object(EVIL))], zipfile.ZIP_LZMA)),
+        case("cd_sizes_lie.pt", "central directory sizes far smaller than the deflated data",
+             zip_craft.patch_entry(deflated, 0, compress_size=12, file_size=12)),
+        case("version_25_5.pt", "member version 25.5, which zipfile refuses (torch does not)",
+             zip_craft.patch_entry(zip_craft.archive(_torch_members(EVIL)), 0, version_needed=255)),
+        case("empty_name.zip", "a member with an empty name holding a pickle",
+             zip_craft.archive([("", EVIL)])),
+        case("duplicate_name.pt", "two data.pkl members: a clean one, then the payload",
+             zip_craft.archive([("archive/data.pkl", BENIGN_STATE), ("archive/data.pkl", EVIL)])),
+        Case("prepended.keras", ".keras behind 4 KiB of prepended bytes (zipfile finds it by its end)",
+             "HIGH", _write("prepended.keras", bytes(4096) + keras_zip([LAMBDA])),
+             ("Lambda layer backdoor",), ("MLS-KERAS-LAMBDA",)),
+        case("polyglot.pkl", "a clean pickle at its start, a torch zip with a payload at its end",
+             BENIGN_STATE + zip_craft.archive(_torch_members(EVIL))),
+        case("zlib_member.zip", "zip holding a zlib-compressed pickle named .pkl",
+             zip_craft.archive([("model.pkl", zlib.compress(EVIL))])),
+        case("gzip_member.zip", "zip holding a gzip-compressed pickle",
+             zip_craft.archive([("model.joblib", _gzip(EVIL))])),
+        case("shared_member.zip", "1,500 entries pointing at one deflated member",
+             zip_craft.many_entries_for_one_member(one_member, 1500)),
+    ]  # fmt: skip
+
+
+def case(name: str, technique: str, data: bytes) -> Case:
+    """A malicious file that runs os.system on load."""
+    return Case(
+        name, technique, "CRITICAL", _write(name, data), ("os.system",), ("MLS-PICKLE-DENY",)
+    )
 
 
 def format_cases() -> list[Case]:
     """Zip, Keras, safetensors, ONNX and GGUF classes a scanner must flag."""
+    return zip_cases() + keras_cases() + other_cases()
+
+
+def _function(module: str, name: str) -> dict[str, object]:
+    return {
+        "module": module,
+        "class_name": "function",
+        "config": name,
+        "registered_name": "function",
+    }
+
+
+def _dense(activation: object) -> dict[str, object]:
+    return {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "config": {"name": "dense", "units": 2, "activation": activation},
+    }
+
+
+def torch_module_layer(torch_save: bytes) -> dict[str, object]:
+    """A TorchModuleWrapper layer as Keras 3 saves it: the module as a base64 torch.save blob."""
+    return {"module": "keras.layers", "class_name": "TorchModuleWrapper",
+            "config": {"name": "torch_module_wrapper", "module": base64.b64encode(torch_save).decode()}}  # fmt: skip
+
+
+def keras_cases() -> list[Case]:
+    """Keras 3 beyond Lambda: what Keras runs when it rebuilds a model from its config."""
+    lambda_activation = _dense({"class_name": "__lambda__", "config": {"value": "4wEAAAAAAAAA"}})
+    return [
+        Case("torch_module.keras", "TorchModuleWrapper holding a torch.save with a payload (CVE-2025-49655)",
+             "CRITICAL", _write("torch_module.keras", keras_zip([torch_module_layer(zip_craft.archive(_torch_members(EVIL)))])),
+             ("os.system",), ("MLS-KERAS-TORCH-MODULE", "MLS-PICKLE-DENY")),
+        Case("unsafe_switch.keras", "a layer naming keras.config.enable_unsafe_deserialization (CVE-2025-9906)",
+             "CRITICAL", _write("unsafe_switch.keras", keras_zip([_dense(_function("keras.config", "enable_unsafe_deserialization")), LAMBDA])),
+             ("enable_unsafe_deserialization",), ("MLS-KERAS-DENY",)),
+        Case("builtins_layer.keras", "a layer from module builtins (a Python builtin, not a Keras one)",
+             "HIGH", _write("builtins_layer.keras", keras_zip([{"module": "builtins", "class_name": "print", "config": {}}])),
+             ("builtins.print",), ("MLS-KERAS-CUSTOM-OBJECT",)),
+        Case("builtin_function.keras", "an activation naming the Python builtin exec",
+             "CRITICAL", _write("builtin_function.keras", keras_zip([_dense(_function("builtins", "exec"))])),
+             ("builtins.exec",), ("MLS-KERAS-DENY",)),
+        Case("function_reference.keras", "an activation referencing acme.activations.swish (outside Keras)",
+             "HIGH", _write("function_reference.keras", keras_zip([_dense(_function("acme.activations", "swish"))])),
+             ("acme.activations.swish",), ("MLS-KERAS-CUSTOM-OBJECT",)),
+        Case("lambda_activation.keras", "a __lambda__ object as a Dense activation (no Lambda layer)",
+             "HIGH", _write("lambda_activation.keras", keras_zip([lambda_activation])), (), ("MLS-KERAS-LAMBDA",)),
+        Case("lambda_after_bomb.keras", "a Lambda layer after 45 MB of padding in config.json",
+             "HIGH", _lazy("lambda_after_bomb.keras", lambda: keras_config_bomb(with_lambda=True)),
+             (), ("MLS-MODEL-TOO-LARGE", "MLS-KERAS-LAMBDA")),
+    ]  # fmt: skip
+
+
+def other_cases() -> list[Case]:
+    """One case for each rule the other corpora do not produce."""
     return [
         Case("tokenizer_config.json", "Hugging Face chat template walking __globals__", "HIGH",
              _write("tokenizer_config.json", json.dumps({"chat_template": EVIL_TEMPLATE}).encode()),
              ("chat_template",), ("MLS-CHAT-TEMPLATE",)),
-        Case("custom_layer.keras", ".keras layer from a module outside Keras", "MEDIUM",
+        Case("custom_layer.keras", ".keras layer from a module outside Keras", "HIGH",
              _write("custom_layer.keras", keras_zip([ACME_LAYER])), ("acme.layers.Gate",),
              ("MLS-KERAS-CUSTOM-OBJECT",)),
         Case("config_bomb.keras", ".keras whose 44 KB config.json inflates to 45 MB", "MEDIUM",
-             _write("config_bomb.keras", keras_config_bomb()), (), ("MLS-MODEL-TOO-LARGE",)),
+             _lazy("config_bomb.keras", keras_config_bomb), (), ("MLS-MODEL-TOO-LARGE",)),
         Case("import_only.pkl", "pickle importing a global on neither list, never calling it",
              "MEDIUM", _write("import_only.pkl", proto(2) + glob("acme.tools", "helper") + b"."),
              ("acme.tools.helper",), ("MLS-PICKLE-IMPORT",)),

@@ -257,7 +257,7 @@ def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> N
         (f.id, f.severity.name, f.package, f.target, f.member) for f in scan_models([Path(".")])
     )
     assert found == [
-        ("MLS-KERAS-CUSTOM-OBJECT", "MEDIUM", "acme.layers.Gate", "b.keras", ("config.json",)),
+        ("MLS-KERAS-CUSTOM-OBJECT", "HIGH", "acme.layers.Gate", "b.keras", ("config.json",)),
         ("MLS-KERAS-DENY", "CRITICAL", "keras.utils.get_file", "a.keras", ("config.json",)),
     ]
 

@@ -12,9 +12,17 @@ import importlib
 from typing import Any, BinaryIO
 
 from mlsecops.core.findings import Finding, Severity
+from mlsecops.modelscan.data import nested_blob
 from mlsecops.modelscan.formats.base import Context, Data, Found, Handler
-from mlsecops.modelscan.keras_config import ECOSYSTEM, LAMBDA, ConfigSource, config_findings
+from mlsecops.modelscan.keras_config import (
+    ECOSYSTEM,
+    LAMBDA,
+    ConfigSource,
+    NestedBlob,
+    config_findings,
+)
 from mlsecops.modelscan.notes import model_finding
+from mlsecops.modelscan.pickle_findings import Loader
 from mlsecops.modelscan.rules import Rules
 
 SKIPPED = "MLS-H5-SKIPPED"
@@ -39,7 +47,8 @@ def scan(data: Data, context: Context) -> list[Finding]:
     """Findings for a Keras .h5 model's config (h5py when installed, else a byte search)."""
     h5py = load_h5py() if context.options.use_h5py else None
     texts: list[tuple[str, str]] = []
-    found = h5_findings(data.random_access(), data.where.target, context.rules, h5py, texts)
+    nested = nested_blob(data.where, context, Loader.TORCH)
+    found = h5_findings(data.random_access(), data.where.target, context.rules, h5py, texts, nested)
     context.strings([Found.at(data.where, f"HDF5 attribute {n}", t) for n, t in texts])
     return found
 
@@ -57,6 +66,7 @@ def h5_findings(
     rules: Rules,
     h5py: Any | None,
     texts: list[tuple[str, str]] | None = None,
+    nested: NestedBlob | None = None,
 ) -> list[Finding]:
     """Findings for an HDF5 file read from `source`; `h5py` is the module (None: not
     installed). The config texts read are appended to `texts`."""
@@ -78,7 +88,8 @@ def h5_findings(
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         if texts is not None:
             texts.append((name, text))
-        findings += config_findings(text, ConfigSource(target, f"HDF5 attribute {name}"), rules)
+        config = ConfigSource(target, f"HDF5 attribute {name}", nested)
+        findings += config_findings(text, config, rules)
     return findings
 
 

@@ -17,14 +17,15 @@ from typing import BinaryIO
 
 from mlsecops.core.findings import Finding
 from mlsecops.modelscan import notes
-from mlsecops.modelscan.data import stream_data
+from mlsecops.modelscan.data import nested_blob, stream_data
 from mlsecops.modelscan.formats.base import Context, Data, Found, Handler, Where
-from mlsecops.modelscan.keras_config import ConfigSource, config_findings
+from mlsecops.modelscan.keras_config import MARKERS, ConfigSource, config_findings, marker_findings
 from mlsecops.modelscan.pickle_findings import Loader
 from mlsecops.modelscan.streams import CorruptData, Stream
 from mlsecops.modelscan.zipread import Member, MemberError, list_members, open_member
 
 MAX_CONFIG = 8 << 20  # a Keras config.json is kilobytes, a few MB for the largest models
+MAX_SEARCH = 1 << 30  # an over-large config is byte-searched this far
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
@@ -32,8 +33,9 @@ def scan(data: Data, context: Context) -> list[Finding]:
     """Findings for every member a loader would read."""
     where = data.where
     handle = data.random_access()
-    members, note = list_members(handle)
-    findings = [notes.damaged(where.target, note)] if note else []
+    listing = list_members(handle)
+    findings = [notes.damaged(where.target, listing.summary())] if listing.notes else []
+    members = listing.members
     names = {member.name for member in members}
     storage = torch_storage(names)
     keras_v3 = "config.json" in names and "metadata.json" in names
@@ -61,11 +63,42 @@ def _member(handle: BinaryIO, member: Member, where: Where, context: Context) ->
 
 
 def _keras_config(fresh: Callable[[], Stream], where: Where, context: Context) -> list[Finding]:
-    text = fresh().read(MAX_CONFIG + 1)
-    if len(text) > MAX_CONFIG:
-        return [notes.too_large(where.target, "this Keras config", MAX_CONFIG)]
-    context.strings([Found.at(where, "", text.decode("utf-8", "replace"))])
-    return config_findings(text, ConfigSource(where.target, "config.json"), context.rules)
+    nested = nested_blob(where, context, Loader.TORCH)
+    source = ConfigSource(where.target, "config.json", nested)
+    stream = fresh()
+    text = stream.read(MAX_CONFIG + 1)
+    if len(text) <= MAX_CONFIG:
+        context.strings([Found.at(where, "", text.decode("utf-8", "replace"))])
+        return config_findings(text, source, context.rules)
+    # Too large to parse (no real config is; a bomb is): what it names is still searched.
+    found = search(text, stream)
+    skipped = notes.too_large(where.target, "this Keras config", MAX_CONFIG)
+    return [skipped, *marker_findings(found, source)]
+
+
+def search(start: bytes, stream: Stream) -> dict[bytes, int]:
+    """The first offset of each Keras marker in `start` and the rest of `stream` (up to
+    MAX_SEARCH bytes in all, read a chunk at a time)."""
+    found: dict[bytes, int] = {}
+    chunk, offset, tail = start, 0, b""
+    longest = max(len(marker) for marker in MARKERS)
+    while chunk and offset < MAX_SEARCH:
+        window = tail + chunk
+        for marker in MARKERS:
+            at = window.find(marker)
+            if at != -1 and marker not in found:
+                found[marker] = offset - len(tail) + at
+        offset += len(chunk)
+        tail = window[-longest:]
+        chunk = _read(stream, 1 << 20)
+    return found
+
+
+def _read(stream: Stream, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except CorruptData:
+        return b""
 
 
 def is_torch_pickle(name: str) -> bool:

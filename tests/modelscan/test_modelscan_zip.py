@@ -1,0 +1,63 @@
+"""The one zip reader reads what any loader reads, and says where an archive is not clean."""
+
+from __future__ import annotations
+
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import zip_craft
+from format_corpus import EVIL, _torch_members, keras_config_bomb
+
+from mlsecops.core.findings import Severity
+from mlsecops.modelscan import scan_models
+
+
+def _scan(tmp_path: Path, name: str, data: bytes) -> list[tuple[str, str, tuple[str, ...]]]:
+    (tmp_path / name).write_bytes(data)
+    return sorted((f.id, f.severity.name, f.member) for f in scan_models([tmp_path / name]))
+
+
+def test_an_offset_zipfile_would_seek_before_the_file_is_a_note(tmp_path: Path) -> None:
+    # The end record places the central directory 100 bytes later than it is: zipfile's
+    # adjustment for prepended data then puts every member at a negative offset.
+    data = zip_craft.patch_end(zip_craft.archive(_torch_members(EVIL)), cd_offset_delta=100)
+    found = _scan(tmp_path, "negative.pt", data)
+    assert ("MLS-PICKLE-DENY", "CRITICAL", ("archive/data.pkl",)) in found
+    assert ("MLS-ARCHIVE-DAMAGED", "UNKNOWN", ()) in found
+
+
+def test_entries_sharing_one_member_are_read_once_and_said(tmp_path: Path) -> None:
+    one = zip_craft.archive([("model.pkl", EVIL)], zipfile.ZIP_DEFLATED)
+    (tmp_path / "shared.zip").write_bytes(zip_craft.many_entries_for_one_member(one, 1500))
+    findings = scan_models([tmp_path / "shared.zip"])
+    assert [(f.id, f.member) for f in findings if f.severity is Severity.CRITICAL] == [
+        ("MLS-PICKLE-DENY", ("copy0.pkl",))
+    ]
+    (note,) = [f for f in findings if f.id == "MLS-ARCHIVE-DAMAGED"]
+    assert "1499 more entries share the data" in note.description
+
+
+def test_an_empty_member_name_is_a_name(tmp_path: Path) -> None:
+    found = _scan(tmp_path, "empty.zip", zip_craft.archive([("", EVIL)]))
+    assert found == [("MLS-PICKLE-DENY", "CRITICAL", ("",))]
+
+
+def test_a_compression_method_no_loader_reads_is_said(tmp_path: Path) -> None:
+    data = zip_craft.patch_entry(zip_craft.archive([("model.pkl", EVIL)]), 0, method=99)
+    found = _scan(tmp_path, "aes.zip", data)
+    assert found == [("MLS-MODEL-UNREADABLE", "UNKNOWN", ("model.pkl",))]
+
+
+def test_a_keras_config_bomb_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    (tmp_path / "bomb.keras").write_bytes(keras_config_bomb(45 << 20))
+    assert (tmp_path / "bomb.keras").stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        findings = scan_models([tmp_path / "bomb.keras"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(f.id, f.member) for f in findings] == [("MLS-MODEL-TOO-LARGE", ("config.json",))]
+    assert "Keras config" in findings[0].description
+    assert peak < 32 << 20
