@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from mlsecops.modelscan.formats.base import TooLarge
 from mlsecops.modelscan.streams import CorruptData, Readable, Stream, file_slice, inflate
 
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
@@ -41,6 +42,7 @@ _EOCD_SIG, _EOCD64_SIG, _LOCATOR_SIG = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x0
 _MAX_COMMENT = 0xFFFF
 _MAX_NOTES = 8  # notes kept per archive; the rest are counted
 MAX_ENTRIES = 1_000_000  # central directory entries read (a sharded model has thousands)
+MAX_DICTIONARY = 256 << 20  # LZMA dictionaries (xz -9 uses 64 MiB)
 _CHUNK = 1 << 20
 
 
@@ -344,6 +346,9 @@ def _zip_lzma(source: Readable) -> lzma.LZMADecompressor:
         raise MemberError("the LZMA header is cut off")
     (props_size,) = struct.unpack("<H", header[2:4])
     props = source.read(props_size)
+    if len(props) >= 5 and (dictionary := struct.unpack_from("<I", props, 1)[0]) > MAX_DICTIONARY:
+        # liblzma allocates the whole dictionary up front, whatever the data needs.
+        raise TooLarge(f"this member's LZMA dictionary of {dictionary} bytes", MAX_DICTIONARY)
     try:
         filters = [lzma._decode_filter_properties(lzma.FILTER_LZMA1, props)]  # type: ignore[attr-defined]
         return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)

@@ -30,9 +30,11 @@ from modelscan_corpus import (
     keras_zip,
     npy_object,
     onnx_model,
+    pb,
     proto,
     reduce_pickle,
     safetensors,
+    varint,
     zip_bytes,
 )
 
@@ -115,7 +117,7 @@ def _gzip(data: bytes) -> bytes:
 def zip_cases() -> list[Case]:
     """Zip differentials: what one loader reads and a scanner reading like another misses."""
     deflated = zip_craft.archive(_torch_members(PAYLOAD_FIRST), zipfile.ZIP_DEFLATED)
-    one_member = zip_craft.archive([("model.pkl", PAYLOAD_FIRST * 64)], zipfile.ZIP_DEFLATED)
+    one_member = zip_craft.archive([("model.pkl", PAYLOAD_FIRST)], zipfile.ZIP_DEFLATED)
     return [
         case("bzip2_member.pt", "torch zip whose data.pkl is bzip2-compressed (zipfile reads it)",
              zip_craft.archive(_torch_members(EVIL), zipfile.ZIP_BZIP2)),
@@ -152,7 +154,110 @@ def case(name: str, technique: str, data: bytes) -> Case:
 
 def format_cases() -> list[Case]:
     """Zip, Keras, safetensors, ONNX and GGUF classes a scanner must flag."""
-    return zip_cases() + keras_cases() + other_cases()
+    return zip_cases() + keras_cases() + safetensors_cases() + onnx_cases() + other_cases()
+
+
+def _tensor(
+    offsets: list[int], shape: list[int] | None = None, dtype: str = "F32"
+) -> dict[str, object]:
+    return {
+        "dtype": dtype,
+        "shape": shape if shape is not None else [(offsets[1] - offsets[0]) // 4],
+        "data_offsets": offsets,
+    }
+
+
+def lie(name: str, technique: str, data: bytes) -> Case:
+    """A safetensors file whose header lies: the library refuses it, HIGH."""
+    return Case(name, technique, "HIGH", _write(name, data), (), ("MLS-SAFETENSORS-HEADER",))
+
+
+def safetensors_cases() -> list[Case]:
+    """Headers that lie about the data: the official loader refuses every one."""
+    eight = b"\x00" * 8
+    huge_shape = "[" + ", ".join(["18446744073709551615"] * 400) + "]"
+    digits = "1" * 5000
+    return [
+        lie("overlap.safetensors", "two tensors over the same bytes",
+            safetensors({"a": _tensor([0, 8]), "b": _tensor([4, 8], [1])}, eight)),
+        lie("hole.safetensors", "4 bytes that belong to no tensor",
+            safetensors({"a": _tensor([4, 8])}, eight)),
+        lie("trailing.safetensors", "data after the last tensor",
+            safetensors({"a": _tensor([0, 4])}, eight)),
+        lie("huge_shape.safetensors", "a shape of 400 dimensions of 2^64-1",
+            struct.pack("<Q", 80 + len(huge_shape)) + ('{"a": {"dtype": "F32", "shape": ' + huge_shape
+            + ', "data_offsets": [0, 8]}}').ljust(80 + len(huge_shape) - 8).encode() + eight),
+        lie("digits.safetensors", "a shape integer of 5,000 digits",
+            safetensors(('{"a": {"dtype": "F32", "shape": [' + digits + '], "data_offsets": [0, 8]}}').encode(), eight)),
+        lie("not_json.safetensors", "a .safetensors file whose content parses as nothing",
+            b"\xff\xfe garbage, not a header " * 4),
+        lie("length_past_end.safetensors", "a header length far beyond the file",
+            struct.pack("<Q", 50_000_000) + b'{"a": 1}'),
+    ]  # fmt: skip
+
+
+def _group(number: int, body: bytes) -> bytes:
+    """A protobuf group (deprecated wire types 3/4): protobuf skips unknown ones."""
+    return varint(number << 3 | 3) + body + varint(number << 3 | 4)
+
+
+def _reordered_onnx(location: str) -> bytes:
+    """The fields of onnx_model() in reverse order (protobuf accepts any order)."""
+    normal = onnx_model([location])
+    fields, offset = [], 0
+    while offset < len(normal):
+        start = offset
+        key, offset = _read_varint(normal, offset)
+        if key & 7 == 2:
+            length, offset = _read_varint(normal, offset)
+            offset += length
+        else:
+            _value, offset = _read_varint(normal, offset)
+        fields.append(normal[start:offset])
+    return b"".join(reversed(fields))
+
+
+def _read_varint(data: bytes, offset: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[offset]
+        offset += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, offset
+
+
+def _external(name: str, technique: str, data: bytes, location: str) -> Case:
+    return Case(
+        name, technique, "HIGH", _write(name, data), (location,), ("MLS-ONNX-EXTERNAL-PATH",)
+    )
+
+
+def onnx_cases() -> list[Case]:
+    """ONNX models protobuf reads but a pattern-matching sniff does not, and odd locations."""
+    unknown_group = _group(100, pb(1, 7) + _group(101, pb(2, "x")))
+    return [
+        _external("reordered.onnx", "ONNX fields in reverse order (graph first)",
+                  _reordered_onnx("/etc/passwd"), "/etc/passwd"),
+        _external("group_fields.onnx", "ONNX with unknown fields of the group wire type",
+                  unknown_group + onnx_model(["/etc/passwd"]), "/etc/passwd"),
+        _external("ir_version_99.onnx", "ONNX with ir_version 99",
+                  pb(1, 99) + onnx_model(["../../secrets.txt"])[2:], "../../secrets.txt"),
+        _external("nul_location.onnx", "ONNX external data location holding a NUL byte",
+                  onnx_model(["weights.bin\x00/../../etc/passwd"]), "weights.bin\x00/../../etc/passwd"),
+        Case("template_then_damage.gguf", "GGUF: a dangerous chat template, then a malformed key/value",
+             "HIGH", _write("template_then_damage.gguf", gguf_then_damage()), ("tokenizer.chat_template",),
+             ("MLS-GGUF-TEMPLATE", "MLS-GGUF-MALFORMED")),
+    ]  # fmt: skip
+
+
+def gguf_then_damage() -> bytes:
+    """A GGUF whose chat template walks __globals__, then a pair of an unknown value type."""
+    data = bytearray(gguf(EVIL_TEMPLATE))
+    struct.pack_into("<Q", data, 16, 6)  # one more key/value pair than there is
+    key = b"general.broken"
+    return bytes(data) + struct.pack("<Q", len(key)) + key + struct.pack("<I", 77)
 
 
 def _function(module: str, name: str) -> dict[str, object]:

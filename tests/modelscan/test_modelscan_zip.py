@@ -61,3 +61,21 @@ def test_a_keras_config_bomb_is_skipped_in_bounded_memory(tmp_path: Path) -> Non
     assert [(f.id, f.member) for f in findings] == [("MLS-MODEL-TOO-LARGE", ("config.json",))]
     assert "Keras config" in findings[0].description
     assert peak < 32 << 20
+
+
+def test_an_lzma_member_declaring_a_huge_dictionary_is_not_decoded(tmp_path: Path) -> None:
+    # liblzma allocates the whole dictionary up front: 4 GiB declared is 4 GiB asked for.
+    data = bytearray(zip_craft.archive([("a.pkl", EVIL), ("b.pkl", EVIL)], zipfile.ZIP_LZMA))
+    first = data.index(b"a.pkl") + len(b"a.pkl")  # the member's data follows its name
+    data[first + 5 : first + 9] = (0xFFFFFFFF).to_bytes(4, "little")
+    tracemalloc.start()
+    try:
+        found = _scan(tmp_path, "dictionary.zip", bytes(data))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == [
+        ("MLS-MODEL-TOO-LARGE", "MEDIUM", ("a.pkl",)),
+        ("MLS-PICKLE-DENY", "CRITICAL", ("b.pkl",)),
+    ]
+    assert peak < 64 << 20

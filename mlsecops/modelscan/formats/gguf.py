@@ -76,8 +76,8 @@ def _read_pair(reader: _Reader, found: Metadata) -> None:
     length = reader.length()
     if key == TEMPLATE_KEY or key.startswith(TEMPLATE_KEY + "."):
         if length > MAX_TEMPLATE:
+            reader.skip(length)  # a length past the end of the file is damage, not size
             found.too_large = f"the chat template {key!r} of {length} bytes"
-            reader.skip(length)
             return
         found.templates.append(Template(key, reader.text(length), offset))
     elif length <= MAX_COLLECTED and len(found.strings) < MAX_STRINGS:

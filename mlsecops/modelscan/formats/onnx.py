@@ -67,6 +67,15 @@ def read_model(data: memoryview) -> OnnxFacts:
     them); a known field with another wire type is an unknown field, skipped.
     """
     facts = OnnxFacts()
+    # The walk returns its error rather than raising it: an exception in flight would keep
+    # views of `data` alive (in its traceback), and an mmap cannot close under them.
+    error = _walk(data, facts)
+    if error:
+        raise NotOnnx(error)
+    return facts
+
+
+def _walk(data: memoryview, facts: OnnxFacts) -> str:
     graphs: list[memoryview] = []
     try:
         for number, wire, value in fields(data):
@@ -79,12 +88,12 @@ def read_model(data: memoryview) -> OnnxFacts:
             else:
                 _model_text(number, value, facts)
         if not graphs:
-            raise NotOnnx("no graph")
+            return "no graph"
         for graph in graphs:
             _graph(graph, facts, depth=0)
     except WireError as exc:
-        raise NotOnnx(str(exc)) from exc
-    return facts
+        return str(exc)
+    return ""
 
 
 def _model_text(number: int, value: memoryview, facts: OnnxFacts) -> None:

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from mlsecops.core.findings import Finding
 from mlsecops.modelscan import notes
 from mlsecops.modelscan.data import nested_blob, stream_data
-from mlsecops.modelscan.formats.base import Context, Data, Found, Handler, Where
+from mlsecops.modelscan.formats.base import Context, Data, Found, Handler, TooLarge, Where
 from mlsecops.modelscan.keras_config import MARKERS, ConfigSource, config_findings, marker_findings
 from mlsecops.modelscan.pickle_findings import Loader
 from mlsecops.modelscan.streams import CorruptData, Stream
@@ -60,6 +60,8 @@ def _member(handle: BinaryIO, member: Member, where: Where, context: Context) ->
         return context.scan(inner, claim=claim)
     except (MemberError, CorruptData) as exc:
         return where.place([notes.unreadable(where.target, f"the member is unreadable ({exc})")])
+    except TooLarge as exc:  # this member only: the others are still read
+        return where.place([notes.too_large(where.target, exc.what, exc.limit)])
 
 
 def _keras_config(fresh: Callable[[], Stream], where: Where, context: Context) -> list[Finding]:
