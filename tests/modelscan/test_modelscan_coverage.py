@@ -56,6 +56,8 @@ def test_the_ledger_says_why_each_file_was_not_checked(corpus: Path, monkeypatch
     assert reasons["outside.bin"] is Unchecked.LINK_OUTSIDE
     assert reasons["nested_too_deep.pkl"] is Unchecked.TOO_DEEP
     assert reasons["broken.onnx"] is Unchecked.UNREADABLE
+    assert reasons["frame_readings_bomb.pkl"] is Unchecked.TOO_LARGE  # a pickle budget ran out
+    assert reasons["config_bomb.keras"] is Unchecked.TOO_LARGE
     checked = {f.path.removeprefix(corpus.name + "/") for f in coverage.files if f.checked}
     # Files with findings were still checked; so were the benign ones.
     assert {"protocol0.pkl", "model.pt", "lambda.keras", "benign/dense.keras"} <= checked
