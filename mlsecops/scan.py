@@ -34,6 +34,7 @@ from mlsecops.images.targets import ImageTarget, classify_image
 from mlsecops.modelscan import check_model_paths
 from mlsecops.modelscan.source import ModelScan
 from mlsecops.paths import SourceRoots
+from mlsecops.secretscan.scrub import scrub_result
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
 from mlsecops.trivy.db import prepare_db, resolve_cache_dir
@@ -87,8 +88,10 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
 
     sources, setup = _trivy_sources(request, project, images, policy)
     if request.models:
-        sources.append(ModelScan(request.models, policy.allow_globals))
-    scanned = setup + combined(s.scan() for s in sources)
+        secrets = Scanner.SECRET in request.scanners
+        sources.append(ModelScan(request.models, policy.allow_globals, secrets))
+    # The last safety net: no text of any finding or note may hold a secret (secretscan/scrub).
+    scanned = scrub_result(setup + combined(s.scan() for s in sources))
     roots = SourceRoots.of_scan(
         project,
         workspace=request.workspace,
@@ -126,7 +129,9 @@ def _trivy_sources(
 
         makers.append(project_source)
     if files := scanners_with_work(project, scanners, request.models):
-        makers.append(functools.partial(FilesScan, project=project, scanners=files))
+        makers.append(
+            functools.partial(FilesScan, project=project, scanners=files, models=request.models)
+        )
     image_scanners = scanners & {Scanner.VULN, Scanner.SECRET}
     if images and not image_scanners:
         notes.append(

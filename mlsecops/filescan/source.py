@@ -9,13 +9,15 @@ and its findings are about files, not packages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlsecops.core.scanners import Scanner
 from mlsecops.core.source import SourceResult
 from mlsecops.paths import display_path
-from mlsecops.secretscan.trivy_secrets import file_prefix, secret_findings
+from mlsecops.secretscan.redact import scrub
+from mlsecops.secretscan.trivy_secrets import file_prefix, secret_findings, secret_values
 from mlsecops.trivy.run import Trivy, trivy_notes
 
 
@@ -27,14 +29,30 @@ class FilesScan:
     trivy: Trivy
     project: Path
     scanners: frozenset[Scanner]
+    # The --model paths: the model scanner reads those (and their secrets), not Trivy.
+    models: Sequence[Path] = ()
 
     def scan(self) -> SourceResult:
         """Secret and misconfiguration findings, named by the file they are in."""
-        run = self.trivy.files(self.project, self.scanners)
+        run = self.trivy.files(self.project, self.scanners, self._inside(self.models))
 
         def name(target: str) -> str:
             return display_path(self.project / target)
 
         found = run.findings(name)
         found += secret_findings(run, name, prefix=file_prefix(self.project))
-        return SourceResult(tuple(found), trivy_notes(run), (display_path(self.project),))
+        # A warning may quote a line holding a secret, even one no rule of ours knows the
+        # shape of (Trivy's own rules): those found in this run are scrubbed by value.
+        known = secret_values(run, self.project)
+        notes = tuple(scrub(note, known) for note in trivy_notes(run))
+        return SourceResult(tuple(found), notes, (display_path(self.project),))
+
+    def _inside(self, paths: Sequence[Path]) -> list[Path]:
+        """`paths` that lie inside the project, relative to it."""
+        base = self.project.resolve()
+        inside = []
+        for path in paths:
+            resolved = path.resolve()
+            if resolved != base and resolved.is_relative_to(base):
+                inside.append(resolved.relative_to(base))
+        return inside

@@ -37,6 +37,7 @@ from mlsecops.modelscan.pickle_values import (
 )
 from mlsecops.modelscan.signatures import BLOB_MAGIC, OLD_PICKLE_START
 from mlsecops.modelscan.streams import CorruptData
+from mlsecops.secretscan.matching import might_hold_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,9 @@ class Segment:
     end: int = 0
     result: object = None
     names_global: bool = False  # a GLOBAL, INST or STACK_GLOBAL was read
+    # Strings that may hold a secret, for the secrets collector: (offset, the str pushed
+    # just before it, e.g. its dict key, or "", the string).
+    texts: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class StreamDesync(Exception):
@@ -107,6 +111,9 @@ class _Stop(Exception):
 BuildHook = Callable[["Machine", object, object], list[Segment]]
 
 CONST_CAP = 64 << 20  # bytes and text up to this size are read whole and checked
+MAX_SECRET_TEXT = 1 << 20  # longer strings are not kept for the secret rules
+MAX_SECRET_TEXTS = 256  # strings kept for the secret rules, per pickle
+MAX_BARE_VALUE = 512  # a value kept for its key's sake is a credential, so short
 SMALL_BYTES = 4096  # bytes longer than this are kept as LargeData once checked
 SMALL_TEXT = 64 << 10  # text longer than this is kept as LargeData once checked
 _CHECKPOINT = 1 << 16  # opcodes between budget checks
@@ -309,12 +316,15 @@ class Machine:
 
     def push_bytes(self, value: bytes) -> None:
         """Push bytes, after looking inside them for a pickle, zip or .npy."""
+        if encoded.MIN_LENGTH <= len(value) <= SMALL_BYTES:
+            self._keep_for_secrets(value.decode("latin-1"))  # a token pickled as bytes
         if self.look_inside and len(value) > 2:
             self._inspect(value)
         self.stack.append(value if len(value) <= SMALL_BYTES else _summary("bytes", value))
 
     def push_text(self, value: str) -> None:
         """Push text, after looking inside it for a pickle hidden as base64 or hex."""
+        self._keep_for_secrets(value)
         if self.look_inside and len(value) >= encoded.MIN_LENGTH:
             self._inspect_text(value)
         if len(value) <= SMALL_TEXT:
@@ -324,6 +334,22 @@ class Machine:
             # Too long to keep for the check of call arguments: checked here instead.
             self.check_call_arguments(value)
         self.stack.append(_summary("str", value.encode("utf-8", "surrogatepass")))
+
+    def _keep_for_secrets(self, value: str) -> None:
+        """Keep a string a secret rule would look at, with the string before it: in a dict
+        (`{"WANDB_API_KEY": "..."}`) that is its key, which some rules need to see."""
+        texts = self.segment.texts
+        if len(texts) >= MAX_SECRET_TEXTS or len(value) > MAX_SECRET_TEXT:
+            return
+        if might_hold_secret(value):
+            texts.append((self.offset, "", value))
+            return
+        # A bare value (40 hex digits) needs its key's name for the rule to see it.
+        stack = self.stack
+        if len(value) <= MAX_BARE_VALUE and stack and type(stack[-1]) is str:
+            key = stack[-1]
+            if might_hold_secret(key):
+                texts.append((self.offset, key, value))
 
     def push_large(self, kind: str, size: int) -> None:
         """Bytes or text past CONST_CAP: skipped, with a note when they might hide a pickle."""

@@ -16,11 +16,12 @@ from mlsecops.core.findings import Finding
 from mlsecops.core.source import SourceResult
 from mlsecops.modelscan import notes
 from mlsecops.modelscan.formats import gguf, hdf5, onnx
-from mlsecops.modelscan.formats.base import ScanOptions
+from mlsecops.modelscan.formats.base import Found, ScanOptions
 from mlsecops.modelscan.keras_config import MALFORMED as KERAS_CONFIG_MALFORMED
 from mlsecops.modelscan.pickle_notes import BUDGET as PICKLE_BUDGET
 from mlsecops.modelscan.scanner import FileScan, printable, scan_files
 from mlsecops.paths import display_path
+from mlsecops.secretscan.findings import SecretCollector
 
 KIND = "model"
 
@@ -43,17 +44,32 @@ NOT_CHECKED: dict[str, Unchecked] = {
 
 @dataclass(frozen=True)
 class ModelScan:
-    """The `--model` paths, with the pickle globals the project's policy trusts."""
+    """The `--model` paths, with the pickle globals the project's policy trusts.
+
+    With `secrets`, every string the format handlers read (configs, metadata, pickle
+    strings, templates) goes through the shipped secret rules too (secretscan).
+    """
 
     paths: tuple[Path, ...]
     allowed_globals: Sequence[str] = ()
+    secrets: bool = True
 
     def scan(self) -> SourceResult:
         """Every model finding, and the ledger of every file met; each path is a target."""
-        files = scan_files(self.paths, ScanOptions(allowed_globals=tuple(self.allowed_globals)))
+        collector = SecretCollector()
+
+        def strings(found: list[Found]) -> None:
+            for item in found:
+                collector.add(item.text, item.target, item.location, item.member)
+
+        options = ScanOptions(
+            allowed_globals=tuple(self.allowed_globals), strings=strings if self.secrets else None
+        )
+        files = scan_files(self.paths, options)
         findings = tuple(finding for file in files for finding in file.findings)
         targets = tuple(printable(display_path(path)) for path in self.paths)
-        return SourceResult(findings, (), targets, ledger(files))
+        secrets = tuple(collector.findings())
+        return SourceResult(findings + secrets, (), targets, ledger(files))
 
 
 def ledger(files: Sequence[FileScan]) -> Coverage:

@@ -8,10 +8,11 @@ sits on. The same rule id is used for a token in a file, an image layer or a mod
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from mlsecops.core.findings import Finding, Kind, Severity, TargetType
 from mlsecops.core.secret_rules import SECRET_RULES
-from mlsecops.secretscan.matching import find_secrets
+from mlsecops.secretscan.matching import SecretMatch, find_secrets
 from mlsecops.secretscan.redact import redact
 
 SECRET_PROPERTY = "secret"  # noqa: S105 (the name of the property holding the redacted form)
@@ -37,6 +38,7 @@ def secret_finding(
     line: int | None = None,
     end_line: int | None = None,
     location: str = "",
+    member: tuple[str, ...] = (),
     category: str = "",
 ) -> Finding:
     """A secret finding; `shown` is the redacted form (redact.redacted), nothing more."""
@@ -59,6 +61,7 @@ def secret_finding(
         line=line,
         end_line=end_line if end_line is not None else line,
         location=location,
+        member=member,
         properties=properties,
     )
 
@@ -66,24 +69,30 @@ def secret_finding(
 class SecretCollector:
     """Strings a model scanner reads go in; one finding per secret per model file comes out.
 
-    Format handlers call `add(text, target, location)` for every string they read (pickle
-    strings, config values, metadata); the collector matches the shipped rules and keeps
-    the first place each distinct secret was seen in each target.
+    Format handlers hand every string they read (pickle strings, config values, metadata)
+    to `add`; the collector matches the shipped rules and keeps the first place each
+    distinct secret was seen in each file (or archive member).
     """
 
     def __init__(self) -> None:
-        self._seen: set[tuple[str, str, str]] = set()
+        self._seen: set[tuple[str, str, str, str]] = set()
         self._findings: list[Finding] = []
 
-    def add(self, text: str, target: str, location: str = "") -> None:
-        """Look for secrets in one string read from `target` at `location`."""
-        for match in find_secrets(text):
+    def add(self, text: str, target: str, location: str = "", member: tuple[str, ...] = ()) -> None:
+        """Look for secrets in one string read from `target` (in `member`) at `location`.
+
+        A string with no location and no member is a whole text file: its matches get the
+        line they are on.
+        """
+        for match in _matches(text, location):
             # The secret's digest, not the secret, is what stays in memory to de-duplicate.
             digest = hashlib.sha256(match.secret.encode()).hexdigest()
-            key = (match.rule.id, target, digest)
+            key = (match.rule.id, target, " > ".join(member), digest)
             if key in self._seen:
                 continue
             self._seen.add(key)
+            whole_file = not location and not member
+            line = text.count("\n", 0, match.start) + 1 if whole_file else None
             self._findings.append(
                 secret_finding(
                     match.rule.id,
@@ -91,7 +100,9 @@ class SecretCollector:
                     match.rule.severity,
                     target,
                     redact(match.secret),
+                    line=line,
                     location=location,
+                    member=member,
                     category=match.rule.category,
                 )
             )
@@ -99,3 +110,18 @@ class SecretCollector:
     def findings(self) -> list[Finding]:
         """The secrets found so far, in the order they were met."""
         return list(self._findings)
+
+
+def _matches(text: str, location: str) -> list[SecretMatch]:
+    """The secrets in `text`; failing that, in `location=text`.
+
+    A value read from a key-value store (GGUF metadata, safetensors `__metadata__`, an HDF5
+    attribute) comes with its key in `location`: rules that need the key's name beside the
+    value (`WANDB_API_KEY=...`) see it that way.
+    """
+    found = find_secrets(text)
+    if found or not location:
+        return found
+    skip = len(location) + 1
+    joined = find_secrets(f"{location}={text}")
+    return [replace(m, start=m.start - skip, end=m.end - skip) for m in joined if m.start >= skip]

@@ -32,19 +32,43 @@ class SecretMatch:
 
 
 @functools.cache
-def _compiled() -> tuple[tuple[SecretRule, re.Pattern[str], tuple[str, ...]], ...]:
+def _compiled(ignore_case: bool) -> tuple[tuple[SecretRule, re.Pattern[str], tuple[str, ...]], ...]:
     # re.ASCII: `\s` and friends mean what they mean in Go's RE2, which Trivy runs.
+    flags = re.ASCII | (re.IGNORECASE if ignore_case else 0)
     return tuple(
-        (rule, re.compile(rule.regex, re.ASCII), tuple(k.lower() for k in rule.keywords))
+        (rule, re.compile(rule.regex, flags), tuple(k.lower() for k in rule.keywords))
         for rule in SECRET_RULES
     )
 
 
-def find_secrets(text: str) -> list[SecretMatch]:
-    """Every secret in `text`, by rule then position (as Trivy reports them)."""
+# Every rule's keywords, lower-cased (a loop of `in` beats one regex alternation here).
+_KEYWORDS = tuple(sorted({k.lower() for rule in SECRET_RULES for k in rule.keywords}))
+
+
+def might_hold_secret(text: str) -> bool:
+    """True when some rule would look at `text` (it holds one of the rules' keywords).
+
+    The cheap test a reader of many strings, such as the pickle machine, applies before
+    keeping one for `find_secrets`.
+    """
+    lowered = text.lower()
+    for keyword in _KEYWORDS:  # noqa: SIM110 (a loop: any() over a generator is slower)
+        if keyword in lowered:
+            return True
+    return False
+
+
+def find_secrets(text: str, *, ignore_case: bool = False) -> list[SecretMatch]:
+    """Every secret in `text`, by rule then position (as Trivy reports them).
+
+    `ignore_case` is for scrubbing text that quotes a secret with its case changed (Trivy
+    lower-cases a Dockerfile line it cannot parse in its error): wider, never narrower.
+    """
+    if not might_hold_secret(text):
+        return []
     lowered = text.lower()
     found: list[SecretMatch] = []
-    for rule, pattern, keywords in _compiled():
+    for rule, pattern, keywords in _compiled(ignore_case):
         # As in Trivy: a rule runs only on text holding one of its keywords (fast, and the
         # same answers in both engines).
         if keywords and not any(keyword in lowered for keyword in keywords):

@@ -1,16 +1,21 @@
 """The only form a secret takes in any output: its first characters and its length.
 
 Findings never carry a secret: each carries this redacted form instead. `scrub` is the
-safety net for text we pass through from elsewhere (Trivy's log lines, its error causes):
-every match of a shipped rule becomes its redacted form before the text goes anywhere.
+safety net for text we pass through from elsewhere (Trivy's log lines and error causes, a
+key or a call argument read from a model, a file name): every match of a shipped rule, and
+every secret already known to be one, becomes its redacted form before it goes anywhere.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 from mlsecops.secretscan.matching import find_secrets
 
 SHOWN = 4  # characters shown of a secret of at least MIN_FULL_SHOW characters
 MIN_FULL_SHOW = 16
+MIN_KNOWN = 8  # a known secret shorter than this is not looked for (it would match words)
 
 
 def shown_length(length: int) -> int:
@@ -41,9 +46,18 @@ def redact(secret: str) -> str:
     return redacted(secret, len(secret))
 
 
-def scrub(text: str) -> str:
-    """`text` with every secret a shipped rule finds in it replaced by its redacted form."""
-    matches = find_secrets(text)
+def _replace_known(text: str, secret: str) -> str:
+    shown = redact(secret)
+    return re.sub(re.escape(secret), lambda _match: shown, text, flags=re.IGNORECASE)
+
+
+def scrub(text: str, known: Sequence[str] = ()) -> str:
+    """`text` with every secret in it replaced by its redacted form: every match of a shipped
+    rule (in any letter case) and every one of the `known` secrets (also in any case)."""
+    for secret in known:
+        if len(secret) >= MIN_KNOWN and secret.lower() in text.lower():
+            text = _replace_known(text, secret)
+    matches = find_secrets(text, ignore_case=True)
     if not matches:
         return text
     parts: list[str] = []

@@ -48,6 +48,30 @@ def file_prefix(root: Path) -> PrefixReader:
     return read
 
 
+def secret_values(run: TrivyRun, root: Path) -> list[str]:
+    """The secrets themselves, read from the project files Trivy found them in.
+
+    Only for scrubbing other text of the same run (a Trivy warning that quotes the line a
+    secret is on); they never leave memory, nor go into a finding.
+    """
+    base = root.resolve()
+    values = []
+    for result in run.results:
+        path = (base / result.target).resolve()
+        if not path.is_relative_to(base) or not path.is_file():
+            continue
+        for hit in result.secrets:
+            if hit.offset is None or hit.length <= 0:
+                continue
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(hit.offset)
+                    values.append(handle.read(hit.length).decode("utf-8", errors="replace"))
+            except OSError:
+                continue
+    return values
+
+
 def secret_findings(
     run: TrivyRun,
     name_target: Callable[[str], str],

@@ -69,10 +69,16 @@ class Trivy:
             args += ["--skip-files", path]
         return self._run(args, str(project), cwd=project)
 
-    def files(self, project: Path, scanners: frozenset[Scanner]) -> TrivyRun:
-        """Secrets and misconfigurations in the project's files (no DB needed)."""
+    def files(
+        self, project: Path, scanners: frozenset[Scanner], skip: Sequence[Path] = ()
+    ) -> TrivyRun:
+        """Secrets and misconfigurations in the project's files (no DB needed), leaving
+        out `skip` (files and directories, relative to the project)."""
         chosen = scanners & {Scanner.SECRET, Scanner.MISCONFIG}
         args = ["fs", "--scanners", scanner_list(chosen), *_check_flags(chosen)]
+        for path in skip:
+            flag = "--skip-dirs" if (project / path).is_dir() else "--skip-files"
+            args += [flag, path.as_posix()]
         return self._run(args, str(project), cwd=project, list_packages=False)
 
     def image_input(

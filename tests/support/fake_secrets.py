@@ -35,6 +35,12 @@ class FakeSecret:
     line: str  # the token in its usual context (`HF_TOKEN=...`), for .env-like files
     name: str  # the environment variable it usually lives in
     fixed: int  # length of the token's fixed prefix (not random, so not a leak by itself)
+    stored: str = ""  # the value a config holds under `name`, when not the token alone
+
+    @property
+    def value(self) -> str:
+        """What a config (a dict, metadata) holds under `name`: usually the token itself."""
+        return self.stored or self.token
 
 
 def _pick(rng: random.Random, alphabet: str, count: int) -> str:
@@ -66,7 +72,7 @@ def _azure(rng: random.Random) -> FakeSecret:
         "DefaultEndpointsProtocol=https;AccountName=fakeaccount;"
         f"AccountKey={token};EndpointSuffix=core.windows.net"
     )
-    return FakeSecret("MLS-SECRET-AZURE-STORAGE-KEY", token, line, "AZURE_STORAGE", 0)
+    return FakeSecret("MLS-SECRET-AZURE-STORAGE-KEY", token, line, "AZURE_STORAGE", 0, line)
 
 
 _MAKERS: dict[str, Callable[[random.Random], FakeSecret]] = {

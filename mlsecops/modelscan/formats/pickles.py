@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from mlsecops.core.findings import Finding
 from mlsecops.modelscan.data import bytes_data
-from mlsecops.modelscan.formats.base import Accept, Context, Data, Handler, Where
+from mlsecops.modelscan.formats.base import Accept, Context, Data, Found, Handler, Where
 from mlsecops.modelscan.joblib_arrays import after_build
 from mlsecops.modelscan.pickle_findings import Loader, NestedScan, PickleSource, judge
-from mlsecops.modelscan.pickle_ops import names_a_global
+from mlsecops.modelscan.pickle_ops import Segment, names_a_global
 from mlsecops.modelscan.pickle_stream import Parse, is_legacy_torch, read_stream
 from mlsecops.modelscan.signatures import OLD_PICKLE_START
 from mlsecops.modelscan.streams import Stream
@@ -40,7 +40,21 @@ def judge_parse(parsed: Parse, where: Where, context: Context) -> list[Finding]:
     if parsed.first is not None and is_legacy_torch(parsed.first):
         loader = Loader.TORCH
     source = PickleSource(where.target, loader)
+    if context.options.strings is not None:
+        context.strings(_strings(parsed.segments, where))
     return judge(parsed, context.rules, source, nested=_nested(where, context))
+
+
+def _strings(segments: list[Segment], where: Where) -> list[Found]:
+    """The strings the machine kept for the secret rules, with the key before each."""
+    found = []
+    for segment in segments:
+        for offset, key, text in segment.texts:
+            # The location ends with the key, so that `location=text` reads `KEY=value`.
+            location = f"pickle string at byte {offset}" + (f", value of {key}" if key else "")
+            found.append(Found.at(where, location, text))
+        found += _strings(segment.inner, where)
+    return found
 
 
 def _nested(where: Where, context: Context) -> NestedScan:
