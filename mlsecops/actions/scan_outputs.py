@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | passed | true / false | false |
 | error | empty | the one-line reason |
-| counts (critical ... failing) | numbers | empty: nothing was counted, and 0 would read as clean |
+| counts (critical ... failing; vulnerabilities, secrets, misconfigurations, model-findings) | numbers | empty: nothing was counted, and 0 would read as clean |
 | new | a number with a baseline, else empty | empty |
 | sarif-file, json-file | the files written | empty: nothing was written |
 | summary-file | the Markdown summary | the "could not check" summary |
@@ -18,11 +18,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlsecops.core.findings import Kind
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.text import md_text
 from mlsecops.errors import EXIT_USAGE
 from mlsecops.reports.write import ReportRequest
 
+# Open findings per kind, as outputs (`if: steps.scan.outputs.secrets != '0'`).
+KIND_OUTPUTS = {
+    Kind.VULNERABILITY: "vulnerabilities",
+    Kind.SECRET: "secrets",
+    Kind.MISCONFIGURATION: "misconfigurations",
+    Kind.MODEL: "model-findings",
+}
 COUNT_OUTPUTS = (
     "critical",
     "high",
@@ -33,6 +41,7 @@ COUNT_OUTPUTS = (
     "failing",
     "ignored",
     "new",
+    *KIND_OUTPUTS.values(),
 )
 # Every output the scan step writes, on every exit code (tests compare it with action.yml).
 OUTPUTS = ("passed", "error", *COUNT_OUTPUTS, "sarif-file", "json-file", "summary-file")
@@ -54,6 +63,10 @@ def success_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, s
         "ignored": str(len(outcome.ignored_findings)),
         # Against a baseline: open findings the change adds ("" without a baseline).
         "new": str(len(outcome.new_findings)) if outcome.baseline_source else "",
+        **{
+            name: str(sum(1 for f in outcome.open_findings if f.kind is kind))
+            for kind, name in KIND_OUTPUTS.items()
+        },
         "sarif-file": _path_text(reports.sarif_file),
         "json-file": _path_text(reports.json_file),
         "summary-file": _path_text(reports.summary_file),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsecops.core.findings import Finding, TargetType
+from mlsecops.core.findings import Finding, Kind, TargetType
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.github.commands import command
+from mlsecops.reports.kinds import what, where
 
 MAX_PER_LEVEL = 10
 
@@ -39,6 +40,9 @@ def _annotation(level: str, finding: Finding) -> str:
     if finding.package and finding.installed_version:
         message = f"{finding.package} {finding.installed_version}: {finding.title or finding.id}"
         message += f" (fixed: {fixed})"
+    elif finding.kind is Kind.SECRET:
+        # The redacted form (4 characters and the length) tells which credential to rotate.
+        message = f"{what(finding)} at {where(finding)}"
     else:
         message = finding.title or finding.description or finding.id
     is_file = finding.target_type is TargetType.FILE

@@ -10,6 +10,7 @@ from mlsecops import __version__
 from mlsecops.core.coverage import Coverage
 from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
+from mlsecops.reports.kinds import counts_by_kind
 from mlsecops.core.text import has_surrogates, valid_unicode
 from mlsecops.errors import ToolError
 from mlsecops.paths import write_text_atomic
@@ -28,6 +29,7 @@ def report_dict(outcome: ScanOutcome) -> dict[str, Any]:
         "passed": outcome.passed,
         "fail_on": outcome.gate.label,
         "counts": outcome.counts(),
+        "counts_by_kind": counts_by_kind(outcome.open_findings),
         "failing": len(outcome.failing),
         "ignored": len(outcome.ignored_findings),
         "targets": list(outcome.targets),

@@ -16,6 +16,15 @@ from mlsecops.core.rules import BY_ID, is_own_rule
 from mlsecops.core.text import md_code, md_link, md_text
 from mlsecops.core.versions import minimum_fix, version_key
 from mlsecops.reports.coverage_lines import coverage_lines
+from mlsecops.reports.kinds import (
+    RULE_COLUMN,
+    TITLES,
+    WHAT_COLUMN,
+    by_kind,
+    counts_by_kind,
+    what,
+    where,
+)
 
 MAX_SUMMARY_BYTES = 1024 * 1024
 # Leave room under GitHub's limit for the truncation note and anything appended later.
@@ -132,11 +141,18 @@ def _headline(outcome: ScanOutcome) -> str:
 
 
 def _counts(outcome: ScanOutcome) -> str:
+    """Open findings per severity: one row per kind found (when more than one), then all."""
     counts = outcome.counts()
-    header = "| " + " | ".join(counts) + " |"
-    rule = "|" + " --- |" * len(counts)
-    row = "| " + " | ".join(str(n) for n in counts.values()) + " |"
-    return f"{header}\n{rule}\n{row}\n\n"
+    header = "| | " + " | ".join(counts) + " |"
+    rule = "| --- |" + " --- |" * len(counts)
+    per_kind = counts_by_kind(outcome.open_findings)
+    rows = [
+        f"| {TITLES[kind]} | " + " | ".join(str(per_kind[str(kind)][s]) for s in counts) + " |"
+        for kind, _ in by_kind(outcome.open_findings)
+    ]
+    total = "| **All** | " + " | ".join(str(n) for n in counts.values()) + " |"
+    body = [*rows, total] if len(rows) > 1 else [total]
+    return "\n".join([header, rule, *body]) + "\n\n"
 
 
 def minimum_upgrades(findings: Sequence[Finding]) -> list[Upgrade]:
@@ -174,10 +190,27 @@ def _fixes(outcome: ScanOutcome) -> str:
             )
     if len(upgrades) > MAX_FIX_LINES:
         lines.append(f"- … and {len(upgrades) - MAX_FIX_LINES} more packages (see the table)")
-    # One line per file: a poisoned pickle with ten dangerous calls needs one fix, not ten.
-    others = list({f.target: f for f in reversed(others)}.values())[::-1]
-    lines += [f"- {md_code(f.target)}: {md_text(f.fix or f.title)}" for f in others[:MAX_FIX_LINES]]
+    lines += _other_fixes(others)
     return "\n".join(lines) + "\n\n"
+
+
+def _other_fixes(failing: list[Finding]) -> list[str]:
+    """One line per file (and kind): a poisoned pickle with ten dangerous calls needs one
+    fix, not ten; a file with three secrets, one rotation line."""
+    groups: dict[tuple[str, Kind], list[Finding]] = {}
+    for finding in failing:
+        groups.setdefault((finding.target, finding.kind), []).append(finding)
+    lines = []
+    for (target, kind), group in list(groups.items())[:MAX_FIX_LINES]:
+        if kind is Kind.SECRET:
+            fix = (
+                f"{len(group)} secret(s) (see Secrets below): revoke each at its provider and "
+                "issue a new one, then load it at run time from a secret store"
+            )
+        else:
+            fix = md_text(group[0].fix or group[0].title)
+        lines.append(f"- {md_code(target)}: {fix}")
+    return lines
 
 
 def _others(outcome: ScanOutcome) -> list[Finding]:
@@ -188,39 +221,59 @@ def _others(outcome: ScanOutcome) -> list[Finding]:
 def _findings_block(
     title: str, findings: list[Finding], collapsed: bool, room: int
 ) -> tuple[str, int]:
+    """A section: one table per kind of finding, rows cut to `room` bytes; (text, omitted)."""
     ignored = title.startswith("Ignored")
-    header = [
-        "| Severity | ID | Package | Installed → Fixed | Target |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    if ignored:
-        header = [
-            "| Severity | ID | Package | Target | Reason |",
-            "| --- | --- | --- | --- | --- |",
-        ]
     opening = (
         f"<details><summary><b>{title}</b> ({len(findings)})</summary>\n\n"
         if collapsed
         else f"### {title} ({len(findings)})\n\n"
     )
     closing = "\n</details>\n\n" if collapsed else "\n"
-    text = opening + "\n".join(header) + "\n"
+    text = opening
     used = len((text + closing).encode())
     shown = 0
-    for finding in findings:
-        row = (_ignored_row if ignored else _row)(finding) + "\n"
-        if used + len(row.encode()) > room:
+    groups = by_kind(findings)
+    full = False
+    for kind, group in groups:
+        heading = f"**{TITLES[kind]}** ({len(group)})\n\n" if len(groups) > 1 else ""
+        parts = [heading + "\n".join(_header(kind, ignored)) + "\n"]
+        parts += [_row(finding, ignored) + "\n" for finding in group]
+        for index, part in enumerate(parts):
+            full = used + len(part.encode()) > room
+            if full:
+                break
+            text += part
+            used += len(part.encode())
+            shown += 1 if index else 0
+        if full:
             break
-        text += row
-        used += len(row.encode())
-        shown += 1
-    return text + closing, len(findings) - shown
+        text += "\n"
+        used += 1
+    return text.rstrip("\n") + "\n" + closing, len(findings) - shown
 
 
-def _row(f: Finding) -> str:
+def _header(kind: Kind, ignored: bool) -> list[str]:
+    """A kind's table header (ignored findings get the reason instead of the fix)."""
+    if kind is Kind.VULNERABILITY:
+        columns = ["Severity", "ID", "Package", "Installed → Fixed", "Target"]
+        if ignored:
+            columns = ["Severity", "ID", "Package", "Target", "Reason"]
+    else:
+        columns = ["Severity", RULE_COLUMN[kind], WHAT_COLUMN[kind], "Where"]
+        columns += ["Reason"] if ignored else []
+    return ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+
+
+def _row(f: Finding, ignored: bool = False) -> str:
+    if f.kind is not Kind.VULNERABILITY:
+        cells = [f.severity.name, _link(f), md_text(what(f)), _code(where(f))]
+        cells += [md_text(f.ignore_reason)] if ignored else []
+        return "| " + " | ".join(cells) + " |"
+    if ignored:
+        return _ignored_row(f)
     versions = f"{md_text(f.installed_version)} → {md_text(f.fixed_version or 'no fix')}"
-    if f.kind != Kind.VULNERABILITY or not f.installed_version:
-        # A model finding, or a requirement with no version at all: say what and where.
+    if not f.installed_version:
+        # A requirement with no version at all (not checked): say what and where.
         versions = md_text(f.title + (f" ({f.location})" if f.location else ""))
     return f"| {f.severity.name} | {_link(f)} | {_package(f)} | {versions} | {_where(f)} |"
 

@@ -7,20 +7,29 @@ string from a finding or the policy goes through `log_text`, and the whole table
 
 from __future__ import annotations
 
-from mlsecops.core.findings import Finding
+from mlsecops.core.findings import Finding, Kind
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.text import guard_output, log_text
 from mlsecops.reports.coverage_lines import coverage_lines
+from mlsecops.reports.kinds import RULE_COLUMN, TITLES, WHAT_COLUMN, by_kind, what, where
 
 _COLUMNS = ("SEVERITY", "ID", "PACKAGE", "INSTALLED", "FIXED", "TARGET")
 _MAX_WIDTH = 48
 
 
 def render_table(outcome: ScanOutcome) -> str:
-    """Findings most severe first (open, then ignored), then a one-line verdict."""
+    """Findings most severe first (open, then ignored), then a one-line verdict.
+
+    Each kind of finding has its own table (a heading per kind when there is more than one):
+    a secret's row shows its redacted form, never the secret.
+    """
     lines: list[str] = []
-    if outcome.open_findings:
-        lines += _table(list(outcome.open_findings))
+    groups = by_kind(outcome.open_findings)
+    for kind, findings in groups:
+        if len(groups) > 1:
+            lines += [""] if lines else []
+            lines.append(f"{TITLES[kind]} ({len(findings)}):")
+        lines += _table(findings) if kind is Kind.VULNERABILITY else _other_table(kind, findings)
     if outcome.ignored_findings:
         lines += ["", "Ignored:"]
         lines += [_ignored_line(f) for f in outcome.ignored_findings]
@@ -46,8 +55,11 @@ def render_table(outcome: ScanOutcome) -> str:
 
 
 def _ignored_line(f: Finding) -> str:
-    what = " ".join(log_text(part) for part in (f.id, f.package, f.installed_version))
-    return f"  {what} in {log_text(f.shown_target)}: {log_text(f.ignore_reason)}"
+    if f.kind is Kind.VULNERABILITY:
+        found = " ".join(log_text(part) for part in (f.id, f.package, f.installed_version))
+    else:
+        found = f"{log_text(f.id)} ({log_text(what(f))})"
+    return f"  {found} in {log_text(where(f))}: {log_text(f.ignore_reason)}"
 
 
 def verdict_line(outcome: ScanOutcome) -> str:
@@ -82,6 +94,25 @@ def _table(findings: list[Finding]) -> list[str]:
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [_COLUMNS, *rows]
+    ]
+
+
+def _other_table(kind: Kind, findings: list[Finding]) -> list[str]:
+    """Secrets, misconfigurations, model findings: severity, rule, what, where."""
+    header = ("SEVERITY", RULE_COLUMN[kind].upper(), WHAT_COLUMN[kind].upper(), "WHERE")
+    rows = [
+        (
+            f.severity.name,
+            _clip(log_text(f.id)),
+            _clip(log_text(what(f))),
+            _clip_left(log_text(where(f))),
+        )
+        for f in findings
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
     ]
 
 
