@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlsecops.cli.parser import OneLineParser
 from mlsecops.errors import EXIT_PASSED, ToolError, run_guarded
+from mlsecops.github.commands import command
 from mlsecops.github.env_files import append, format_outputs
 from mlsecops.trivy.install import (
     DEFAULT_BASE_URL,
@@ -70,7 +71,13 @@ def main(
         target = detect_platform(system, machine)
         try:
             binary = find_or_install(
-                args.version, args.dir, target=target, base_url=args.base_url, log=print
+                args.version,
+                args.dir,
+                target=target,
+                base_url=args.base_url,
+                log=print,
+                # This is the action's install step: a refused cache entry is an annotation.
+                warn=lambda message: print(command("warning", message, title="mlsecops")),
             )
         except OSError as error:  # e.g. the install dir is not writable
             raise ToolError(f"installing Trivy failed: {error}", "check --dir") from error

@@ -7,7 +7,12 @@ checksum pinned in this repository (mlsecops/data/trivy-checksums.json) for the 
 version, or the release's own checksums file for a version the user asks for.
 
 The binary lands at `<install_dir>/<version>/<os>-<arch>/trivy` (Trivy's own names, e.g.
-`0.75.0/Linux-64bit/trivy`): the action caches that directory keyed by the same triple.
+`0.75.0/Linux-64bit/trivy`), beside the verified archive it came from: the action caches
+that directory keyed by the same triple. Whatever can write that cache could swap the
+binary, so a cached entry is trusted on NO run by its presence: before anything of it is
+executed, the archive's SHA-256 is checked against the pin again (or the release's checksums
+file, for a version not pinned here), and the binary's SHA-256 against the `trivy` member of
+that archive. A mismatch deletes the entry, warns, and downloads afresh (`verify_cached`).
 
 Command line, for the action's composite step (the binary's path is the last stdout line):
 
@@ -22,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -177,16 +183,7 @@ def install(
     name = archive_name(version, target)
     release = f"{base_url.rstrip('/')}/v{version}"
 
-    expected = pins.get(name)
-    if expected is None:
-        # Not pinned: the release's own checksums file catches corruption and a mix-up of
-        # assets, but not whoever can rewrite the release's files; only a pin does that.
-        checksums_url = f"{release}/trivy_{version}_checksums.txt"
-        text = _not_found_means_bad_version(
-            version, checksums_url, lambda: _fetch_text(checksums_url, retry, timeout)
-        )
-        expected = _checksum_for(name, text, checksums_url)
-    expected = expected.lower()
+    expected = expected_archive_sha256(version, target, base_url, pins, retry, timeout)
 
     install_dir.mkdir(parents=True, exist_ok=True)
     # A scratch dir inside install_dir, so the final rename stays on one filesystem (atomic).
@@ -206,7 +203,6 @@ def install(
             )
         staged = scratch / "trivy"
         _extract_trivy(archive, staged, name)
-        archive.unlink()
         got, problem = _probe_version(staged)
         if got != version:
             raise ToolError(
@@ -217,10 +213,35 @@ def install(
             )
         final = install_path(install_dir, version, target)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # The archive stays beside the binary: later runs check the binary against it.
+        os.replace(archive, final.parent / name)
         os.replace(staged, final)
         return final
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def expected_archive_sha256(
+    version: str,
+    target: Platform,
+    base_url: str = DEFAULT_BASE_URL,
+    pins: Mapping[str, str] | None = None,
+    retry: Retry | None = None,
+    timeout: float = 60.0,
+) -> str:
+    """The SHA-256 the release archive must have: pinned here, else the release's own list."""
+    pins = PINNED_SHA256 if pins is None else pins
+    name = archive_name(version, target)
+    expected = pins.get(name)
+    if expected is None:
+        # Not pinned: the release's own checksums file catches corruption and a mix-up of
+        # assets, but not whoever can rewrite the release's files; only a pin does that.
+        checksums_url = f"{base_url.rstrip('/')}/v{version}/trivy_{version}_checksums.txt"
+        text = _not_found_means_bad_version(
+            version, checksums_url, lambda: _fetch_text(checksums_url, retry or Retry(), timeout)
+        )
+        expected = _checksum_for(name, text, checksums_url)
+    return expected.lower()
 
 
 def find_or_install(
@@ -229,6 +250,7 @@ def find_or_install(
     *,
     search_path: str | None = None,
     log: Callable[[str], None] = lambda _message: None,
+    warn: Callable[[str], None] | None = None,
     target: Platform | None = None,
     base_url: str = DEFAULT_BASE_URL,
     pins: Mapping[str, str] | None = None,
@@ -239,6 +261,8 @@ def find_or_install(
 
     `search_path` is the PATH to look in (default: $PATH). A trivy of another version on
     PATH is passed over, never used: the requested version is the one that was vetted.
+    A copy in install_dir is run only after `verify_cached` passes; one that fails is
+    deleted, reported through `warn` (default: `log`) and downloaded afresh.
     """
     version = normalize_version(version)
     target = target or detect_platform()
@@ -250,9 +274,20 @@ def find_or_install(
             return TrivyBinary(Path(on_path), version, "PATH")
         log(f"trivy on PATH ({on_path}) is {found or 'not runnable'}, not {version}: not using it")
     installed = install_path(install_dir, version, target)
-    if installed.is_file() and reported_version(installed) == version:
-        log(f"trivy {version}: using the verified copy in {installed.parent}")
-        return TrivyBinary(installed, version, "install dir")
+    if os.path.lexists(installed.parent):
+        expected = expected_archive_sha256(version, target, base_url, pins, retry, timeout)
+        problem = verify_cached(installed, archive_name(version, target), expected)
+        # Run only now, after the checksums: `--version` executes the file.
+        if problem is None and reported_version(installed) != version:
+            problem = "its binary does not report the requested version"
+        if problem is None:
+            log(f"trivy {version}: using the copy in {installed.parent} (checksums verified)")
+            return TrivyBinary(installed, version, "install dir")
+        (warn or log)(
+            f"the cached Trivy {version} in {installed.parent} was refused and deleted: "
+            f"{problem}; downloading it afresh"
+        )
+        remove_entry(installed.parent)
     log(f"trivy {version}: downloading {archive_name(version, target)}")
     path = install(
         version,
@@ -265,6 +300,68 @@ def find_or_install(
     )
     log(f"trivy {version}: checksum verified, installed at {path}")
     return TrivyBinary(path, version, "download")
+
+
+def verify_cached(binary: Path, name: str, expected_archive: str) -> str | None:
+    """None when the cached entry is intact, else what is wrong with it. Executes nothing.
+
+    Intact: the archive `name` beside `binary` has the expected SHA-256, and `binary` has the
+    SHA-256 of that archive's `trivy` member. Both must be regular files, not links.
+    """
+    archive = binary.parent / name
+    for path in (archive, binary):
+        kind = _regular_file_problem(path)
+        if kind:
+            return f"{path.name} {kind}"
+    actual = _sha256_file(archive, MAX_ARCHIVE_BYTES)
+    if actual != expected_archive:
+        return f"{name} has sha256 {actual}, not the expected {expected_archive}"
+    wanted = _member_sha256(archive, name)
+    got = _sha256_file(binary, MAX_BINARY_BYTES)
+    if got != wanted:
+        return f"the binary has sha256 {got}, not {wanted} as in the verified {name}"
+    return None
+
+
+def remove_entry(entry: Path) -> None:
+    """Delete a cached install entry (a directory, or whatever stands in its place)."""
+    if entry.is_symlink() or not entry.is_dir():
+        entry.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(entry)
+
+
+def _regular_file_problem(path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "is missing"
+    if stat.S_ISLNK(mode):
+        return "is a symlink"
+    return "" if stat.S_ISREG(mode) else "is not a regular file"
+
+
+def _sha256_file(path: Path, limit: int) -> str:
+    """SHA-256 of a regular file, opened without following links and without blocking."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return "(not a regular file)"
+        size = 0
+        while chunk := handle.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                return f"(more than {limit} bytes)"
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _member_sha256(archive: Path, name: str) -> str:
+    """SHA-256 of the archive's `trivy` member, vetted as when it was installed."""
+    digest = hashlib.sha256()
+    _extract_trivy(archive, None, name, sink=digest.update)
+    return digest.hexdigest()
 
 
 # --- downloading ------------------------------------------------------------------------
@@ -404,11 +501,17 @@ def _checksum_for(name: str, checksums: str, url: str) -> str:
 # --- unpacking --------------------------------------------------------------------------
 
 
-def _extract_trivy(archive: Path, dest: Path, name: str) -> None:
+def _extract_trivy(
+    archive: Path,
+    dest: Path | None,
+    name: str,
+    sink: Callable[[bytes], object] | None = None,
+) -> None:
     """Copy the archive's one `trivy` member to dest, mode 0755, after vetting every member.
 
     Nothing is extracted by path: the bytes go to a file we name, so no member can write
     outside. A member that tries to (absolute, `..`) still means this is not a Trivy release.
+    With `sink` (and no dest) the member's bytes go there instead: to hash it, not write it.
     """
     found = False
     try:
@@ -435,8 +538,13 @@ def _extract_trivy(archive: Path, dest: Path, name: str) -> None:
                 source = tar.extractfile(member)
                 if source is None:  # pragma: no cover - isreg() members always have data
                     raise ToolError(f"cannot read `trivy` from {name}", "report it")
-                with source, dest.open("wb") as out:
-                    shutil.copyfileobj(source, out, _CHUNK)
+                with source:
+                    if dest is not None:
+                        with dest.open("wb") as out:
+                            shutil.copyfileobj(source, out, _CHUNK)
+                    elif sink is not None:
+                        while chunk := source.read(_CHUNK):
+                            sink(chunk)
                 found = True
     except (tarfile.TarError, EOFError, zlib.error) as error:
         raise ToolError(
@@ -444,7 +552,8 @@ def _extract_trivy(archive: Path, dest: Path, name: str) -> None:
         ) from error
     if not found:
         raise ToolError(f"{name} holds no `trivy` binary", "check trivy-version and --base-url")
-    dest.chmod(0o755)
+    if dest is not None:
+        dest.chmod(0o755)
 
 
 def _probe_version(binary: Path) -> tuple[str | None, str]:

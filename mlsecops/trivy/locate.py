@@ -44,6 +44,7 @@ def find_trivy(explicit: str | None, *, offline: bool = True) -> Path:
         DEFAULT_VERSION,
         mlsecops_cache_dir() / "trivy",
         log=lambda m: print(m, file=sys.stderr),
+        warn=lambda m: print(f"mlsecops: warning: {m}", file=sys.stderr),
         # A mirror of Trivy's releases; what it serves is still checked against the pins.
         base_url=os.environ.get("MLSECOPS_TRIVY_DOWNLOAD_URL") or DEFAULT_BASE_URL,
     )

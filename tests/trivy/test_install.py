@@ -135,11 +135,13 @@ def test_good_archive_installs_and_runs(httpserver, base, retry, tmp_path):
     assert path.stat().st_mode & 0o777 == 0o755
     run = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == f"Version: {VERSION}"
-    # Only the binary: no archive, no LICENSE/contrib, no scratch dir left behind.
+    # The binary and the verified archive it came from (later runs check one against the
+    # other): no LICENSE/contrib, no scratch dir left behind.
     assert left_in(tmp_path / "tools") == [
         VERSION,
         f"{VERSION}/{HERE.key}",
         f"{VERSION}/{HERE.key}/trivy",
+        f"{VERSION}/{HERE.key}/{NAME}",
     ]
     assert requested(httpserver) == [
         f"/v{VERSION}/trivy_{VERSION}_checksums.txt",
@@ -375,7 +377,88 @@ def test_installed_binary_is_reused_without_downloading(httpserver, base, retry,
     again = find_or_install(VERSION, tmp_path / "tools", search_path="", base_url=base, retry=retry)
     assert (first.source, again.source) == ("download", "install dir")
     assert again.path == first.path
-    assert httpserver.log == []
+    # Not pinned here: the cached archive is checked against the release's checksums again.
+    assert requested(httpserver) == [f"/v{VERSION}/trivy_{VERSION}_checksums.txt"]
+
+
+# --- a poisoned cache (issue 11): nothing of a cached entry runs before its checksums ----
+
+
+def poisoned_trivy(version: str, marker: Path) -> bytes:
+    """Says the right version, like the real one, and records that it was executed."""
+    return f'#!/bin/sh\necho ran >> "{marker}"\necho "Version: {version}"\n'.encode()
+
+
+def cached_install(httpserver: HTTPServer, base: str, tmp_path: Path) -> tuple[Path, bytes, dict]:
+    """A pinned fake release installed into tools/; returns the binary path, archive, pins."""
+    archive = release_archive(fake_trivy(VERSION))
+    httpserver.expect_request(f"/v{VERSION}/{NAME}").respond_with_data(archive)
+    pins = {NAME: sha256(archive)}
+    path = install(VERSION, tmp_path / "tools", base_url=base, pins=pins, retry=Retry(1))
+    httpserver.clear_log()
+    return path, archive, pins
+
+
+def refind(tmp_path: Path, base: str, pins: dict) -> tuple[object, list[str]]:
+    warnings: list[str] = []
+    found = find_or_install(
+        VERSION, tmp_path / "tools", search_path="", base_url=base, pins=pins,
+        retry=Retry(1), warn=warnings.append,
+    )  # fmt: skip
+    return found, warnings
+
+
+def test_a_pinned_cached_copy_is_verified_offline_and_reused(httpserver, base, tmp_path):
+    path, _archive, pins = cached_install(httpserver, base, tmp_path)
+    found, warnings = refind(tmp_path, base, pins)
+    assert (found.path, found.source, warnings) == (path, "install dir", [])
+    assert httpserver.log == []  # pinned: verifying needs no network
+
+
+@pytest.mark.parametrize(
+    "poison",
+    ["binary", "binary-and-archive", "binary-only-no-archive", "binary-symlink"],
+)
+def test_a_poisoned_cached_binary_is_never_executed(httpserver, base, tmp_path, poison):
+    path, _archive, pins = cached_install(httpserver, base, tmp_path)
+    marker = tmp_path / "poisoned-binary-ran"
+    evil = poisoned_trivy(VERSION, marker)
+    archive_path = path.parent / NAME
+    if poison == "binary-symlink":
+        (tmp_path / "evil").write_bytes(evil)
+        (tmp_path / "evil").chmod(0o755)
+        path.unlink()
+        path.symlink_to(tmp_path / "evil")
+    else:
+        path.write_bytes(evil)
+    if poison == "binary-and-archive":  # consistent with each other, not with the pin
+        archive_path.write_bytes(release_archive(evil))
+    if poison == "binary-only-no-archive":  # the layout before archives were kept
+        archive_path.unlink()
+    found, warnings = refind(tmp_path, base, pins)
+    assert not marker.exists(), "the poisoned binary was executed"
+    assert found.source == "download"
+    assert found.path.read_bytes() == fake_trivy(VERSION)
+    assert requested(httpserver) == [f"/v{VERSION}/{NAME}"]
+    [warning] = warnings
+    assert f"the cached Trivy {VERSION} in {path.parent} was refused and deleted" in warning
+    assert "downloading it afresh" in warning
+
+
+def test_cli_warns_with_an_annotation_when_it_refuses_the_cache(httpserver, base, tmp_path):
+    serve_release(httpserver, VERSION, release_archive(fake_trivy(VERSION)))
+    args = ("--version", VERSION, "--dir", str(tmp_path / "tools"), "--base-url", base)
+    assert cli(*args).returncode == 0
+    marker = tmp_path / "ran"
+    installed = install_path(tmp_path / "tools", VERSION, HERE)
+    installed.write_bytes(poisoned_trivy(VERSION, marker))
+    proc = cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    warning = next(line for line in proc.stdout.splitlines() if line.startswith("::warning"))
+    assert "title=mlsecops::the cached Trivy" in warning and "sha256" in warning
+    assert proc.stdout.splitlines()[-1] == str(installed)
+    assert installed.read_bytes() == fake_trivy(VERSION)
 
 
 # --- platforms --------------------------------------------------------------------------
