@@ -15,9 +15,10 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS, DbStatus
 from mlsecops.core.findings import sorted_findings
 from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
@@ -37,9 +38,15 @@ from mlsecops.paths import SourceRoots
 from mlsecops.secretscan.scrub import scrub_result
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
-from mlsecops.trivy.db import prepare_db, resolve_cache_dir
+from mlsecops.trivy.db import (
+    DbPolicy,
+    DbReady,
+    judge_offline,
+    prepare_db,
+    resolve_cache_dir,
+)
 from mlsecops.trivy.ignorefile import trivy_ignore_file
-from mlsecops.trivy.locate import find_trivy, require_offline_db
+from mlsecops.trivy.locate import find_trivy
 from mlsecops.trivy.run import Trivy, TrivyOptions
 
 
@@ -56,6 +63,13 @@ class ScanRequest:
     trivy: str | None = None
     trivy_cache_dir: Path | None = None
     offline: bool = False
+    # What the scan accepts of the vulnerability DB (trivy/db.DbPolicy): its maximum age,
+    # the record of its download (default: beside db/ in the cache dir), a cache key
+    # carrying that record, and whether its own metadata.json may date it.
+    max_db_age_days: float = DEFAULT_MAX_AGE_DAYS
+    trivy_db_record: Path | None = None
+    trivy_db_cache_key: str = ""
+    accept_unverified_db: bool = False
     resolve: bool = False  # resolve requirements*.txt with pip and scan the whole tree
     index_url: str | None = None  # the package index pip resolves against (None: pip's own)
     allow_source_builds: bool = False  # let pip build sdists while resolving (runs their code)
@@ -86,7 +100,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
 
-    sources, setup = _trivy_sources(request, project, images, policy)
+    sources, setup, db_status = _trivy_sources(request, project, images, policy)
     if request.models:
         secrets = Scanner.SECRET in request.scanners
         sources.append(ModelScan(request.models, policy.allow_globals, secrets))
@@ -98,13 +112,13 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         models=request.models,
         image_files=tuple((i.name, i.path) for i in images if i.path is not None),
     )
-    return _judge(scanned, request, policy, gate, today, roots)
+    return replace(_judge(scanned, request, policy, gate, today, roots), db=db_status)
 
 
 def _trivy_sources(
     request: ScanRequest, project: Path, images: list[ImageTarget], policy: Policy
-) -> tuple[list[Source], SourceResult]:
-    """The sources that run Trivy, and the notes of its setup.
+) -> tuple[list[Source], SourceResult, DbStatus | None]:
+    """The sources that run Trivy, the notes of its setup, and the DB it uses (if any).
 
     Trivy is set up only when a source needs it, its DB only when one looks packages up: a
     model-only scan (nothing in PATH for Trivy) runs with no Trivy, a secrets-only scan
@@ -144,12 +158,12 @@ def _trivy_sources(
             for image in images
         ]
     if not makers:
-        return [], SourceResult(notes=tuple(notes))
+        return [], SourceResult(notes=tuple(notes)), None
     ignore_file, ignore_notes = trivy_ignore_file(project)
     needs_db = dependency_scan or (vuln and bool(images))
-    trivy, db_notes = _trivy(request, ignore_file, needs_db)
-    setup = SourceResult(notes=(*db_notes, *ignore_notes, *notes))
-    return [make(trivy) for make in makers], setup
+    trivy, db = _trivy(request, ignore_file, needs_db)
+    setup = SourceResult(notes=(*(db.warnings if db else ()), *ignore_notes, *notes))
+    return [make(trivy) for make in makers], setup, db.status if db else None
 
 
 def _project_has_dependency_files(project: Path) -> bool:
@@ -204,8 +218,8 @@ def _judge(
 
 def _trivy(
     request: ScanRequest, ignore_file: Path | None, needs_db: bool
-) -> tuple[Trivy, list[str]]:
-    """The Trivy runner, with its DB ready, and the notes a degraded DB calls for."""
+) -> tuple[Trivy, DbReady | None]:
+    """The Trivy runner, with its DB ready when a scanner needs one (its status and notes)."""
     binary = find_trivy(request.trivy, offline=request.offline).resolve()
     # Resolved once, absolute, and always passed to Trivy: Trivy runs with the project as
     # its working directory, so a relative TRIVY_CACHE_DIR would mean another dir there, and
@@ -213,10 +227,17 @@ def _trivy(
     cache_dir = resolve_cache_dir(request.trivy_cache_dir, os.environ)
     if not needs_db:
         # Secrets and misconfigurations need no vulnerability DB: never fetch or check one.
-        return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []
+        return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), None
+    policy = DbPolicy(
+        max_age_days=request.max_db_age_days,
+        accept_unverified=request.accept_unverified_db,
+        record_path=request.trivy_db_record,
+        cache_key=request.trivy_db_cache_key,
+    )
     if request.offline:
-        require_offline_db(cache_dir)
-        return Trivy(TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)), []
-    db = prepare_db(binary, cache_dir)
+        db = judge_offline(cache_dir, policy)
+        options = TrivyOptions(binary, cache_dir, offline=True, ignore_file=ignore_file)
+        return Trivy(options), db
+    db = prepare_db(binary, cache_dir, policy=policy)
     options = TrivyOptions(binary, cache_dir, skip_db_update=True, ignore_file=ignore_file)
-    return Trivy(options), list(db.warnings)
+    return Trivy(options), db

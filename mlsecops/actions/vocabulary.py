@@ -35,6 +35,11 @@ ACTION_WORDS: dict[str, str | None] = {
     "--allow-source-builds": None,
     "--skip-dev-deps": None,
     "--exclude": None,  # the policy file's `exclude:` works in the action today
+    # The DB's age and what dates it (issue 11): not yet action inputs either.
+    "--max-db-age-days": None,
+    "--trivy-db-record": None,
+    "--trivy-db-cache-key": None,
+    "--accept-unverified-db": None,
     "--baseline": "input baseline",
     "--fail-on-new-only": "fail-on-new-only: true",
     "--quiet": None,

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from mlsecops import __version__
 from mlsecops.cli.integrity import register as register_integrity
 from mlsecops.cli.parser import OneLineParser
+from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS, parse_max_age_days
 from mlsecops.core.gate import FAIL_ON_CHOICES
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, run_guarded
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError, run_guarded
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 
 if TYPE_CHECKING:
@@ -117,6 +118,35 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         help="touch no network: use the DB already in the cache dir, never download",
     )
     scan.add_argument(
+        "--max-db-age-days",
+        type=_max_age_days,
+        default=DEFAULT_MAX_AGE_DAYS,
+        metavar="DAYS",
+        help=f"refuse a vulnerability DB built more than DAYS ago (default "
+        f"{DEFAULT_MAX_AGE_DAYS}): online it is downloaded afresh, offline the scan fails",
+    )
+    scan.add_argument(
+        "--trivy-db-record",
+        type=Path,
+        metavar="FILE",
+        help="the record mlsecops writes when it downloads the DB (its SHA-256 and dates), "
+        "which alone dates a cached DB (default: mlsecops-db-record.json in the cache dir, "
+        "beside db/); keep it outside anything an untrusted job can write",
+    )
+    scan.add_argument(
+        "--trivy-db-cache-key",
+        default=os.environ.get("MLSECOPS_TRIVY_DB_CACHE_KEY", ""),
+        metavar="KEY",
+        help="an actions/cache key that carries the DB's record (the JSON report's "
+        "db.cache_key), for a DB restored from a cache (default: $MLSECOPS_TRIVY_DB_CACHE_KEY)",
+    )
+    scan.add_argument(
+        "--accept-unverified-db",
+        action="store_true",
+        help="date a DB no record vouches for by its own metadata.json, which whoever wrote "
+        "the cache dir can forge: only for a cache dir no one else writes (air-gapped)",
+    )
+    scan.add_argument(
         "--resolve",
         action="store_true",
         help="resolve requirements*.txt with pip (for this Python) and scan every package of "
@@ -188,6 +218,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             trivy=args.trivy,
             trivy_cache_dir=args.trivy_cache_dir,
             offline=args.offline,
+            max_db_age_days=args.max_db_age_days,
+            trivy_db_record=args.trivy_db_record,
+            trivy_db_cache_key=args.trivy_db_cache_key,
+            accept_unverified_db=args.accept_unverified_db,
             resolve=args.resolve,
             index_url=args.index_url,
             allow_source_builds=args.allow_source_builds,
@@ -201,6 +235,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     )
     write_outputs(outcome, args)
     return EXIT_PASSED if outcome.passed else EXIT_FAILED
+
+
+def _max_age_days(text: str) -> float:
+    try:
+        return parse_max_age_days(text)
+    except UsageError as error:  # argparse reports type errors as its own usage errors
+        raise argparse.ArgumentTypeError(error.problem) from error
 
 
 def write_outputs(outcome: ScanOutcome, args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mlsecops.core.coverage import Coverage
+from mlsecops.core.db_status import DbStatus
 from mlsecops.core.findings import SEVERITIES_DESC, BaselineState, Finding
 from mlsecops.core.gate import Gate
 from mlsecops.core.inventory import Inventory
@@ -32,6 +33,8 @@ class ScanOutcome:
     # The repository root (and model roots) report locations are relative to; None: the
     # working directory (outcomes built by hand, in tests).
     roots: SourceRoots | None = None
+    # The vulnerability DB the scan used (date, age, how got); None when Trivy did not run.
+    db: DbStatus | None = None
     _failing: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ class InputKind(enum.Enum):
     # Trivy reads the tarball, not us: the limit only keeps the regular-file check uniform.
     IMAGE_TARBALL = ("image tarball", 1024 * 1024 * _MIB, "MLSECOPS_MAX_IMAGE_TARBALL_BYTES")
     TRIVY_DB_METADATA = ("Trivy DB metadata.json", 64 * 1024, "MLSECOPS_MAX_DB_METADATA_BYTES")
+    DB_RECORD = ("Trivy DB record", 64 * 1024, "MLSECOPS_MAX_DB_RECORD_BYTES")
 
     @property
     def noun(self) -> str:

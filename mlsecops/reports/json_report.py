@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 from mlsecops import __version__
 from mlsecops.core.coverage import Coverage
+from mlsecops.core.db_status import DbStatus, DbTrust
 from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.reports.kinds import counts_by_kind
@@ -45,7 +47,24 @@ def report_dict(outcome: ScanOutcome) -> dict[str, Any]:
         },
         "baseline": _baseline(outcome),
         "coverage": _coverage(outcome.coverage),
+        "db": _db(outcome.db),
         "findings": [_finding(f, id(f) in failing) for f in outcome.findings],
+    }
+
+
+def _db(status: DbStatus | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "updated_at": status.updated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "age_days": round(status.age_days, 2),
+        "max_age_days": status.max_age_days,
+        "source": str(status.source),
+        "trust": str(status.trust),
+        "verified": status.trust is not DbTrust.METADATA,
+        "sha256": status.sha256,
+        "repository": status.repository,
+        "cache_key": status.cache_key,
     }
 
 

@@ -137,7 +137,8 @@ def _headline(outcome: ScanOutcome) -> str:
         verdict = "## ✅ mlsecops: PASSED\n\nThe gate is off (`fail-on: NONE`)"
     scanned = ", ".join(md_code(t) for t in outcome.targets) or "nothing"
     ignored = len(outcome.ignored_findings)
-    return f"{verdict} (gate: `fail-on {gate}`). Scanned: {scanned}. Ignored: {ignored}.\n\n"
+    db = f"\n\n{md_text(outcome.db.describe())}." if outcome.db is not None else ""
+    return f"{verdict} (gate: `fail-on {gate}`). Scanned: {scanned}. Ignored: {ignored}.{db}\n\n"
 
 
 def _counts(outcome: ScanOutcome) -> str:

@@ -40,6 +40,8 @@ def render_table(outcome: ScanOutcome) -> str:
             f"note: policy ignore for {log_text(entry.id)} (line {entry.line}) matched nothing"
         )
     lines += [f"coverage: {log_text(line)}" for line in coverage_lines(outcome.coverage)]
+    if outcome.db is not None:
+        lines.append(f"db: {log_text(outcome.db.describe())}")
     lines += [f"note: {log_text(note)}" for note in outcome.notes]
     if outcome.has_baseline:
         new = len(outcome.new_findings)

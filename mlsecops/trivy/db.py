@@ -3,11 +3,18 @@
 Users of trivy-action hit `TOOMANYREQUESTS` from ghcr.io again and again (trivy-action
 #389, #430). So, when not offline, this step runs before every scan:
 
-- a cached DB Trivy itself would call fresh is used as it is: no connection at all;
+- a cached DB that a record vouches for (db_record: the SHA-256 and dates mlsecops saw when
+  it downloaded that very file, kept outside the cached directory or in the cache key) and
+  that Trivy would not rebuild yet is used as it is: no connection at all. The DB's own
+  metadata.json never decides this: whoever writes the cache writes it too (issue 11);
 - else the DB is downloaded from each repository in turn (the mirror Trivy defaults to
-  first, then the other official ones) until one works;
-- when every one fails, a cached DB from the last few days is still used, with a warning
-  the reader sees; older or no DB is a tool error naming every repository's failure.
+  first, then the other official ones) until one works, and the download is recorded;
+- when every one fails, a vouched-for cached DB from the last few days is still used, with
+  a warning the reader sees; older or no DB is a tool error naming every failure.
+
+Offline (`judge_offline`) the cached DB must be vouched for (or the user accepts its own
+metadata, --accept-unverified-db) and younger than the maximum age (--max-db-age-days,
+default 7): else exit 3. Every report states the DB's date, age and what vouches for it.
 
 Each repository gets its own Trivy run: one failure message per repository, and a download
 goes to a scratch cache dir first, so a failed or interrupted one never damages the cached
@@ -28,11 +35,22 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS, DbSource, DbStatus, DbTrust
 from mlsecops.errors import ToolError
-from mlsecops.trivy.locate import default_cache_dir
+from mlsecops.guarded.files import read_text
+from mlsecops.guarded.limits import InputKind
+from mlsecops.trivy.db_record import (
+    DbRecord,
+    db_sha256,
+    default_record_path,
+    from_cache_key,
+    read_record,
+    write_record,
+)
+from mlsecops.trivy.locate import default_cache_dir, require_offline_db
 from mlsecops.trivy.run import cannot_run, fatal_cause
 
 # The mirror Trivy itself tries first (Google's pull-through cache, rarely rate-limited),
@@ -47,8 +65,8 @@ DEFAULT_DB_REPOSITORIES = (
 REPOSITORIES_ENV = "TRIVY_DB_REPOSITORY"
 SCHEMA_VERSION = 2  # the DB schema every Trivy 0.x reads
 DEFAULT_MAX_STALE_DAYS = 3
+_REBUILT_EVERY = dt.timedelta(hours=6)
 DEFAULT_TIMEOUT_SECONDS = 300  # per repository; the DB is ~70 MB
-_DOWNLOADED_GRACE = dt.timedelta(hours=1)  # Trivy skips an update within an hour of one
 
 
 @dataclass(frozen=True)
@@ -60,14 +78,6 @@ class DbMetadata:
     updated_at: dt.datetime | None = None
     downloaded_at: dt.datetime | None = None
 
-    def is_fresh(self, now: dt.datetime) -> bool:
-        """Trivy's own rule: it would not download now (NextUpdate ahead, or just downloaded)."""
-        if self.version != SCHEMA_VERSION:
-            return False
-        if self.next_update is not None and now < self.next_update:
-            return True
-        return self.downloaded_at is not None and now < self.downloaded_at + _DOWNLOADED_GRACE
-
     @property
     def as_of(self) -> dt.datetime | None:
         """How old the advisories are: UpdatedAt (when built), else DownloadedAt."""
@@ -76,22 +86,64 @@ class DbMetadata:
 
 
 @dataclass(frozen=True)
-class DbReady:
-    """How the DB for this scan was got; `warnings` go into the scan's notes."""
+class DbPolicy:
+    """What a scan accepts of a DB: how old it may be, and what may vouch for its date."""
 
-    how: str  # "fresh cache" | "downloaded" | "stale cache"
-    repository: str = ""
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS
+    max_stale_days: float = DEFAULT_MAX_STALE_DAYS  # a cached DB used when downloads fail
+    accept_unverified: bool = False  # date a DB by its own metadata.json (forgeable)
+    record_path: Path | None = None  # default: db_record.default_record_path(cache_dir)
+    cache_key: str = ""  # an actions/cache key carrying a record (db_record.from_cache_key)
+
+
+@dataclass(frozen=True)
+class DbReady:
+    """How the DB for this scan was got, its status for the reports, and warnings (notes)."""
+
+    how: DbSource
+    status: DbStatus
     warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Vouched:
+    """The cached DB's dates, and what vouches for them."""
+
+    updated_at: dt.datetime
+    next_update: dt.datetime | None
+    trust: DbTrust
+    sha256: str = ""
+    repository: str = ""
+
+    def status(self, how: DbSource, now: dt.datetime, policy: DbPolicy) -> DbStatus:
+        """The DbStatus the reports show for this DB, got `how`."""
+        record = DbRecord(self.sha256, self.updated_at, self.next_update or self.updated_at)
+        return DbStatus(
+            updated_at=self.updated_at,
+            checked_at=now,
+            source=how,
+            trust=self.trust,
+            sha256=self.sha256,
+            repository=self.repository,
+            max_age_days=policy.max_age_days,
+            cache_key=record.cache_key() if self.sha256 else "",
+        )
+
+    def age_days(self, now: dt.datetime) -> float:
+        """Days since the DB was built."""
+        return (now - self.updated_at).total_seconds() / 86400
 
 
 def read_metadata(cache_dir: Path) -> DbMetadata | None:
     """The cached DB's metadata, or None when there is no usable trivy.db + metadata.json."""
     db_dir = cache_dir / "db"
+    if not (db_dir / "trivy.db").is_file() or not os.path.lexists(db_dir / "metadata.json"):
+        return None
+    # Guarded: Trivy reads this file too, so a FIFO or device here is refused (exit 2).
+    text = read_text(db_dir / "metadata.json", InputKind.TRIVY_DB_METADATA, errors="replace")
     try:
-        if not (db_dir / "trivy.db").is_file():
-            return None
-        data = json.loads((db_dir / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(text)
+    except ValueError:
         return None
     if not isinstance(data, dict):
         return None
@@ -119,71 +171,124 @@ def resolve_cache_dir(explicit: Path | None, environ: Mapping[str, str]) -> Path
     return explicit.resolve()
 
 
+def vouch(cache_dir: Path, policy: DbPolicy) -> tuple[Vouched | None, str]:
+    """What vouches for the cached DB's date, or None and why nothing does.
+
+    A record of our own download (or a cache key carrying one) whose SHA-256 matches
+    trivy.db; else, only when the user accepts it, the DB's own metadata.json.
+    """
+    db_file = cache_dir / "db" / "trivy.db"
+    if not db_file.is_file():
+        return None, f"there is no cached DB in {db_file.parent}"
+    records = [(read_record(policy.record_path or default_record_path(cache_dir)), DbTrust.RECORD)]
+    records.append((from_cache_key(policy.cache_key), DbTrust.CACHE_KEY))
+    known = [(record, trust) for record, trust in records if record is not None]
+    why = f"no record of mlsecops downloading the DB in {db_file.parent} vouches for its date"
+    if known:
+        sha = db_sha256(db_file)
+        for record, trust in known:
+            if record.sha256 == sha:
+                vouched = Vouched(record.updated_at, record.next_update, trust, sha)
+                return replace(vouched, repository=record.repository), ""
+        why = f"{db_file} is not the file mlsecops recorded downloading (its SHA-256 differs)"
+    if policy.accept_unverified:
+        metadata = read_metadata(cache_dir)
+        if metadata is not None and metadata.version == SCHEMA_VERSION and metadata.as_of:
+            return Vouched(metadata.as_of, None, DbTrust.METADATA), ""
+        why = f"{why}, and its metadata.json gives no schema-{SCHEMA_VERSION} build date"
+    return None, why
+
+
+def judge_offline(cache_dir: Path, policy: DbPolicy, now: dt.datetime | None = None) -> DbReady:
+    """The DB an --offline scan may use: present, dated by something it cannot forge, young.
+
+    Raises ToolError (exit 3) otherwise: offline, an undatable or too old DB fails closed.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    require_offline_db(cache_dir)
+    vouched, why = vouch(cache_dir, policy)
+    if vouched is None:
+        raise ToolError(
+            f"the Trivy DB cannot be dated: {why}",
+            "let mlsecops download it once online into this --trivy-cache-dir (it records the "
+            "download), pass the record with --trivy-db-record, or, if only you write this "
+            "cache dir, pass --accept-unverified-db to date it by its own metadata.json",
+        )
+    age = vouched.age_days(now)
+    if age > policy.max_age_days:
+        raise ToolError(
+            f"the Trivy DB in {cache_dir / 'db'} was built {vouched.updated_at:%Y-%m-%d %H:%M} "
+            f"UTC, {age:.1f} days ago: older than the maximum of {policy.max_age_days:g} days",
+            "scan online once to download a current DB, or raise the maximum with "
+            "--max-db-age-days (action input max-db-age-days) if you accept the risk",
+        )
+    return DbReady(DbSource.OFFLINE, vouched.status(DbSource.OFFLINE, now, policy))
+
+
 def prepare_db(
     binary: Path,
     cache_dir: Path,
     *,
     repositories: Sequence[str] | None = None,
-    max_stale_days: float = DEFAULT_MAX_STALE_DAYS,
+    policy: DbPolicy | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     now: dt.datetime | None = None,
 ) -> DbReady:
     """Make sure cache_dir/db holds a DB a scan with --skip-db-update can use.
 
-    `repositories` default: $TRIVY_DB_REPOSITORY, else DEFAULT_DB_REPOSITORIES, tried in
-    order. Raises ToolError when every download fails and no cached DB is recent enough.
+    A cached DB is used without a download only when a record vouches for it and Trivy
+    would not rebuild it yet; its own metadata.json never decides that. `repositories`
+    default: $TRIVY_DB_REPOSITORY, else DEFAULT_DB_REPOSITORIES, tried in order. Raises
+    ToolError when every download fails and no vouched-for cached DB is recent enough.
     """
     now = now or dt.datetime.now(dt.UTC)
+    policy = policy or DbPolicy()
     if repositories is None:
         repositories = repositories_from_env(os.environ)
-    cached = read_metadata(cache_dir)
-    if cached is not None and cached.is_fresh(now):
-        return DbReady("fresh cache")
+    vouched, why = vouch(cache_dir, policy)
+    if vouched is not None and vouched.trust is not DbTrust.METADATA:
+        due = vouched.next_update or vouched.updated_at + _REBUILT_EVERY
+        if now < due and vouched.age_days(now) <= policy.max_age_days:
+            return DbReady(DbSource.FRESH_CACHE, vouched.status(DbSource.FRESH_CACHE, now, policy))
 
     failures: list[tuple[str, str]] = []
     for repository in repositories:
         problem = _download(binary, cache_dir, repository, timeout_seconds)
         if problem is None:
-            return DbReady("downloaded", repository)
+            fetched = _record_download(cache_dir, policy, repository, now)
+            return DbReady(DbSource.DOWNLOADED, fetched.status(DbSource.DOWNLOADED, now, policy))
         failures.append((repository, problem))
 
     last_error = failures[-1][1] if failures else "no repository to download from"
-    as_of = cached.as_of if cached is not None else None
-    if (
-        cached is not None
-        and cached.version == SCHEMA_VERSION
-        and as_of is not None
-        and now - as_of <= dt.timedelta(days=max_stale_days)
-    ):
+    limit = min(policy.max_stale_days, policy.max_age_days)
+    if vouched is not None and vouched.age_days(now) <= limit:
         warning = (
-            f"scanning with the cached Trivy DB from {as_of:%Y-%m-%d %H:%M} UTC: "
+            f"scanning with the cached Trivy DB from {vouched.updated_at:%Y-%m-%d %H:%M} UTC: "
             f"every DB download failed: {last_error}"
         )
-        return DbReady("stale cache", warnings=(warning,))
+        status = vouched.status(DbSource.STALE_CACHE, now, policy)
+        return DbReady(DbSource.STALE_CACHE, status, (warning,))
 
     tried = "; ".join(f"{repository}: {problem}" for repository, problem in failures)
+    unusable = why if vouched is None else f"the cached DB is more than {limit:g} days old"
     raise ToolError(
-        f"cannot download the Trivy DB ({tried or last_error}) and "
-        f"{_why_cache_unusable(cache_dir, cached, max_stale_days)}",
+        f"cannot download the Trivy DB ({tried or last_error}) and {unusable}",
         "retry later (registries rate-limit, e.g. TOOMANYREQUESTS), or put a Trivy DB "
         "(db/trivy.db and db/metadata.json) into --trivy-cache-dir and scan with --offline",
     )
 
 
-def _why_cache_unusable(cache_dir: Path, cached: DbMetadata | None, max_stale_days: float) -> str:
-    db_dir = cache_dir / "db"
-    if cached is None:
-        return f"there is no cached DB in {db_dir}"
-    if cached.version != SCHEMA_VERSION:
-        return (
-            f"the cached DB in {db_dir} has schema version {cached.version}, not {SCHEMA_VERSION}"
-        )
-    if cached.as_of is None:
-        return f"the cached DB in {db_dir} does not say when it was built"
-    return (
-        f"the cached DB in {db_dir} is from {cached.as_of:%Y-%m-%d}, "
-        f"more than {max_stale_days:g} days old"
-    )
+def _record_download(
+    cache_dir: Path, policy: DbPolicy, repository: str, now: dt.datetime
+) -> Vouched:
+    """Write the record of a DB just downloaded: its SHA-256 and the registry's dates."""
+    metadata = read_metadata(cache_dir)
+    updated = (metadata.as_of if metadata else None) or now
+    next_update = (metadata.next_update if metadata else None) or updated + _REBUILT_EVERY
+    sha = db_sha256(cache_dir / "db" / "trivy.db")
+    record = DbRecord(sha, updated, next_update, now, repository)
+    write_record(policy.record_path or default_record_path(cache_dir), record)
+    return Vouched(updated, next_update, DbTrust.RECORD, sha, repository)
 
 
 def _download(binary: Path, cache_dir: Path, repository: str, timeout: float) -> str | None:

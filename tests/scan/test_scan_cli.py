@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -392,8 +393,11 @@ def test_trivy_exiting_non_zero_on_a_corrupt_db(trivy_bin, tmp_path):
     cache = tmp_path / "cache"
     (cache / "db").mkdir(parents=True)
     (cache / "db" / "trivy.db").write_bytes(b"\0" * 8192)
-    (cache / "db" / "metadata.json").write_text('{"Version": 2}')
-    proc = scan(trivy_bin, cache, str(PROJECTS / "requirements"))
+    (cache / "db" / "metadata.json").write_text(
+        '{"Version": 2, "UpdatedAt": "%s"}' % dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    # No record vouches for this DB: only accepting its own metadata lets Trivy near it.
+    proc = scan(trivy_bin, cache, str(PROJECTS / "requirements"), "--accept-unverified-db")
     assert_one_line_error(proc, 3, "trivy fs failed")
 
 

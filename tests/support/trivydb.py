@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from mlsecops.trivy.db_record import DbRecord, db_sha256, default_record_path, write_record
+
 from .bolt import Bucket, write_bolt
 
 DEFAULT_ADVISORIES = Path(__file__).resolve().parent.parent / "fixtures" / "advisories.yaml"
@@ -259,6 +261,11 @@ def build_trivy_db_from(
         "DownloadedAt": stamp,
     }
     (db_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    # The record mlsecops writes when it downloads a DB: without it an offline scan cannot
+    # date the DB (mlsecops/trivy/db_record.py), as for a cache nobody vouches for.
+    built = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    record = DbRecord(db_sha256(db_dir / "trivy.db"), built, datetime(2999, 12, 31, tzinfo=UTC))
+    write_record(default_record_path(cache_dir), record)
     return db_dir
 
 

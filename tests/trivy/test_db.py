@@ -25,17 +25,29 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from mlsecops.errors import ToolError
+from mlsecops.core.db_status import DbTrust
+from mlsecops.errors import ToolError, UsageError
 from mlsecops.trivy.db import (
     DEFAULT_DB_REPOSITORIES,
     DbMetadata,
+    DbPolicy,
+    judge_offline,
     prepare_db,
     read_metadata,
     repositories_from_env,
     resolve_cache_dir,
 )
+from mlsecops.trivy.db_record import (
+    DbRecord,
+    db_sha256,
+    default_record_path,
+    read_record,
+    write_record,
+)
 from mlsecops.trivy.locate import default_cache_dir
 from mlsecops.trivy.run import fatal_cause
+from tests.support.markdown import render
+from tests.support.scan_cli import load_report, one_line_error, scan_cli
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
@@ -61,14 +73,22 @@ def write_metadata(db_dir: Path, *, updated: dt.datetime, next_update: dt.dateti
     (db_dir / "metadata.json").write_text(json.dumps(metadata))
 
 
-def cached_db(trivy_cache: Path, cache: Path, *, age: dt.timedelta, fresh: bool) -> Path:
-    """A cache dir holding the test DB, built `age` ago; due for an update unless fresh."""
+def cached_db(
+    trivy_cache: Path, cache: Path, *, age: dt.timedelta, fresh: bool, recorded: bool = True
+) -> Path:
+    """A cache dir holding the test DB, built `age` ago; due for an update unless fresh.
+
+    `recorded`: with the record mlsecops writes when it downloads a DB (beside db/).
+    """
     db_dir = cache / "db"
     db_dir.mkdir(parents=True)
     shutil.copy(trivy_cache / "db" / "trivy.db", db_dir / "trivy.db")
     updated = NOW - age
     next_update = NOW + dt.timedelta(hours=6) if fresh else updated + dt.timedelta(hours=6)
     write_metadata(db_dir, updated=updated, next_update=next_update)
+    if recorded:
+        sha = db_sha256(db_dir / "trivy.db")
+        write_record(default_record_path(cache), DbRecord(sha, updated, next_update, updated))
     return cache
 
 
@@ -178,10 +198,14 @@ def test_rate_limited_mirror_falls_back_to_the_next_repository(
     good = registry.serving("aquasecurity", db_layer)
     ready = prepare_db(trivy_bin, cache, repositories=[limited, good, REFUSED])
 
-    assert (ready.how, ready.repository, ready.warnings) == ("downloaded", good, ())
+    assert (ready.how, ready.status.repository, ready.warnings) == ("downloaded", good, ())
     metadata = read_metadata(cache)
-    assert metadata is not None and metadata.is_fresh(dt.datetime.now(dt.UTC))
-    assert metadata.updated_at == NOW
+    assert metadata is not None and metadata.updated_at == NOW
+    # The download is recorded: its SHA-256 and the registry's dates, beside db/.
+    record = read_record(default_record_path(cache))
+    assert record is not None and record.sha256 == db_sha256(cache / "db" / "trivy.db")
+    assert (record.updated_at, record.repository) == (NOW, good)
+    assert (ready.status.trust, ready.status.updated_at) == (DbTrust.RECORD, NOW)
     assert no_scratch_left(cache)
     # Now fresh: the next scan downloads nothing.
     registry.server.clear_log()
@@ -223,8 +247,7 @@ def test_every_download_fails_with_an_old_cached_db_is_a_tool_error(
         in message
     )
     assert f"{REFUSED}: Get " in message
-    day = (NOW - dt.timedelta(days=10)).strftime("%Y-%m-%d")
-    assert f"the cached DB in {cache / 'db'} is from {day}, more than 3 days old" in message
+    assert "and the cached DB is more than 3 days old" in message
     assert "scan with --offline" in message
 
 
@@ -244,18 +267,111 @@ def test_hung_registry_times_out(trivy_bin, silent_port, tmp_path):
 def test_max_stale_days_is_a_parameter(trivy_bin, trivy_cache, tmp_path):
     cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=2), fresh=False)
     with pytest.raises(ToolError, match="more than 1 days old"):
-        prepare_db(trivy_bin, cache, repositories=[REFUSED], max_stale_days=1)
+        prepare_db(trivy_bin, cache, repositories=[REFUSED], policy=DbPolicy(max_stale_days=1))
+
+
+# --- what dates a cached DB (issue 11): never its own metadata.json alone ------------------
+
+
+def forge_metadata(cache: Path, *, updated: dt.datetime) -> None:
+    """What an attacker who can write the cache writes: NextUpdate far ahead."""
+    write_metadata(
+        cache / "db", updated=updated, next_update=dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+    )
+
+
+def test_forged_next_update_keeps_no_old_db_online(
+    trivy_bin, trivy_cache, registry, db_layer, tmp_path
+):
+    cache = cached_db(
+        trivy_cache, tmp_path / "cache", age=dt.timedelta(days=400), fresh=False, recorded=False
+    )
+    forge_metadata(cache, updated=NOW - dt.timedelta(days=400))
+    good = registry.serving("aquasecurity", db_layer)
+    ready = prepare_db(trivy_bin, cache, repositories=[good])
+    assert ready.how == "downloaded"  # re-fetched, not kept until 2099
+    assert ready.status.updated_at == NOW and ready.status.age_days < 1  # its real age
+    assert registry.manifest_requests() == ["/v2/aquasecurity/trivy-db/manifests/2"]
+
+
+def test_forged_metadata_on_a_swapped_db_is_not_believed(
+    trivy_bin, trivy_cache, registry, db_layer, tmp_path
+):
+    # A record of our download exists, but trivy.db was replaced and its metadata says fresh.
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(hours=1), fresh=True)
+    with (cache / "db" / "trivy.db").open("ab") as db:
+        db.write(b"\0" * 4096)
+    forge_metadata(cache, updated=NOW)
+    good = registry.serving("aquasecurity", db_layer)
+    assert prepare_db(trivy_bin, cache, repositories=[good]).how == "downloaded"
+
+
+def test_no_vouched_db_and_no_download_fails_closed(trivy_bin, trivy_cache, registry, tmp_path):
+    cache = cached_db(
+        trivy_cache, tmp_path / "cache", age=dt.timedelta(hours=1), fresh=True, recorded=False
+    )
+    forge_metadata(cache, updated=NOW)
+    with pytest.raises(ToolError) as caught:
+        prepare_db(trivy_bin, cache, repositories=[REFUSED])
+    assert "no record of mlsecops downloading the DB" in caught.value.one_line()
+
+
+def test_a_cache_key_can_carry_the_record(trivy_bin, trivy_cache, registry, tmp_path):
+    cache = cached_db(
+        trivy_cache, tmp_path / "cache", age=dt.timedelta(hours=1), fresh=True, recorded=False
+    )
+    sha = db_sha256(cache / "db" / "trivy.db")
+    key = DbRecord(sha, NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=6)).cache_key()
+    limited = registry.answering("limited", 429, TOO_MANY)
+    ready = prepare_db(trivy_bin, cache, repositories=[limited], policy=DbPolicy(cache_key=key))
+    assert (ready.how, ready.status.trust, ready.status.cache_key) == (
+        "fresh cache",
+        DbTrust.CACHE_KEY,
+        key,
+    )
+    assert registry.server.log == []
+    # A key for another file vouches for nothing.
+    other = key.replace(sha, "0" * 64)
+    with pytest.raises(ToolError, match="is not the file mlsecops recorded downloading"):
+        prepare_db(trivy_bin, cache, repositories=[REFUSED], policy=DbPolicy(cache_key=other))
+
+
+def test_offline_the_db_must_be_vouched_for_and_young(trivy_cache, tmp_path):
+    young = cached_db(trivy_cache, tmp_path / "young", age=dt.timedelta(days=2), fresh=False)
+    ready = judge_offline(young, DbPolicy())
+    assert (ready.how, ready.status.trust) == ("offline cache", DbTrust.RECORD)
+    assert 1.9 < ready.status.age_days < 2.1
+
+    old = cached_db(trivy_cache, tmp_path / "old", age=dt.timedelta(days=10), fresh=False)
+    with pytest.raises(ToolError) as caught:
+        judge_offline(old, DbPolicy())
+    message = caught.value.one_line()
+    assert "10.0 days ago: older than the maximum of 7 days" in message
+    assert "--max-db-age-days" in message
+    assert judge_offline(old, DbPolicy(max_age_days=30)).status.age_days > 9
+
+    unrecorded = cached_db(
+        trivy_cache, tmp_path / "unrecorded", age=dt.timedelta(days=1), fresh=False, recorded=False
+    )
+    with pytest.raises(ToolError, match="cannot be dated: no record of mlsecops downloading"):
+        judge_offline(unrecorded, DbPolicy())
+    accepted = judge_offline(unrecorded, DbPolicy(accept_unverified=True))
+    assert (accepted.status.trust, accepted.status.sha256) == (DbTrust.METADATA, "")
+    # Accepting the metadata still ignores NextUpdate: an old UpdatedAt is old.
+    forge_metadata(unrecorded, updated=NOW - dt.timedelta(days=400))
+    with pytest.raises(ToolError, match="older than the maximum"):
+        judge_offline(unrecorded, DbPolicy(accept_unverified=True))
+
+
+def test_a_fifo_for_metadata_json_is_refused_not_read(trivy_cache, tmp_path):
+    cache = cached_db(trivy_cache, tmp_path / "cache", age=dt.timedelta(days=1), fresh=False)
+    (cache / "db" / "metadata.json").unlink()
+    os.mkfifo(cache / "db" / "metadata.json")
+    with pytest.raises(UsageError, match="is a FIFO"):
+        read_metadata(cache)
 
 
 # --- the pieces -------------------------------------------------------------------------
-
-
-def test_freshness_follows_trivys_rule():
-    hour = dt.timedelta(hours=1)
-    assert DbMetadata(2, next_update=NOW + hour).is_fresh(NOW)
-    assert DbMetadata(2, next_update=NOW - hour, downloaded_at=NOW - hour / 2).is_fresh(NOW)
-    assert not DbMetadata(2, next_update=NOW - hour, downloaded_at=NOW - 2 * hour).is_fresh(NOW)
-    assert not DbMetadata(1, next_update=NOW + hour).is_fresh(NOW)
 
 
 def test_metadata_reads_trivys_timestamps(tmp_path):
@@ -410,3 +526,75 @@ def test_scan_with_a_fresh_cached_db_touches_no_registry(
     assert proc.returncode == 0, proc.stderr
     assert "cached Trivy DB" not in proc.stdout
     assert registry.server.log == []
+
+
+# --- the DB's date and age in every report -------------------------------------------------
+
+
+def test_every_report_states_the_db_date_and_age(trivy_bin, trivy_cache, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(PROJECTS / "clean"),
+        "--json", str(out / "r.json"), "--summary", str(out / "s.md"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    db = load_report(out / "r.json")["db"]
+    assert (db["source"], db["trust"], db["verified"]) == ("offline cache", "record", True)
+    assert db["age_days"] < 1 and db["max_age_days"] == 7
+    assert db["sha256"] == db_sha256(trivy_cache / "db" / "trivy.db")
+    assert db["cache_key"].startswith("mlsecops-trivy-db-v1-") and db["sha256"] in db["cache_key"]
+    built = db["updated_at"][:16].replace("T", " ")
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("db: "))
+    assert f"Trivy DB built {built} UTC, 0." in line and "date verified by record" in line
+    assert f"Trivy DB built {built} UTC" in render((out / "s.md").read_text(encoding="utf-8"))
+
+
+def test_offline_an_undatable_db_exits_3_unless_accepted(trivy_bin, trivy_cache, tmp_path):
+    cache = cached_db(
+        trivy_cache, tmp_path / "cache", age=dt.timedelta(days=1), fresh=False, recorded=False
+    )
+    proc = scan_cli(trivy_bin, cache, str(PROJECTS / "clean"))
+    assert proc.returncode == 3
+    assert "the Trivy DB cannot be dated" in one_line_error(proc)
+    out = tmp_path / "r.json"
+    proc = scan_cli(
+        trivy_bin, cache, str(PROJECTS / "clean"), "--accept-unverified-db", "--json", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    db = load_report(out)["db"]
+    assert (db["trust"], db["verified"], db["sha256"]) == ("metadata only", False, "")
+    assert "date unverified: from its own metadata.json" in proc.stdout
+
+
+def test_online_scan_with_a_forged_db_reports_the_real_age(
+    trivy_bin, trivy_cache, registry, db_layer, tmp_path
+):
+    cache = cached_db(
+        trivy_cache, tmp_path / "cache", age=dt.timedelta(days=400), fresh=False, recorded=False
+    )
+    forge_metadata(cache, updated=NOW - dt.timedelta(days=400))
+    out = tmp_path / "r.json"
+    good = registry.serving("aquasecurity", db_layer)
+    proc = scan_online(trivy_bin, cache, good, str(PROJECTS / "clean"), "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    db = load_report(out)["db"]
+    assert (db["source"], db["trust"], db["repository"]) == ("downloaded", "record", good)
+    assert db["age_days"] < 1
+    assert read_record(default_record_path(cache)) is not None
+
+
+def test_a_model_only_scan_has_no_db(tmp_path):
+    (tmp_path / "empty").mkdir()
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"\0" * 16)
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsecops", "scan", str(tmp_path / "empty"), "--model", str(model),
+         "--json", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    assert load_report(out)["db"] is None
+    assert "db: " not in proc.stdout
