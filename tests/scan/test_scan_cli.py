@@ -393,9 +393,8 @@ def test_trivy_exiting_non_zero_on_a_corrupt_db(trivy_bin, tmp_path):
     cache = tmp_path / "cache"
     (cache / "db").mkdir(parents=True)
     (cache / "db" / "trivy.db").write_bytes(b"\0" * 8192)
-    (cache / "db" / "metadata.json").write_text(
-        '{"Version": 2, "UpdatedAt": "%s"}' % dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (cache / "db" / "metadata.json").write_text(json.dumps({"Version": 2, "UpdatedAt": now}))
     # No record vouches for this DB: only accepting its own metadata lets Trivy near it.
     proc = scan(trivy_bin, cache, str(PROJECTS / "requirements"), "--accept-unverified-db")
     assert_one_line_error(proc, 3, "trivy fs failed")
