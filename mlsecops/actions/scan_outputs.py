@@ -4,11 +4,12 @@
 | --- | --- | --- |
 | passed | true / false | false |
 | error | empty | the one-line reason |
-| counts (critical ... failing; vulnerabilities, secrets, misconfigurations, model-findings) | numbers | empty: nothing was counted, and 0 would read as clean |
+| counts (critical ... failing; and per kind) | numbers | empty: 0 would read as clean |
 | new | a number with a baseline, else empty | empty |
 | sarif-file, json-file | the files written | empty: nothing was written |
 | summary-file | the Markdown summary | the "could not check" summary |
 
+The per-kind counts: vulnerabilities, secrets, misconfigurations, model-findings.
 `exit-code` is written by scripts/action/scan.sh (it also sees a crash of Python itself);
 the last step of action.yml (scripts/action/gate.sh) has the final say on passed, exit-code
 and error, also when the scan step never ran.

@@ -12,10 +12,10 @@ from mlsecops.core.coverage import Coverage
 from mlsecops.core.db_status import DbStatus, DbTrust
 from mlsecops.core.findings import BaselineState, Finding, Severity
 from mlsecops.core.outcome import ScanOutcome
-from mlsecops.reports.kinds import counts_by_kind
 from mlsecops.core.text import has_surrogates, valid_unicode
 from mlsecops.errors import ToolError
 from mlsecops.paths import write_text_atomic
+from mlsecops.reports.kinds import counts_by_kind
 from mlsecops.schemas import describe, schema_errors
 from mlsecops.triage.policy import IgnoreEntry
 
