@@ -22,6 +22,7 @@ from mlsecops.modelscan.pickle_notes import BUDGET as PICKLE_BUDGET
 from mlsecops.modelscan.scanner import FileScan, printable, scan_files
 from mlsecops.paths import display_path
 from mlsecops.secretscan.findings import SecretCollector
+from mlsecops.secretscan.scrub import scrub_finding
 
 KIND = "model"
 
@@ -46,8 +47,9 @@ NOT_CHECKED: dict[str, Unchecked] = {
 class ModelScan:
     """The `--model` paths, with the pickle globals the project's policy trusts.
 
-    With `secrets`, every string the format handlers read (configs, metadata, pickle
-    strings, templates) goes through the shipped secret rules too (secretscan).
+    Every string the format handlers read (configs, metadata, pickle strings, templates)
+    goes through the shipped secret rules (secretscan): with `secrets` the secrets found are
+    findings; either way no other finding may quote one (a pickle's call arguments can).
     """
 
     paths: tuple[Path, ...]
@@ -62,13 +64,14 @@ class ModelScan:
             for item in found:
                 collector.add(item.text, item.target, item.location, item.member)
 
-        options = ScanOptions(
-            allowed_globals=tuple(self.allowed_globals), strings=strings if self.secrets else None
-        )
+        options = ScanOptions(allowed_globals=tuple(self.allowed_globals), strings=strings)
         files = scan_files(self.paths, options)
-        findings = tuple(finding for file in files for finding in file.findings)
+        known = collector.known()
+        findings = tuple(
+            scrub_finding(finding, known) for file in files for finding in file.findings
+        )
         targets = tuple(printable(display_path(path)) for path in self.paths)
-        secrets = tuple(collector.findings())
+        secrets = tuple(collector.findings()) if self.secrets else ()
         return SourceResult(findings + secrets, (), targets, ledger(files))
 
 

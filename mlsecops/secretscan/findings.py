@@ -77,6 +77,7 @@ class SecretCollector:
     def __init__(self) -> None:
         self._seen: set[tuple[str, str, str, str]] = set()
         self._findings: list[Finding] = []
+        self._known: dict[str, None] = {}  # the secrets themselves, to scrub other text
 
     def add(self, text: str, target: str, location: str = "", member: tuple[str, ...] = ()) -> None:
         """Look for secrets in one string read from `target` (in `member`) at `location`.
@@ -91,6 +92,7 @@ class SecretCollector:
             if key in self._seen:
                 continue
             self._seen.add(key)
+            self._known[match.secret] = None
             whole_file = not location and not member
             line = text.count("\n", 0, match.start) + 1 if whole_file else None
             self._findings.append(
@@ -110,6 +112,11 @@ class SecretCollector:
     def findings(self) -> list[Finding]:
         """The secrets found so far, in the order they were met."""
         return list(self._findings)
+
+    def known(self) -> list[str]:
+        """The secrets found so far, themselves: only for scrubbing other findings' text
+        (a pickle finding quoting the call that holds one), never for output."""
+        return list(self._known)
 
 
 def _matches(text: str, location: str) -> list[SecretMatch]:

@@ -8,7 +8,6 @@ every secret already known to be one, becomes its redacted form before it goes a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from mlsecops.secretscan.matching import find_secrets
@@ -47,15 +46,28 @@ def redact(secret: str) -> str:
 
 
 def _replace_known(text: str, secret: str) -> str:
+    """Every run of `text` that starts like `secret` (MIN_KNOWN characters or more, any
+    case) becomes its redacted form: the whole secret, or the part of it left where a
+    quote was cut short (`os.system('export HF_TOKEN=hf_Abc...'...)`)."""
     shown = redact(secret)
-    return re.sub(re.escape(secret), lambda _match: shown, text, flags=re.IGNORECASE)
+    head, lowered, wanted = secret[:MIN_KNOWN].lower(), text.lower(), secret.lower()
+    parts: list[str] = []
+    start = 0
+    while (hit := lowered.find(head, start)) >= 0:
+        end = hit + MIN_KNOWN
+        while end < len(text) and end - hit < len(wanted) and lowered[end] == wanted[end - hit]:
+            end += 1
+        parts += [text[start:hit], shown]
+        start = end
+    return "".join(parts) + text[start:]
 
 
 def scrub(text: str, known: Sequence[str] = ()) -> str:
     """`text` with every secret in it replaced by its redacted form: every match of a shipped
-    rule (in any letter case) and every one of the `known` secrets (also in any case)."""
+    rule (in any letter case), and every one of the `known` secrets (any case, and cut
+    short too)."""
     for secret in known:
-        if len(secret) >= MIN_KNOWN and secret.lower() in text.lower():
+        if len(secret) >= MIN_KNOWN:
             text = _replace_known(text, secret)
     matches = find_secrets(text, ignore_case=True)
     if not matches:

@@ -10,6 +10,7 @@ quotes a line. Every string of every finding, note and target passes `redact.scr
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from mlsecops.core.coverage import Coverage
@@ -25,21 +26,22 @@ _TEXT_FIELDS = tuple(
 )
 
 
-def scrub_finding(finding: Finding) -> Finding:
-    """The finding with every text field (and property and member name) scrubbed."""
+def scrub_finding(finding: Finding, known: Sequence[str] = ()) -> Finding:
+    """The finding with every text field (and property and member name) scrubbed, of rule
+    matches and of the `known` secrets."""
     changes: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         value = getattr(finding, name)
-        cleaned = scrub(value)
+        cleaned = scrub(value, known)
         if cleaned != value:
             changes[name] = cleaned
-    references = tuple(scrub(r) for r in finding.references)
+    references = tuple(scrub(r, known) for r in finding.references)
     if references != finding.references:
         changes["references"] = references
-    member = tuple(scrub(m) for m in finding.member)
+    member = tuple(scrub(m, known) for m in finding.member)
     if member != finding.member:
         changes["member"] = member
-    properties = {k: scrub(v) for k, v in finding.properties.items()}
+    properties = {k: scrub(v, known) for k, v in finding.properties.items()}
     if properties != finding.properties:
         changes["properties"] = properties
     return dataclasses.replace(finding, **changes) if changes else finding

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import struct
 import zipfile
@@ -139,3 +140,27 @@ def test_without_the_secret_scanner_model_strings_are_not_matched(tmp_path: Path
     result = ModelScan((tmp_path,), secrets=False).scan()
 
     assert [f for f in result.findings if f.kind is Kind.SECRET] == []
+
+
+class _Call:
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (self.command,))
+
+
+def test_a_finding_that_quotes_a_call_never_quotes_its_secret(tmp_path: Path) -> None:
+    """The pickle finding quotes the call's argument, cut at 40 characters: the token is cut
+    short, so no rule matches it; the collector knows it whole, and it is scrubbed anyway,
+    with the secret scanner on or off."""
+    fake = fake_secret("MLS-SECRET-HUGGINGFACE", "call")
+    command = f"export HF_TOKEN={fake.token}; curl https://example.invalid"
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(_Call(command), protocol=4))
+
+    for secrets in (True, False):
+        result = ModelScan((tmp_path,), secrets=secrets).scan()
+        deny = [f for f in result.findings if f.id == "MLS-PICKLE-DENY"]
+        assert deny and "export HF_TOKEN=hf_F…" in deny[0].description
+        assert not leaked(repr(result.findings), fake)
+        assert any(f.kind is Kind.SECRET for f in result.findings) is secrets
