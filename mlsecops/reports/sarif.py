@@ -35,6 +35,7 @@ from mlsecops.paths import SRCROOT, SourceRoots
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 from mlsecops.reports.fingerprints import FINGERPRINT_NAME, fingerprints
 from mlsecops.reports.sarif_rules import LEVELS, rule_descriptor
+from mlsecops.secretscan.findings import SECRET_PROPERTY
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/mlsecops/mlsecops-action"
@@ -199,7 +200,10 @@ def _message(finding: Finding, where: _Located) -> str:
         )
     else:
         label = "informational" if finding.severity is Severity.UNKNOWN else finding.severity.name
-        text = f"{finding.id} ({label}): {finding.title or finding.package}{place}."
+        # A secret's redacted form (4 characters and the length) says which one to rotate.
+        shown = finding.properties.get(SECRET_PROPERTY, "") if finding.kind is Kind.SECRET else ""
+        what = (finding.title or finding.package) + (f" ({shown})" if shown else "")
+        text = f"{finding.id} ({label}): {what}{place}."
     # A model finding's location (opcode position) and an image package's path are not
     # lines in a file, so they go in the message; a dependency file's is its line.
     if finding.location and (not where.is_file or finding.kind is not Kind.VULNERABILITY):

@@ -26,6 +26,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import entrypoint
+from tests.actions.composite import read_outputs
 from tests.actions.test_entrypoint import comment_env, github_env, pr_event
 from tests.support.fake_secrets import WINDOW, FakeSecret, fake_secret, fake_secrets
 from tests.support.images import build_docker_archive
@@ -259,8 +260,10 @@ def test_the_action_finds_every_secret_and_prints_none(
     }
     found = {(rule, Path(target).name) for rule, target in found_secrets(tmp_path / "r.json")}
     assert {(rule, Path(target).name) for rule, target in expected(planted)} <= found
-    step_outputs = outputs[str(tmp_path / "output")]
-    assert "secrets<<" in step_outputs or "secrets=" in step_outputs
+    report = load_report(tmp_path / "r.json")
+    step = read_outputs(tmp_path / "output")
+    for kind, name in (("secret", "secrets"), ("misconfiguration", "misconfigurations")):
+        assert step[name] == str(sum(report["counts_by_kind"][kind].values())) != "0"
     assert "MLS-SECRET-HUGGINGFACE" in outputs["PR comment"]
     assert leaks(outputs, planted) == []
 

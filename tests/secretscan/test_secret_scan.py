@@ -75,8 +75,11 @@ def test_every_rule_is_found_in_a_dotenv_with_its_line_and_redacted_form(
 ):
     fakes = fake_secrets("dotenv")
     (project / ".env").write_text("\n".join(f.line for f in fakes) + "\n")
+    sarif, summary = project.parent / "r.sarif", project.parent / "s.md"
 
-    proc, report = scan(trivy_bin, trivy_cache, project)
+    proc, report = scan(
+        trivy_bin, trivy_cache, project, "--sarif", str(sarif), "--summary", str(summary)
+    )
 
     found = secret_findings(report)
     assert set(found) == {(f.rule_id, f".env:{n}") for n, f in enumerate(fakes, start=1)}
@@ -87,6 +90,18 @@ def test_every_rule_is_found_in_a_dotenv_with_its_line_and_redacted_form(
         assert finding["fails_gate"] is True
     assert proc.returncode == 1
     assert not [f.rule_id for f in fakes if leaked(proc.stdout + proc.stderr, f)]
+    # Every report says which secret, by its redacted form: one SARIF rule per rule id.
+    hf = next(f for f in fakes if f.rule_id == "MLS-SECRET-HUGGINGFACE")
+    shown = f"{hf.token[:4]}… ({len(hf.token)} characters)"
+    run = json.loads(sarif.read_text())["runs"][0]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {f.rule_id for f in fakes}
+    messages = [r["message"]["text"] for r in run["results"]]
+    assert any(shown in m and m.startswith("MLS-SECRET-HUGGINGFACE") for m in messages)
+    assert shown.replace("_", "\\_") in summary.read_text()
+    assert report["counts_by_kind"]["secret"]["CRITICAL"] == sum(
+        1 for f in report["findings"] if f["kind"] == "secret" and f["severity"] == "CRITICAL"
+    )
+    assert shown in proc.stdout
 
 
 def test_a_notebook_output_a_yaml_config_and_a_dockerfile_env(trivy_bin, trivy_cache, project):
