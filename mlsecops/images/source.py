@@ -50,27 +50,8 @@ class ImageScan:
             target_type=TargetType.IMAGE,
             location_of=lambda target: IMAGE_CONFIG if target == artifact else target,
         )
-        return SourceResult(tuple(findings), trivy_notes(run), (name,), self._coverage(run))
-
-    def _coverage(self, run: TrivyRun) -> Coverage:
-        """Every package Trivy listed in the image: checked, or not checked and why."""
-        name = self.image.name
-        unsupported = _UNSCANNED_TYPES | {
-            match[1] for warning in run.warnings for match in _UNSUPPORTED.finditer(warning)
-        }
-        listed = 0
-        unchecked: list[NotChecked] = []
-        for result, package in run.packages():
-            listed += 1
-            item = f"{package.name} {package.version}".strip()
-            if Scanner.VULN not in self.scanners:
-                why = "the vuln scanner was not asked for (--scanners)"
-                unchecked.append(NotChecked(Unchecked.EXCLUDED, name, item, detail=why))
-            elif result.type in unsupported:
-                why = f"Trivy has no vulnerability data for {result.type} packages"
-                unchecked.append(NotChecked(Unchecked.SKIPPED_BY_TRIVY, name, item, detail=why))
-        image = FileRead(name, "image", packages=listed, checked=listed - len(unchecked))
-        return Coverage((image,), tuple(unchecked))
+        ledger = image_ledger(name, run, self.scanners)
+        return SourceResult(tuple(findings), trivy_notes(run), (name,), ledger)
 
     def _run(self) -> tuple[TrivyRun, str]:
         """Trivy's run, and the name Trivy gives the image itself (its config's target)."""
@@ -83,3 +64,25 @@ class ImageScan:
                 layout = extract_oci_tarball(image.path, Path(tmp))
                 return self.trivy.image_input(layout, self.cwd, self.scanners), str(layout)
         return self.trivy.image_input(image.path, self.cwd, self.scanners), str(image.path)
+
+
+def image_ledger(name: str, run: TrivyRun, scanners: frozenset[Scanner]) -> Coverage:
+    """The image as one ledger entry: every package Trivy listed in it, checked against the
+    DB, or not checked and why (the vuln scanner was not asked for; Trivy has no data for
+    that kind of package)."""
+    unsupported = _UNSCANNED_TYPES | {
+        match[1] for warning in run.warnings for match in _UNSUPPORTED.finditer(warning)
+    }
+    listed = 0
+    unchecked: list[NotChecked] = []
+    for result, package in run.packages():
+        listed += 1
+        item = f"{package.name} {package.version}".strip()
+        if Scanner.VULN not in scanners:
+            why = "the vuln scanner was not asked for (--scanners)"
+            unchecked.append(NotChecked(Unchecked.EXCLUDED, name, item, detail=why))
+        elif result.type in unsupported:
+            why = f"Trivy has no vulnerability data for {result.type} packages"
+            unchecked.append(NotChecked(Unchecked.SKIPPED_BY_TRIVY, name, item, detail=why))
+    image = FileRead(name, "image", packages=listed, checked=listed - len(unchecked))
+    return Coverage((image,), tuple(unchecked))

@@ -133,6 +133,15 @@ def test_a_dockerfile_running_as_root_and_a_privileged_kserve_service(
     (project / "deploy").mkdir()
     (project / "deploy" / "isvc.yaml").write_text(KSERVE_PRIVILEGED)
     (project / "deploy" / "safe.yaml").write_text(KSERVE_SAFE)
+    chart = project / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: model\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("image: example/model:1.0\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-model\nspec:\n"
+        "  containers:\n    - name: model\n      image: {{ .Values.image }}\n"
+        "      securityContext:\n        privileged: true\n"
+    )
 
     proc, report = scan(trivy_bin, trivy_cache, project, "--scanners", "misconfig")
 
@@ -143,6 +152,7 @@ def test_a_dockerfile_running_as_root_and_a_privileged_kserve_service(
     }
     assert ("DS-0002", "Dockerfile", None) in misconfigs  # no USER: runs as root
     assert ("MLS-KSERVE-PRIVILEGED", "deploy/isvc.yaml", 8) in misconfigs
+    assert ("KSV-0017", "chart/templates/pod.yaml", 8) in misconfigs  # Helm, rendered
     assert not [m for m in misconfigs if m[1] == "deploy/safe.yaml"]
     privileged = next(f for f in report["findings"] if f["id"] == "MLS-KSERVE-PRIVILEGED")
     assert (privileged["severity"], privileged["fails_gate"]) == ("HIGH", True)
