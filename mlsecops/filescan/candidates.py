@@ -20,6 +20,9 @@ _CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".tf", ".tfvars", ".hcl"
 _CONFIG_NAMES = ("dockerfile", "containerfile")
 _HEAD = 300  # bytes read to tell text from binary, as Trivy does
 _MIN_SIZE = 10  # Trivy's secret scanner skips smaller files
+# Trivy's secret scanner holds a whole text file in memory (and warns past 10 MB): a
+# dataset checked into the repository (a CSV, a JSONL of gigabytes) would exhaust a runner.
+MAX_SECRET_FILE = 32 << 20
 
 
 def is_config_file(name: str) -> bool:
@@ -67,3 +70,27 @@ def scanners_with_work(
             if found == wanted:
                 return frozenset(found)
     return frozenset(found)
+
+
+def large_text_files(
+    project: Path, skip: Sequence[Path] = (), limit: int = MAX_SECRET_FILE
+) -> list[Path]:
+    """Text files in `project` larger than `limit` (relative paths, `skip` and .git left out):
+    what the secret scan leaves out, and says so."""
+    skipped = {os.path.realpath(path) for path in skip}
+    found = []
+    for directory, subdirs, files in os.walk(project):
+        subdirs[:] = [
+            d
+            for d in subdirs
+            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped
+        ]
+        for name in files:
+            path = Path(directory, name)
+            try:
+                big = not path.is_symlink() and path.stat().st_size > limit
+            except OSError:
+                continue
+            if big and os.path.realpath(path) not in skipped and _is_text_file(path):
+                found.append(path.relative_to(project))
+    return sorted(found)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlsecops.core.scanners import Scanner
 from mlsecops.core.source import SourceResult
+from mlsecops.filescan.candidates import MAX_SECRET_FILE, large_text_files
 from mlsecops.paths import display_path
 from mlsecops.secretscan.redact import scrub
 from mlsecops.secretscan.trivy_secrets import file_prefix, secret_findings, secret_values
@@ -34,7 +35,9 @@ class FilesScan:
 
     def scan(self) -> SourceResult:
         """Secret and misconfiguration findings, named by the file they are in."""
-        run = self.trivy.files(self.project, self.scanners, self._inside(self.models))
+        skip = self._inside(self.models)
+        large = large_text_files(self.project, skip) if Scanner.SECRET in self.scanners else []
+        run = self.trivy.files(self.project, self.scanners, [*skip, *large])
 
         def name(target: str) -> str:
             return display_path(self.project / target)
@@ -45,6 +48,8 @@ class FilesScan:
         # shape of (Trivy's own rules): those found in this run are scrubbed by value.
         known = secret_values(run, self.project)
         notes = tuple(scrub(note, known) for note in trivy_notes(run))
+        if large:
+            notes += (_too_large_note(large),)
         return SourceResult(tuple(found), notes, (display_path(self.project),))
 
     def _inside(self, paths: Sequence[Path]) -> list[Path]:
@@ -56,3 +61,12 @@ class FilesScan:
             if resolved != base and resolved.is_relative_to(base):
                 inside.append(resolved.relative_to(base))
         return inside
+
+
+def _too_large_note(large: list[Path]) -> str:
+    shown = ", ".join(path.as_posix() for path in large[:3])
+    more = f" and {len(large) - 3} more" if len(large) > 3 else ""
+    return (
+        f"{len(large)} text file(s) larger than {MAX_SECRET_FILE >> 20} MiB were not scanned "
+        f"for secrets (a dataset, most likely): {shown}{more}."
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mlsecops.filescan.candidates import MAX_SECRET_FILE
 from tests.support.fake_secrets import FakeSecret, fake_secret, fake_secrets, leaked
 from tests.support.images import build_docker_archive
 from tests.support.scan_cli import load_report, one_line_error, scan_cli
@@ -322,3 +323,20 @@ def test_the_example_projects_hold_no_secret(trivy_bin, trivy_cache, example, tm
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert load_report(out)["findings"] == []
+
+
+def test_a_text_file_too_large_for_the_secret_scan_is_left_out_with_a_note(
+    trivy_bin, trivy_cache, project
+):
+    """Trivy holds a whole text file in memory: a dataset of gigabytes would exhaust the
+    runner, so files past the limit are skipped, and the report says which."""
+    row = "0.1,0.2,0.3,label\n"
+    data = project / "data" / "train.csv"
+    data.parent.mkdir()
+    data.write_text(row * ((MAX_SECRET_FILE // len(row)) + 1))
+    (project / ".env").write_text(fake_secret("MLS-SECRET-GROQ", "small").line + "\n")
+
+    _, report = scan(trivy_bin, trivy_cache, project, "--scanners", "secret")
+
+    assert list(secret_findings(report)) == [("MLS-SECRET-GROQ", ".env:1")]
+    assert any("not scanned for secrets" in n and "data/train.csv" in n for n in report["notes"])
