@@ -75,6 +75,7 @@ class SecretCollector:
     """
 
     def __init__(self) -> None:
+        """An empty collector, for one scan."""
         self._seen: set[tuple[str, str, str, str]] = set()
         self._findings: list[Finding] = []
         self._known: dict[str, None] = {}  # the secrets themselves, to scrub other text

@@ -27,7 +27,7 @@ class SecretMatch:
     secret: str = ""
 
     def __repr__(self) -> str:
-        # A match printed by accident (a debug line, a failed assertion) shows no secret.
+        """The rule and the span, never the secret (a debug line, a failed assertion)."""
         return f"SecretMatch({self.rule.id}, {self.start}:{self.end})"
 
 

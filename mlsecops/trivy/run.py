@@ -84,12 +84,14 @@ class Trivy:
     def image_input(
         self, archive_or_layout: Path, cwd: Path, scanners: frozenset[Scanner] = ALL_SCANNERS
     ) -> TrivyRun:
+        """`trivy image --input`: a docker-archive (plain or gzipped) or an OCI layout dir."""
         args = ["image", *_image_flags(scanners), "--input", str(archive_or_layout)]
         return self._run(args, None, cwd)
 
     def image_reference(
         self, reference: str, cwd: Path, scanners: frozenset[Scanner] = ALL_SCANNERS
     ) -> TrivyRun:
+        """`trivy image REFERENCE`: pulled from a registry or the local Docker engine."""
         return self._run(["image", *_image_flags(scanners)], reference, cwd)
 
     def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
