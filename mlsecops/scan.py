@@ -32,9 +32,11 @@ from mlsecops.filescan.candidates import scanners_with_work
 from mlsecops.filescan.source import FilesScan
 from mlsecops.images.source import ImageScan
 from mlsecops.images.targets import ImageTarget, classify_image
+from mlsecops.integrity.hashing import default_jobs
+from mlsecops.integrity.inventory import ModelHashes, read_manifests
 from mlsecops.modelscan import check_model_paths
 from mlsecops.modelscan.source import ModelScan
-from mlsecops.paths import SourceRoots
+from mlsecops.paths import SourceRoots, display_path
 from mlsecops.secretscan.scrub import scrub_result
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
@@ -82,6 +84,8 @@ class ScanRequest:
     # project; else the project's git top level is.
     workspace: Path | None = None
     scanners: frozenset[Scanner] = ALL_SCANNERS  # which of Trivy's scanners run
+    hash_models: bool = False  # hash each --model for the inventory (the SBOM lists them)
+    model_manifests: tuple[Path, ...] = ()  # `mlsecops hash` manifests to link models to
 
 
 def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
@@ -99,8 +103,12 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         )
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
+    manifests = read_manifests(request.model_manifests)
 
     sources, setup, db_status = _trivy_sources(request, project, images, policy)
+    if request.hash_models or manifests:
+        # First: a manifest that matches no model is a usage error, found before Trivy runs.
+        sources.insert(0, ModelHashes(request.models, manifests, default_jobs()))
     if request.models:
         secrets = Scanner.SECRET in request.scanners
         sources.append(ModelScan(request.models, policy.allow_globals, secrets))
@@ -112,7 +120,9 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         models=request.models,
         image_files=tuple((i.name, i.path) for i in images if i.path is not None),
     )
-    return replace(_judge(scanned, request, policy, gate, today, roots), db=db_status)
+    return replace(
+        _judge(scanned, request, policy, gate, today, roots, display_path(project)), db=db_status
+    )
 
 
 def _trivy_sources(
@@ -182,6 +192,7 @@ def _judge(
     gate: Gate,
     today: dt.date | None,
     roots: SourceRoots,
+    project: str = "",
 ) -> ScanOutcome:
     """Triage (policy ignores, then the baseline) and the outcome the gate judges."""
     triage = apply_policy(
@@ -203,6 +214,7 @@ def _judge(
         findings=tuple(sorted_findings(judged)),
         gate=gate,
         targets=scanned.targets,
+        project=project,
         notes=tuple(notes),
         policy_source=policy.source,
         expired_ignores=triage.expired,

@@ -6,8 +6,9 @@ config once; this module calls the core, and writes step outputs, the job summar
 exit code.
 
 Artifact layout: the model (file or directory) and, beside it, `<name>.mlsecops.json` (and
-`<name>.sha256` when asked for). upload-artifact roots the artifact at their common parent, so
-the downloaded artifact holds exactly those names at its top.
+`<name>.sha256` and `<name>.cdx.json`, the model's CycloneDX document, when asked for).
+upload-artifact roots the artifact at their common parent, so the downloaded artifact holds
+exactly those names at its top.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mlsecops.actions.integrity_inputs import Config, read_config
+from mlsecops.cli.integrity import write_model_bom
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError, run_guarded
 from mlsecops.github.commands import command, stop_commands
 from mlsecops.github.env_files import append, format_outputs
@@ -34,9 +36,11 @@ from mlsecops.integrity.report import render_markdown, render_text
 from mlsecops.integrity.sha256sum import sha256sum_text
 from mlsecops.integrity.signing import sign
 from mlsecops.integrity.verify import UNCHECKED_SIGNATURE, Difference, Verdict, verify_model
+from mlsecops.reports.bom_models import bom_problem
 
 MANIFEST_SUFFIX = ".mlsecops.json"
 SHA256SUM_SUFFIX = ".sha256"
+SBOM_SUFFIX = ".cdx.json"
 
 
 def prepare(config: Config, runner_temp: Path) -> dict[str, str]:
@@ -66,11 +70,16 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
     written = {"manifest": manifest_path}  # what is written beside the model, and uploaded
     if sums is not None:
         written["sha256sum file"] = sums
+    sbom = model.with_name(model.name + SBOM_SUFFIX) if config.sbom else None
+    if sbom is not None:
+        written["sbom file"] = sbom
     check_outputs(model, written)
     manifest = hash_model(model, provenance_from_environ(environ), default_jobs())
     if config.key is not None:
         manifest = sign(manifest, config.key)
     write_outputs(manifest, manifest_path, sums)
+    if sbom is not None:
+        write_model_bom(model, manifest, sbom)
     digest = manifest.digest()
     outputs = {
         "manifest-digest": digest,
@@ -78,6 +87,7 @@ def generate(config: Config, environ: Mapping[str, str]) -> tuple[dict[str, str]
         "bytes": str(manifest.total_bytes),
         "manifest-path": str(manifest_path),
         "model-path": str(model),
+        "sbom-path": str(sbom) if sbom is not None else "",
         "upload-paths": "\n".join(str(path) for path in [model, *written.values()]),
     }
     summary = (
@@ -104,12 +114,17 @@ def verify(config: Config, download_dir: Path, gh: str = "gh") -> tuple[Verdict,
     manifest = read_manifest(manifest_path)
     verdict = verify_model(model, manifest, default_jobs(), config.expected_digest, config.key)
     sums_name = model_name + SHA256SUM_SUFFIX
-    allowed = {model_name, manifests[0], sums_name}
+    sbom_name = model_name + SBOM_SUFFIX
+    allowed = {model_name, manifests[0], sums_name, sbom_name}
     extra = [Difference(name, "not part of the model") for name in top if name not in allowed]
     if sums_name in top:  # shipped for `sha256sum -c`: it must say what the manifest says
         problem = _sha256sum_problem(download_dir / sums_name, manifest)
         if problem:
             extra.append(Difference(sums_name, problem))
+    if sbom_name in top:  # the model's BOM travels with it: it must describe this manifest
+        problem = _sbom_problem(download_dir / sbom_name, manifest)
+        if problem:
+            extra.append(Difference(sbom_name, problem))
     verdict = dataclasses.replace(verdict, outside=tuple(sorted(extra, key=lambda d: d.path)))
     if config.verify_attestation:
         problem = attestation_problem(manifest_path, config.repository, config.signer_workflow, gh)
@@ -182,6 +197,35 @@ _NO_DIGEST_WARNING = (
     "verifying without expected-digest: the manifest travelled with the artifact, so whoever "
     "can replace the artifact can replace both. Pass the generate job's manifest-digest."
 )
+
+
+def _sbom_problem(path: Path, manifest: Manifest) -> str | None:
+    """Why the CycloneDX document beside the model does not describe `manifest`, or None."""
+    text = _read_regular(path, _MAX_SBOM_BYTES)
+    if text is None or len(text) > _MAX_SBOM_BYTES:
+        return "is not a regular file of a readable size"
+    try:
+        return bom_problem(text.decode("utf-8"), manifest)
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+
+
+_MAX_SBOM_BYTES = 256 * 1024 * 1024  # far above any model's file list
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """Up to `limit` + 1 bytes of a regular file, never following a symlink; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                return handle.read(limit + 1)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
 
 
 def _sha256sum_problem(path: Path, manifest: Manifest) -> str | None:

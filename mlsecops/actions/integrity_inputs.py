@@ -32,6 +32,7 @@ class Config:
     artifact_name: str
     model_path: Path | None = None  # generate
     sha256sum: bool = False
+    sbom: bool = False  # generate: also the model's CycloneDX document (`hash --sbom`)
     attest: bool = False
     retention_days: int = 0
     expected_digest: str | None = None  # verify
@@ -59,6 +60,7 @@ def read_config(environ: Mapping[str, str]) -> Config:
             name,
             model_path=Path(os.path.abspath(model)),
             sha256sum=Inputs(environ).flag("sha256sum"),
+            sbom=Inputs(environ).flag("sbom"),
             attest=Inputs(environ).flag("attest"),
             retention_days=_days(environ.get("MLSECOPS_RETENTION_DAYS", "")),
             key=key,

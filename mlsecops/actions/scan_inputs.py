@@ -63,6 +63,7 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
         fail_on_new_only=inputs.flag("fail-on-new-only"),
         workspace=workspace_from_env(env),
         scanners=parse_scanners(inputs.text("scanners")),
+        hash_models=inputs.path("sbom-file") is not None,
     )
     sarif_floor = inputs.text("sarif-severity") or None
     parse_sarif_floor(sarif_floor)  # refused before the scan, not after it
@@ -72,6 +73,7 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
         sarif_floor=sarif_floor,
         sarif_category=inputs.text("sarif-category", DEFAULT_CATEGORY),
         summary_file=inputs.path("summary-file") if summary else None,
+        sbom_file=inputs.path("sbom-file"),
         annotations=inputs.flag("annotations", default=True),
     )
     return ScanActionConfig(

@@ -6,7 +6,7 @@
 | error | empty | the one-line reason |
 | counts (critical ... failing; and per kind) | numbers | empty: 0 would read as clean |
 | new | a number with a baseline, else empty | empty |
-| sarif-file, json-file | the files written | empty: nothing was written |
+| sarif-file, json-file, sbom-file | the files written | empty: nothing was written |
 | summary-file | the Markdown summary | the "could not check" summary |
 
 The per-kind counts: vulnerabilities, secrets, misconfigurations, model-findings.
@@ -45,7 +45,15 @@ COUNT_OUTPUTS = (
     *KIND_OUTPUTS.values(),
 )
 # Every output the scan step writes, on every exit code (tests compare it with action.yml).
-OUTPUTS = ("passed", "error", *COUNT_OUTPUTS, "sarif-file", "json-file", "summary-file")
+OUTPUTS = (
+    "passed",
+    "error",
+    *COUNT_OUTPUTS,
+    "sarif-file",
+    "json-file",
+    "summary-file",
+    "sbom-file",
+)
 
 
 def success_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, str]:
@@ -71,6 +79,7 @@ def success_outputs(outcome: ScanOutcome, reports: ReportRequest) -> dict[str, s
         "sarif-file": _path_text(reports.sarif_file),
         "json-file": _path_text(reports.json_file),
         "summary-file": _path_text(reports.summary_file),
+        "sbom-file": _path_text(reports.sbom_file),
     }
 
 

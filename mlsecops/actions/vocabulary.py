@@ -24,6 +24,8 @@ ACTION_WORDS: dict[str, str | None] = {
     "--sarif": "input sarif-file",
     "--sarif-severity": "input sarif-severity",
     "--sarif-category": "input sarif-category",
+    "--sbom": "input sbom-file",
+    "--model-manifest": None,  # no action input: link a manifest with the CLI
     "--summary": None,  # the action always writes its summary file itself
     "--annotations": "annotations: true",
     "--trivy": "input trivy-version",  # the action installs the binary that version names

@@ -4,6 +4,7 @@ once, and hands plain values to the core."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -14,11 +15,12 @@ from typing import TypeVar
 from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError
 from mlsecops.integrity.create import check_outputs, hash_model, write_outputs
 from mlsecops.integrity.hashing import default_jobs
-from mlsecops.integrity.manifest import normalize_digest, read_manifest
+from mlsecops.integrity.manifest import Manifest, normalize_digest, read_manifest
 from mlsecops.integrity.provenance import provenance_from_environ
 from mlsecops.integrity.report import plural, render_text
 from mlsecops.integrity.signing import check_key, sign
 from mlsecops.integrity.verify import verify_model
+from mlsecops.paths import write_text_atomic
 
 P = TypeVar("P", bound=argparse.ArgumentParser)
 
@@ -43,6 +45,13 @@ def register(commands: argparse._SubParsersAction[P]) -> None:
         type=Path,
         metavar="FILE",
         help="also write a coreutils checksum file (`sha256sum -c FILE` from the model root)",
+    )
+    hash_.add_argument(
+        "--sbom",
+        type=Path,
+        metavar="FILE",
+        help="also write the model as a CycloneDX 1.6 machine-learning-model component: its "
+        "files' SHA-256 and formats, and the manifest digest",
     )
     hash_.set_defaults(handler=_cmd_hash)
 
@@ -86,6 +95,8 @@ def _cmd_hash(args: argparse.Namespace) -> int:
     outputs = {"--manifest": args.manifest}
     if args.sha256sum:
         outputs["--sha256sum"] = args.sha256sum
+    if args.sbom:
+        outputs["--sbom"] = args.sbom
     check_outputs(args.model, outputs)  # before hashing: fail fast, not after minutes
     key = key_from_environ(args.key_env, os.environ) if args.key_env else None
     started = time.perf_counter()
@@ -94,6 +105,8 @@ def _cmd_hash(args: argparse.Namespace) -> int:
     if key is not None:
         manifest = sign(manifest, key)
     write_outputs(manifest, args.manifest, args.sha256sum)
+    if args.sbom:
+        write_model_bom(args.model, manifest, args.sbom)
     print(
         f"hashed {plural(len(manifest.files), 'file')}, {manifest.total_bytes:,} bytes, "
         f"in {seconds:.2f} s ({args.jobs} jobs)"
@@ -101,8 +114,20 @@ def _cmd_hash(args: argparse.Namespace) -> int:
     print(f"wrote {args.manifest}" + (" (HMAC-signed)" if key is not None else ""))
     if args.sha256sum:
         print(f"wrote {args.sha256sum}")
+    if args.sbom:
+        print(f"wrote {args.sbom}")
     print(manifest.digest())  # the last line: scripts take it with `tail -n 1`
     return EXIT_PASSED
+
+
+def write_model_bom(model: Path, manifest: Manifest, path: Path) -> None:
+    """The CycloneDX document for the model `manifest` was just made from."""
+    # Imported here: the model scanner's format detection only when a BOM is asked for.
+    from mlsecops.integrity.inventory import model_record
+    from mlsecops.reports.bom_models import model_bom, now
+
+    document = model_bom(model_record(model, manifest), now())
+    write_text_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

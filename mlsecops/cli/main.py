@@ -99,6 +99,22 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         "--summary", type=Path, metavar="FILE", help="write the Markdown summary here"
     )
     scan.add_argument(
+        "--sbom",
+        type=Path,
+        metavar="FILE",
+        help="write a CycloneDX 1.6 ML-BOM here: every package listed, each image, each --model "
+        "(hashed as `mlsecops hash` does) and the vulnerabilities",
+    )
+    scan.add_argument(
+        "--model-manifest",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a manifest `mlsecops hash` wrote for one of the --model paths: the ML-BOM links "
+        "that model to its digest (repeatable; needs --sbom)",
+    )
+    scan.add_argument(
         "--annotations",
         action="store_true",
         help="print GitHub workflow-command annotations for the worst findings",
@@ -206,6 +222,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from mlsecops.scan import ScanRequest, run_scan
 
     parse_sarif_floor(args.sarif_severity)  # a bad flag is an error before the scan, not after
+    if args.model_manifest and args.sbom is None:
+        raise UsageError(
+            "--model-manifest links a model in the ML-BOM, and no --sbom was asked for",
+            "add --sbom FILE, or drop --model-manifest",
+        )
     scanners = parse_scanners(args.scanners)
     outcome = run_scan(
         ScanRequest(
@@ -230,6 +251,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             fail_on_new_only=args.fail_on_new_only,
             workspace=workspace_from_env(os.environ),
+            hash_models=args.sbom is not None,
+            model_manifests=tuple(args.model_manifest),
             scanners=scanners,
         )
     )
@@ -257,6 +280,7 @@ def write_outputs(outcome: ScanOutcome, args: argparse.Namespace) -> None:
             sarif_floor=args.sarif_severity,
             sarif_category=args.sarif_category,
             summary_file=args.summary,
+            sbom_file=args.sbom,
             annotations=args.annotations,
         ),
     )

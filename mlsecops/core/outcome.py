@@ -21,6 +21,7 @@ class ScanOutcome:
     findings: tuple[Finding, ...]  # sorted, most severe first; ignored ones included
     gate: Gate
     targets: tuple[str, ...] = ()
+    project: str = ""  # the scanned project directory, as reports show paths
     notes: tuple[str, ...] = ()  # warnings a reader must see (skips, degraded modes)
     policy_source: str = ""
     expired_ignores: tuple[IgnoreEntry, ...] = ()

@@ -15,10 +15,12 @@ from pathlib import Path
 
 from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
 from mlsecops.core.findings import TargetType
+from mlsecops.core.inventory import Inventory
 from mlsecops.core.scanners import ALL_SCANNERS, Scanner
 from mlsecops.core.source import SourceResult
 from mlsecops.images.targets import ImageSource, ImageTarget, extract_oci_tarball
 from mlsecops.secretscan.trivy_secrets import secret_findings
+from mlsecops.trivy.packages import image_inventory, inventory_packages
 from mlsecops.trivy.results import TrivyRun
 from mlsecops.trivy.run import Trivy, trivy_notes
 
@@ -39,7 +41,8 @@ class ImageScan:
     scanners: frozenset[Scanner] = ALL_SCANNERS
 
     def scan(self) -> SourceResult:
-        """The image's vulnerabilities and secrets, Trivy's warnings, and its ledger."""
+        """The image's vulnerabilities and secrets, Trivy's warnings, its ledger, and its
+        packages and digests as its inventory."""
         run, artifact = self._run()
         name = self.image.name
         findings = run.findings(lambda _target: name, TargetType.IMAGE)
@@ -51,7 +54,10 @@ class ImageScan:
             location_of=lambda target: IMAGE_CONFIG if target == artifact else target,
         )
         ledger = image_ledger(name, run, self.scanners)
-        return SourceResult(tuple(findings), trivy_notes(run), (name,), ledger)
+        inventory = Inventory(
+            inventory_packages(run, lambda _target: name), (image_inventory(run, name),)
+        )
+        return SourceResult(tuple(findings), trivy_notes(run), (name,), ledger, inventory)
 
     def _run(self) -> tuple[TrivyRun, str]:
         """Trivy's run, and the name Trivy gives the image itself (its config's target)."""

@@ -15,6 +15,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mlsecops.core.findings import Finding
 from mlsecops.errors import UsageError
@@ -207,6 +208,14 @@ class _Scanner:
         except Exception as exc:  # one bad file must not end the whole scan
             found = [notes.internal_error(target, exc)]
         return FileScan(target, tuple(found), handler.name if handler else "")
+
+
+def file_format(handle: BinaryIO, size: int, name: str) -> str:
+    """The name of the handler a scan would read this open file with ("" when none would):
+    what the ML-BOM gives as a model file's format, without scanning it."""
+    data = file_data(handle, size, Where(name), printable(name))
+    handler = _Scanner(ScanOptions()).identify(data)
+    return handler.name if handler else ""
 
 
 def printable(text: str) -> str:

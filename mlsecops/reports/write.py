@@ -11,6 +11,7 @@ from mlsecops.core.outcome import ScanOutcome
 from mlsecops.errors import UsageError
 from mlsecops.paths import write_text_atomic
 from mlsecops.reports.annotations import plan_annotations
+from mlsecops.reports.cyclonedx import write_sbom
 from mlsecops.reports.json_report import write_json_report
 from mlsecops.reports.sarif import DEFAULT_CATEGORY, build_sarif
 from mlsecops.reports.summary import render_summary
@@ -25,6 +26,7 @@ class ReportRequest:
     sarif_floor: str | None = None  # None: LOW
     sarif_category: str = DEFAULT_CATEGORY
     summary_file: Path | None = None
+    sbom_file: Path | None = None  # the CycloneDX ML-BOM
     annotations: bool = False
     extra_notes: tuple[str, ...] = ()  # e.g. why no PR comment was posted
 
@@ -76,4 +78,6 @@ def write_reports(outcome: ScanOutcome, request: ReportRequest) -> WrittenReport
         write_text_atomic(request.summary_file, summary)
     if request.json_file is not None:
         write_json_report(outcome, request.json_file)
+    if request.sbom_file is not None:
+        write_sbom(outcome, request.sbom_file)
     return WrittenReports(tuple(annotation_lines), summary)

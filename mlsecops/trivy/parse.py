@@ -13,15 +13,33 @@ from typing import Any
 
 from mlsecops.core.findings import Finding, Kind, Severity
 from mlsecops.trivy.json_values import dicts as _dicts
-from mlsecops.trivy.json_values import listed
+from mlsecops.trivy.json_values import listed, number
 from mlsecops.trivy.json_values import text as _str
 from mlsecops.trivy.parse_checks import misconfigurations, secrets
-from mlsecops.trivy.results import Package, Result, ResultClass
+from mlsecops.trivy.results import ArtifactMetadata, Package, Result, ResultClass
 
 
 def parse_report(report: dict[str, Any]) -> tuple[Result, ...]:
     """Every result of a Trivy JSON report, with its packages and its findings."""
     return tuple(_result(result) for result in _dicts(report.get("Results")))
+
+
+def parse_metadata(report: dict[str, Any]) -> ArtifactMetadata:
+    """The report's `Metadata`: an image's digests and OS (empty for other scans)."""
+    metadata = report.get("Metadata")
+    if not isinstance(metadata, dict):
+        return ArtifactMetadata()
+    os_info = metadata.get("OS")
+    os_name = ""
+    if isinstance(os_info, dict) and _str(os_info.get("Family")):
+        os_name = f"{_str(os_info.get('Family'))} {_str(os_info.get('Name'))}".strip()
+    return ArtifactMetadata(
+        image_id=_str(metadata.get("ImageID")),
+        repo_digests=_strs(metadata.get("RepoDigests")),
+        repo_tags=_strs(metadata.get("RepoTags")),
+        diff_ids=_strs(metadata.get("DiffIDs")),
+        os=os_name,
+    )
 
 
 def _result(result: dict[str, Any]) -> Result:
@@ -49,6 +67,15 @@ def _package(package: dict[str, Any]) -> Package:
     identifier = package.get("Identifier")
     if not isinstance(identifier, dict):
         identifier = {}
+    version = _str(package.get("Version"))
+    source = None
+    if _str(package.get("SrcName")):
+        source = (
+            _str(package.get("SrcName")),
+            _str(package.get("SrcVersion")),
+            _str(package.get("SrcRelease")),
+            _int(package.get("SrcEpoch")),
+        )
     return Package(
         name=_str(package.get("Name")),
         version=_str(package.get("Version")),
@@ -58,7 +85,18 @@ def _package(package: dict[str, Any]) -> Package:
         lines=_first_span(package),
         dev=package.get("Dev") is True,
         path=_str(package.get("FilePath")),
+        full_version=_full_version(version, _str(package.get("Release")), package.get("Epoch")),
+        source=source,
     )
+
+
+def _full_version(version: str, release: str, epoch: Any) -> str:
+    """`epoch:version-release`, as Trivy gives an OS package's installed version."""
+    if release:
+        version = f"{version}-{release}"
+    if isinstance(epoch, int) and epoch > 0:
+        version = f"{epoch}:{version}"
+    return version
 
 
 def _first_span(package: dict[str, Any]) -> tuple[int, int] | None:
@@ -137,3 +175,13 @@ def _cvss_score(vuln: dict[str, Any]) -> float | None:
             if isinstance(score, int | float) and 0 < score <= 10:
                 return float(score)
     return None
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str) and item)
+
+
+def _int(value: Any) -> int:
+    return number(value) or 0

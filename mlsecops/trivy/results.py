@@ -50,6 +50,12 @@ class Package:
     lines: tuple[int, int] | None = None  # first location's start and end line in the file
     dev: bool = False  # a development dependency (needs --include-dev-deps to be listed)
     path: str = ""  # inside an image: where the package lives
+    # `version` with an OS package's epoch and release (`1:1.2.13.dfsg-1`), as findings
+    # give the installed version; the same as `version` for language packages.
+    full_version: str = ""
+    # An OS package's source package (advisories are filed under it: glibc for libc6), as
+    # (name, version, release, epoch); empty for language packages.
+    source: tuple[str, str, str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,23 @@ class Result:
 
 
 @dataclass(frozen=True)
+class ArtifactMetadata:
+    """What Trivy says about the scanned artifact itself: an image's digests and OS."""
+
+    image_id: str = ""  # sha256:<hex> of the image config
+    repo_digests: tuple[str, ...] = ()  # NAME@sha256:<hex> of the manifest
+    repo_tags: tuple[str, ...] = ()
+    diff_ids: tuple[str, ...] = ()
+    os: str = ""  # "debian 12"
+
+
+@dataclass(frozen=True)
 class TrivyRun:
     """Trivy's results and the warnings it logged while producing them."""
 
     results: tuple[Result, ...]
     warnings: tuple[str, ...] = ()
+    metadata: ArtifactMetadata = ArtifactMetadata()
 
     def findings(
         self, name_target: TargetNamer, target_type: TargetType = TargetType.FILE

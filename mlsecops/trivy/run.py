@@ -19,7 +19,7 @@ from mlsecops.errors import ToolError, UsageError
 from mlsecops.misconfig.checks import CHECK_NAMESPACE, checks_dir
 from mlsecops.secretscan.redact import scrub
 from mlsecops.secretscan.trivy_config import config_path
-from mlsecops.trivy.parse import parse_report
+from mlsecops.trivy.parse import parse_metadata, parse_report
 from mlsecops.trivy.results import TrivyRun
 
 # With all four Trivy makes no network connection at all (checked against Trivy 0.76).
@@ -156,7 +156,7 @@ class Trivy:
                 ) from exc
         if not isinstance(report, dict):
             raise ToolError("trivy wrote a JSON report that is not an object", "upgrade Trivy")
-        return TrivyRun(parse_report(report), _warnings(proc.stderr))
+        return TrivyRun(parse_report(report), _warnings(proc.stderr), parse_metadata(report))
 
 
 def _secret_flags() -> list[str]:
