@@ -20,6 +20,7 @@ from mlsecops.errors import UsageError
 from tests.actions.composite import ActionRun, read_outputs, run_composite
 from tests.actions.conftest import plant_hostile_modules
 from tests.integrity.integrity_models import HF_FILES, make_hf_model, write
+from tests.support.cyclonedx import bom_errors
 from tests.support.markdown import live_parts
 from tests.support.runner_log import commands_in
 
@@ -150,6 +151,38 @@ def test_verify_fails_when_the_sha256sum_file_is_not_the_manifests(
         ("outside the model", ["model.sha256"]),
     ]
     assert verdict.outside[0].detail.startswith(detail)
+
+
+def test_generate_with_sbom_ships_the_models_cyclonedx_document_and_verify_checks_it(
+    tmp_path: Path,
+) -> None:
+    model = make_hf_model(tmp_path / "out" / "model")
+    config = read_config(
+        _env(mode="generate", model_path=str(model), artifact_name="model", sbom="true")
+        | _env(retention_days="7")
+    )
+    outputs, _ = generate(config, {})
+    sbom = tmp_path / "out" / "model.cdx.json"
+    assert outputs["sbom-path"] == str(sbom)
+    assert outputs["upload-paths"].splitlines()[-1] == str(sbom)
+    assert bom_errors(sbom.read_text()) == []
+    download = tmp_path / "download"
+    download.mkdir()
+    upload(outputs["upload-paths"], download)
+    digest = outputs["manifest-digest"]
+    verify_config = read_config(_env(mode="verify", artifact_name="model", expected_digest=digest))
+    verdict, _ = verify(verify_config, download)
+    assert verdict.passed, verdict.groups()
+    # A document that describes other files is not the model's: verify says so.
+    shipped = download / "model.cdx.json"
+    shipped.write_text(
+        shipped.read_text().replace(outputs["manifest-digest"], "sha256:" + "0" * 64)
+    )
+    verdict, verified = verify(verify_config, download)
+    assert verified["verified"] == "false"
+    assert [(d.path, d.detail) for d in verdict.outside] == [
+        ("model.cdx.json", "names another manifest digest")
+    ]
 
 
 def test_verify_fails_when_the_manifest_is_swapped_for_one_matching_a_new_model(

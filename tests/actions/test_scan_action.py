@@ -15,6 +15,7 @@ from mlsecops.actions.scan_outputs import OUTPUTS
 from mlsecops.core.text import md_text
 from tests.actions.composite import read_outputs, run_composite
 from tests.actions.conftest import REPO, plant_hostile_modules
+from tests.support.cyclonedx import bom_errors
 from tests.support.trivydb import build_trivy_db
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
@@ -73,6 +74,17 @@ def test_clean_project_passes(runner):
     assert run.step("Upload SARIF to code scanning").kind == "skipped"
     assert "## ✅ mlsecops: PASSED" in run.summary
     assert Path(run.outputs["summary-file"]).read_text() == run.summary
+
+
+def test_sbom_file_input_writes_the_ml_bom_and_names_it_as_output(runner, tmp_path):
+    sbom = tmp_path / "bom.cdx.json"
+    run = runner("clean", **{"sbom-file": str(sbom)})
+    assert not run.failed, [(s.name, s.stderr) for s in run.steps if s.outcome == "failure"]
+    assert run.outputs["sbom-file"] == str(sbom)
+    assert bom_errors(sbom.read_text()) == []
+    names = {c["name"].lower() for c in json.loads(sbom.read_text())["components"]}
+    assert names == {"requests", "pyyaml", "jinja2", "torch", "urllib3", "numpy", "tqdm"}
+    assert runner("clean").outputs["sbom-file"] == ""
 
 
 def test_fail_on_none_passes_a_vulnerable_project_but_reports_it(runner):
