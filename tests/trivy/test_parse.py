@@ -7,7 +7,8 @@ from pathlib import Path
 from mlsecops.core.findings import TargetType
 from mlsecops.trivy.results import ResultClass
 from mlsecops.trivy.run import Trivy, TrivyOptions
-from tests.support.images import build_oci_layout
+from tests.support.images import build_docker_archive, build_oci_layout
+from tests.test_testbed import IMAGE_CONTENT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "projects"
 
@@ -58,3 +59,21 @@ def test_an_os_package_is_placed_in_its_os_not_in_the_path_trivy_read(
     assert findings
     # Trivy names the result `<layout dir> (debian 12)`: a temp dir for an OCI tarball.
     assert {f.location for f in findings} == {"debian 12"}
+
+
+def test_an_image_run_carries_its_digests_and_each_os_packages_full_version_and_source(
+    trivy_bin, trivy_cache, tmp_path
+):
+    image = build_docker_archive(tmp_path / "image.tar", **IMAGE_CONTENT)
+    run = trivy(trivy_bin, trivy_cache).image_input(image, tmp_path)
+    assert run.metadata.image_id.startswith("sha256:")
+    assert run.metadata.repo_tags == ("example/ml:1.0",)
+    assert run.metadata.os == "debian 12"
+    assert len(run.metadata.diff_ids) == 1
+    packages = {p.name: p for _, p in run.packages()}
+    zlib = packages["zlib1g"]
+    # Trivy's Version is the upstream part only; findings give epoch:version-release.
+    assert (zlib.version, zlib.full_version) == ("1.2.13.dfsg", "1:1.2.13.dfsg-1")
+    assert zlib.source == ("zlib", "1.2.13.dfsg", "1", 1)
+    assert packages["libc6"].purl.startswith("pkg:deb/debian/libc6@2.36-9%2Bdeb12u1")
+    assert packages["torch"].full_version == "2.5.1" and packages["torch"].source is None
