@@ -91,7 +91,8 @@ def _verdict(findings: Sequence[Finding], failing: Collection[int]) -> list[dict
     verdict = ModelVerdict.FAIL if fails else ModelVerdict.WARN if open_ else ModelVerdict.PASS
     props = [prop("model:verdict", verdict), prop("model:findings", len(open_))]
     for finding in findings:
-        where = finding.target + (f" {finding.location}" if finding.location else "")
+        where = finding.target + "".join(f" > {member}" for member in finding.member)
+        where += f" {finding.location}" if finding.location else ""
         state = " (ignored)" if finding.ignored else ""
         text = f"{finding.id} {finding.severity.name}{state} {where}: {finding.title}"
         props.append(prop("model:finding", text))
