@@ -80,6 +80,10 @@ RULES: tuple[Rule, ...] = (
          "An allow-listed callable that deserializes its argument (torch.storage."
          "_load_from_bytes runs torch.load) gets data built at load time or too large to "
          "check, so what it unpickles was not scanned. Do not load it."),
+    Rule("MLS-PICKLE-EXTERNAL-FILE", _M, _H, "Pickle makes joblib unpickle another file",
+         "An old joblib array wrapper names a file that joblib.load reads with "
+         "allow_pickle=True. HIGH when the name leaves the model's directory; MEDIUM when it "
+         "is a companion file next to it, which must be scanned too."),
     Rule("MLS-PICKLE-ENCODED", _M, _H, "Dangerous pickle hidden as base64 or hex text",
          "A string decodes to a pickle with dangerous globals; code that decodes and "
          "unpickles it runs them. Loading the file alone does not, hence HIGH, not CRITICAL. "

@@ -5,6 +5,11 @@ bytes straight into the stream (an object array is written as a pickle of its ow
 plain opcode reader would lose its place there; this BUILD hook passes over the bytes
 exactly as joblib's unpickler reads them (with a seek, in a plain file), and reads any
 embedded pickle with the same machine and budget.
+
+joblib before 0.10 wrote arrays to files of their own instead, named by an
+`NDArrayWrapper`; joblib.load still reads them, with `numpy.load(..., allow_pickle=True)`
+on the name joined to the pickle's directory (an absolute name or `..` leaves it). Each
+such name is recorded for a finding: that file is unpickled too.
 """
 
 from __future__ import annotations
@@ -21,13 +26,24 @@ _WRAPPERS = frozenset(
         ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
     }
 )
+_OLD_WRAPPERS = frozenset(
+    {
+        ("joblib.numpy_pickle_compat", "NDArrayWrapper"),
+        ("sklearn.externals.joblib.numpy_pickle_compat", "NDArrayWrapper"),
+    }
+)
 _TYPESTR = re.compile(r"[<>|=]?([?bBiufcmMOSUV])(\d*)")
 MAX_NESTING = 8  # object arrays inside object arrays: each is a pickle inside the pickle
 
 
 def after_build(machine: Machine, obj: object, state: object) -> list[Segment]:
     """The BUILD hook: past a joblib array wrapper, consume the array it announces."""
-    if not _is_wrapper(obj):
+    if _is_wrapper(obj, _OLD_WRAPPERS):
+        filename = _fields(state).get("filename")
+        if isinstance(filename, str):
+            machine.segment.external.append((machine.position(), filename))
+        return []
+    if not _is_wrapper(obj, _WRAPPERS):
         return []
     fields = _fields(state)
     shape = fields.get("shape")
@@ -48,11 +64,11 @@ def after_build(machine: Machine, obj: object, state: object) -> list[Segment]:
     return []
 
 
-def _is_wrapper(obj: object) -> bool:
+def _is_wrapper(obj: object, kinds: frozenset[tuple[str, str]]) -> bool:
     if not (isinstance(obj, Result) and obj.action is Action.INSTANCE):
         return False
     target = obj.target
-    return isinstance(target, Global) and (target.module, target.name) in _WRAPPERS
+    return isinstance(target, Global) and (target.module, target.name) in kinds
 
 
 def _fields(state: object) -> dict[str, object]:

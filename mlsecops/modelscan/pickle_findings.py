@@ -17,6 +17,7 @@ from mlsecops.modelscan.pickle_notes import (
     PickleSource,
     budget_findings,
     encoded_findings,
+    external_findings,
     frame_findings,
     pickle_finding,
     stream_problems,
@@ -55,6 +56,7 @@ def judge(parse: Parse, rules: Rules, source: PickleSource, nested: NestedScan) 
     findings += tally.findings(rules, source)
     findings += stream_problems(flat, source)
     findings += frame_findings(parse.anomalies, 1 + len(parse.other_readings), source)
+    findings += external_findings([item for s in flat + others for item in s.external], source)
     findings += budget_findings(list(dict.fromkeys(skipped)), source)
     return findings
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from mlsecops.core.findings import Finding, Severity
 from mlsecops.modelscan.budget import Limit, Skipped
@@ -22,6 +23,7 @@ TRAILING = "MLS-PICKLE-TRAILING"
 BUDGET = "MLS-PICKLE-BUDGET"
 FRAME = "MLS-PICKLE-FRAME"
 ENCODED = "MLS-PICKLE-ENCODED"
+EXTERNAL = "MLS-PICKLE-EXTERNAL-FILE"
 
 
 class Loader(enum.Enum):
@@ -125,6 +127,41 @@ def _budget(limit: Limit, items: list[Skipped], source: PickleSource) -> Finding
         ),
         fix="Do not load this file; re-create it from a trusted source.",
         position=None, extra={"budget": limit.value, "times": str(len(items))},
+    )  # fmt: skip
+
+
+def external_findings(
+    external: Sequence[tuple[Position, str]], source: PickleSource
+) -> list[Finding]:
+    """Files joblib.load unpickles because an old array wrapper in this pickle names them.
+
+    HIGH when the name leaves the pickle's directory (absolute, or climbing out with `..`):
+    loading the model then unpickles whatever file sits there, which no scan of the model
+    directory checks. MEDIUM when it stays inside: a real old joblib dump, whose companion
+    file must be scanned with it (scan the directory, not only this file).
+    """
+    return [_external(position, name, source) for position, name in dict.fromkeys(external)]
+
+
+def _external(position: Position, name: str, source: PickleSource) -> Finding:
+    path = PurePosixPath(name.replace("\\", "/"))
+    outside = path.is_absolute() or ".." in path.parts or name[1:3] == ":\\"
+    severity = Severity.HIGH if outside else Severity.MEDIUM
+    where = "outside the model's directory" if outside else "next to this file"
+    return pickle_finding(
+        EXTERNAL, severity, source, package=name,
+        title=f"Pickle makes joblib unpickle another file, {where}",
+        description=(
+            f"An old joblib array wrapper (NDArrayWrapper) names the file {name!r}: "
+            "joblib.load reads it with numpy.load(..., allow_pickle=True), so a pickle in that "
+            f"file runs too. It is {where}."
+        ),
+        fix=(
+            "Do not load this file." if outside else
+            "Scan the whole model directory (the companion file too), or re-save the model "
+            "with a current joblib, which keeps arrays inside the dump."
+        ),
+        position=position, extra={"file": name},
     )  # fmt: skip
 
 

@@ -92,6 +92,8 @@ class Segment:
     # Strings that may hold a secret, for the secrets collector: (offset, the str pushed
     # just before it, e.g. its dict key, or "", the string).
     texts: list[tuple[int, str, str]] = field(default_factory=list)
+    # Files a loader unpickles because this pickle names them (old joblib array wrappers).
+    external: list[tuple[Position, str]] = field(default_factory=list)
 
 
 class StreamDesync(Exception):
@@ -178,7 +180,7 @@ class Machine:
         self.index = self.offset = self.charged = 0
         self.counts: dict[tuple[object, ...], Event] = {}
         self.checked: dict[int, object] = {}  # constants already checked (kept alive here)
-        self.segment = Segment(reader.offset, [], [], [], [])
+        self.segment = Segment(reader.offset, [], [], [], [], external=[])
 
     # -- the loop ------------------------------------------------------------------------
 

@@ -112,6 +112,14 @@ def protocol0_in_bytes() -> bytes:
     return proto(3) + b"}" + ustr("cache") + binbytes(PAYLOAD0) + b"s" + STOP
 
 
+def old_joblib_wrapper(filename: str) -> bytes:
+    """What joblib < 0.10 wrote for an array kept in a file of its own (old format)."""
+    state = b"}" + ustr("filename") + ustr(filename) + b"s"
+    state += ustr("subclass") + glob("numpy", "ndarray") + b"s"
+    wrapper = glob("joblib.numpy_pickle_compat", "NDArrayWrapper") + b")\x81"
+    return proto(2) + b"}" + ustr("coef") + wrapper + state + b"bs" + STOP
+
+
 def huge_long(digits: int = 5000) -> bytes:
     """LONG4 with an integer of `digits` decimal digits, passed to os.system."""
     value = 10 ** (digits - 1)
@@ -161,6 +169,9 @@ def pickle_class_cases() -> list[Case]:
              old_protocol_broken_after_global(), "posix.system"),
         case("protocol0_in_bytes.pkl", "protocol-0 pickle stored as a bytes value", "CRITICAL",
              protocol0_in_bytes(), "os.system"),
+        case("old_joblib_outside.pkl", "old joblib array file outside the directory (allow_pickle)",
+             "HIGH", old_joblib_wrapper("/tmp/elsewhere/array.npy"), "/tmp/elsewhere/array.npy",
+             rules=("MLS-PICKLE-EXTERNAL-FILE",)),
         case("huge_long.pkl", "integer of 5,000 digits in a call", "CRITICAL", huge_long(), "os.system"),
         case("huge_text_int.pkl", "protocol-0 integer of 5,000 digits", "CRITICAL", huge_text_int(), "os.system"),
     ]  # fmt: skip

@@ -23,6 +23,7 @@ from pickle_corpus import (
     frame_straddle,
     huge_long,
     import_only,
+    old_joblib_wrapper,
     old_protocol_broken_after_global,
 )
 
@@ -133,6 +134,21 @@ def test_load_from_bytes_of_computed_data_is_high(tmp_path: Path) -> None:
     (finding,) = [f for f in findings if f.id == "MLS-PICKLE-DESERIALIZE"]
     assert finding.severity is Severity.HIGH
     assert "builtins.bytearray" in finding.package
+
+
+@pytest.mark.parametrize(
+    ("name", "severity"),
+    [
+        ("model.pkl_01.npy", Severity.MEDIUM),
+        ("../../shared/array.npy", Severity.HIGH),
+        ("/srv/array.npy", Severity.HIGH),
+    ],
+)
+def test_old_joblib_array_files_are_named(name: str, severity: Severity, tmp_path: Path) -> None:
+    findings = scan_models([_write(tmp_path, old_joblib_wrapper(name))])
+    assert [(f.id, f.severity, f.package) for f in findings] == [
+        ("MLS-PICKLE-EXTERNAL-FILE", severity, name)
+    ]
 
 
 # -- hidden as text ----------------------------------------------------------------------
