@@ -4,6 +4,9 @@
     /tmp/pickle-bench/bin/pip install picklescan joblib scikit-learn
     .venv/bin/python benchmarks/bench_pickles.py --tools-bin /tmp/pickle-bench/bin [--rounds 5]
 
+`--before DIR` adds an earlier mlsecops as a contender: DIR holds its `mlsecops` package
+(`git archive <commit> mlsecops | tar -x -C DIR`), run with PYTHONPATH=DIR.
+
 picklescan, joblib and scikit-learn live in that throwaway venv, never in the project's:
 joblib and scikit-learn only make realistic data (a joblib dump, a fitted KNN model).
 Every case generates its data under --dir, runs each contender as its own process in
@@ -54,11 +57,12 @@ class Run:
     output: str = ""
 
 
-def timed(command: list[str], cwd: Path) -> Run:
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
         proc = subprocess.run(
             ["/usr/bin/time", "-f", "%U %S %e %M", "-o", stats.name, *command],
             cwd=cwd, capture_output=True, text=True, check=False, timeout=3600,
+            env={**os.environ, **(env or {})},
         )  # fmt: skip
         user, system, wall, rss = stats.read().split()[-4:]
     return Run(float(user) + float(system), float(wall), int(rss) / 1024, proc.stdout)
@@ -82,16 +86,28 @@ def spread(values: list[float]) -> str:
 
 
 class Bench:
-    def __init__(self, root: Path, tools: Path, rounds: int) -> None:
+    def __init__(self, root: Path, tools: Path, rounds: int, before: Path | None) -> None:
         self.root = root
         self.tools = tools
         self.rounds = rounds
+        self.before = before
         self.empty = root / "cwd"  # a project with nothing for Trivy: a model-only scan
         self.empty.mkdir(parents=True, exist_ok=True)
 
-    def mlsecops(self, path: Path, *extra: str) -> Run:
+    def mlsecops(self, path: Path, *extra: str, before: bool = False) -> Run:
         command = [PYTHON, "-m", "mlsecops", "scan", "--model", str(path), "--fail-on", "NONE"]
-        return timed([*command, *extra], self.empty)
+        env = {"PYTHONPATH": str(self.before)} if before and self.before else None
+        return timed([*command, *extra], self.empty, env)
+
+    def contenders(self, path: Path) -> dict[str, Callable[[], Run]]:
+        """mlsecops, picklescan and (with --before) the earlier mlsecops, on `path`."""
+        found = {
+            "mlsecops": lambda: self.mlsecops(path),
+            "picklescan": lambda: self.picklescan(path),
+        }
+        if self.before:
+            found["mlsecops before"] = lambda: self.mlsecops(path, before=True)
+        return found
 
     def picklescan(self, path: Path) -> Run:
         return timed([str(self.tools / "picklescan"), "-p", str(path)], self.empty)
@@ -110,28 +126,25 @@ class Bench:
                 data = {"id": index, "name": f"item{index}", "w": [0.5 * index, 1.0, 2.0]}
                 blob = pickle.dumps(data, protocol=2 + index % 4)
                 (folder / f"{index:06d}.pkl").write_bytes(blob)
-        runs = interleaved(
-            {
-                "mlsecops": lambda: self.mlsecops(folder),
-                "mlsecops, empty dir": lambda: self.mlsecops(none),
-                "picklescan": lambda: self.picklescan(folder),
-                "picklescan, empty dir": lambda: self.picklescan(none),
-            },
-            self.rounds,
-        )
+        contenders = self.contenders(folder)
+        tools = list(contenders)
+        for tool, run in self.contenders(none).items():
+            contenders[f"{tool}, empty dir"] = run
+        runs = interleaved(contenders, self.rounds)
         print(f"\n## {count} tiny pickles in one directory ({self.rounds} rounds)\n")
         print("| contender | CPU s (median, spread) | wall s | CPU per file, start-up off |")
         print("|---|---|---|---|")
         per_file = {}
-        for tool in ("mlsecops", "picklescan"):
+        for tool in tools:
             cpu = [r.cpu for r in runs[tool]]
             base = med([r.cpu for r in runs[f"{tool}, empty dir"]])
             per_file[tool] = (med(cpu) - base) / count * 1e3
             wall = med([r.wall for r in runs[tool]])
             print(f"| {tool} | {med(cpu):.2f} ({spread(cpu)}) | {wall:.2f} | "
                   f"{per_file[tool]:.3f} ms |")  # fmt: skip
-        ratio = per_file["mlsecops"] / per_file["picklescan"]
-        print(f"\nmlsecops / picklescan CPU per file: {ratio:.2f}x")
+        for tool in tools:
+            ratio = per_file[tool] / per_file["picklescan"]
+            print(f"\n{tool} / picklescan CPU per file: {ratio:.2f}x")
 
     # -- opcodes -----------------------------------------------------------------------
 
@@ -143,26 +156,21 @@ class Bench:
             "str dict 1M": lambda: {f"token{i}": i for i in range(1_000_000)},
         }
         print(f"\n## Pickles of millions of opcodes ({self.rounds} rounds)\n")
-        print("| pickle | MB | opcodes | mlsecops CPU s | picklescan CPU s | CPU ratio | "
-              "mlsecops MiB | picklescan MiB |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|")
+        print("| pickle | MB | opcodes | contender | CPU s (median, spread) | vs picklescan | "
+              "peak MiB |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|")
         for label, make in shapes.items():
             path = self.root / f"opcodes-{label.replace(' ', '-')}.pkl"
             if not path.exists():
                 path.write_bytes(pickle.dumps(make(), protocol=4))
             ops = _count_opcodes(path)
-            runs = interleaved(
-                {
-                    "m": lambda p=path: self.mlsecops(p),  # type: ignore[misc]
-                    "p": lambda p=path: self.picklescan(p),  # type: ignore[misc]
-                },
-                self.rounds,
-            )
-            m_cpu, p_cpu = [r.cpu for r in runs["m"]], [r.cpu for r in runs["p"]]
-            m_rss, p_rss = med([r.rss for r in runs["m"]]), med([r.rss for r in runs["p"]])
-            print(f"| {label} | {path.stat().st_size / 1e6:.0f} | {ops / 1e6:.1f}M | "
-                  f"{med(m_cpu):.2f} ({spread(m_cpu)}) | {med(p_cpu):.2f} ({spread(p_cpu)}) | "
-                  f"{med(m_cpu) / med(p_cpu):.2f}x | {m_rss:.0f} | {p_rss:.0f} |")  # fmt: skip
+            runs = interleaved(self.contenders(path), self.rounds)
+            reference = med([r.cpu for r in runs["picklescan"]])
+            for tool, found in runs.items():
+                cpu = [r.cpu for r in found]
+                print(f"| {label} | {path.stat().st_size / 1e6:.0f} | {ops / 1e6:.1f}M | {tool} | "
+                      f"{med(cpu):.2f} ({spread(cpu)}) | {med(cpu) / reference:.2f}x | "
+                      f"{med([r.rss for r in found]):.0f} |")  # fmt: skip
 
     # -- knn ---------------------------------------------------------------------------
 
@@ -171,10 +179,7 @@ class Bench:
         if not path.exists():
             rows = megabytes * (1 << 20) // (40 * 8 + 16)  # _fit_X (40 float64s a row), indexes
             self.tool_python(_KNN_MAKER, str(path), str(rows))
-        runs = interleaved(
-            {"mlsecops": lambda: self.mlsecops(path), "picklescan": lambda: self.picklescan(path)},
-            self.rounds,
-        )
+        runs = interleaved(self.contenders(path), self.rounds)
         size = path.stat().st_size / (1 << 20)
         print(f"\n## KNN model pickle, {size:.0f} MiB ({self.rounds} rounds)\n")
         print("| contender | wall s | CPU s | peak MiB | peak / file size |")
@@ -192,14 +197,16 @@ class Bench:
         if not path.exists():
             self.tool_python(_JOBLIB_MAKER, str(path), str(megabytes))
         reads = [_bytes_read(path) for _ in range(self.rounds)]
-        runs = interleaved(
-            {"mlsecops": lambda: self.mlsecops(path), "picklescan": lambda: self.picklescan(path)},
-            self.rounds,
-        )
+        before = [_bytes_read(path, self.before) for _ in range(self.rounds)] if self.before else []
+        runs = interleaved(self.contenders(path), self.rounds)
         size = path.stat().st_size
         print(f"\n## Plain joblib dump, {size / (1 << 20):.0f} MiB ({self.rounds} rounds)\n")
         print(f"bytes mlsecops reads from it: {med(reads) / (1 << 20):.2f} MiB "
-              f"({100 * med(reads) / size:.2f} % of the file)\n")  # fmt: skip
+              f"({100 * med(reads) / size:.2f} % of the file)")  # fmt: skip
+        if before:
+            print(f"bytes mlsecops before reads from it: {med(before) / (1 << 20):.2f} MiB "
+                  f"({100 * med(before) / size:.2f} % of the file)")  # fmt: skip
+        print()
         print("| contender | wall s | CPU s | peak MiB |")
         print("|---|---|---|---|")
         for tool, found in runs.items():
@@ -233,7 +240,7 @@ def _count_opcodes(path: Path) -> int:
         return sum(1 for _ in pickletools.genops(handle))
 
 
-def _bytes_read(path: Path) -> int:
+def _bytes_read(path: Path, before: Path | None = None) -> int:
     """Bytes the scan reads (rchar), less what the same process reads for a 1-byte file."""
     code = (
         "import sys; from pathlib import Path; from mlsecops.modelscan import scan_models;"
@@ -243,8 +250,10 @@ def _bytes_read(path: Path) -> int:
     )
     tiny = path.parent / "one-byte"
     tiny.write_bytes(b"N")
+    env = {**os.environ, "PYTHONPATH": str(before)} if before else None
+    # cwd: not the repository, whose mlsecops would shadow the PYTHONPATH one (sys.path[0]).
     proc = subprocess.run([PYTHON, "-c", code, str(path), str(tiny)], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+                          text=True, check=True, env=env, cwd=path.parent)  # fmt: skip
     return int(proc.stdout.split()[-1])
 
 
@@ -318,9 +327,10 @@ def main() -> None:
     parser.add_argument("--knn-mb", type=int, default=229)
     parser.add_argument("--joblib-mb", type=int, default=200)
     parser.add_argument("--cases", default="tiny,opcodes,knn,joblib,bombs")
+    parser.add_argument("--before", type=Path, help="an earlier mlsecops package's parent dir")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args.dir, args.tools_bin, args.rounds)
+    bench = Bench(args.dir, args.tools_bin, args.rounds, args.before)
     print(f"# bench_pickles: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     cases = {
         "tiny": lambda: bench.tiny(args.files),

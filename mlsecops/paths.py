@@ -10,6 +10,7 @@ model root given). Light on purpose: `mlsecops hash` imports this module.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -24,13 +25,20 @@ MODEL_ROOT = "MODELROOT"  # + 1, 2, ...: model roots given outside the repositor
 
 def display_path(path: Path, base: Path | None = None) -> str:
     """`path` relative to `base` (default: the working directory) with `/`, else absolute."""
-    base = (base or Path.cwd()).resolve()
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    absolute = Path(os.path.normpath(absolute))
-    try:
-        return absolute.relative_to(base).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    cwd = os.getcwd()
+    root = _resolved(cwd) if base is None else os.path.realpath(base)
+    absolute = os.path.normpath(os.path.join(cwd, path))
+    if absolute == root:
+        return "."
+    if absolute.startswith(root.rstrip("/") + "/"):
+        return absolute[len(root.rstrip("/")) + 1 :]
+    return absolute
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(directory: str) -> str:
+    # The working directory's real path, once per directory (not once per file shown).
+    return os.path.realpath(directory)
 
 
 def source_root(scanned: Path, workspace: Path | None = None) -> Path:

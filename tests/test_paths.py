@@ -91,3 +91,21 @@ def test_a_symlinked_spelling_of_the_root_still_matches(tmp_path: Path):
     os.symlink(real, link)
     roots = SourceRoots(link)
     assert roots.place(str(real / "sub" / "f.txt")) == Place(SRCROOT, "sub/f.txt")
+
+
+def test_display_path_is_relative_to_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    from mlsecops.paths import display_path
+
+    real = tmp_path / "real"
+    (real / "models").mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.chdir(real)
+    assert display_path(Path("models/a.pkl")) == "models/a.pkl"
+    assert display_path(real / "models" / ".." / "b.pkl") == "b.pkl"
+    assert display_path(Path(".")) == "."
+    assert display_path(tmp_path / "other.pkl") == f"{tmp_path}/other.pkl"
+    assert display_path(real / "models" / "a.pkl", base=real / "models") == "a.pkl"
+    monkeypatch.chdir(link)  # entered through a link: the working directory is the real one
+    assert display_path(Path("models/a.pkl")) == "models/a.pkl"
+    assert display_path(link / "models" / "a.pkl") == f"{link}/models/a.pkl"

@@ -189,15 +189,16 @@ class _Scanner:
         self._files.append((real, self._scan_one(path, printable(display_path(path)))))
 
     def _scan_one(self, path: Path, target: str) -> FileScan:
-        where = Where(target, model_dir=path.parent)
         handler = None
         try:
-            if not stat.S_ISREG(path.stat().st_mode):
+            status = path.stat()
+            if not stat.S_ISREG(status.st_mode):
                 # A FIFO or device would block or never end; no loader reads models from one.
                 return FileScan(target, (notes.unreadable(target, "it is not a regular file"),))
+            # The pickle reader's budgets for everything read from this file.
+            where = Where(target, model_dir=path.parent, budget=Budget.for_file(status.st_size))
             with path.open("rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
-                where = dataclasses.replace(where, budget=Budget.for_file(size))
                 data = file_data(handle, size, where, printable(path.name))
                 handler, found = self._top_level(data)
         except OSError as exc:
