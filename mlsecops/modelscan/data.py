@@ -47,8 +47,13 @@ def file_data(handle: BinaryIO, size: int, where: Where, name: str) -> Data:
 
     handle.seek(0)
     head = handle.read(HEAD_SIZE)
-    sniffed = _sniffed(head, name, lambda: read_stream(fresh, size, where.budget, after_build))
-    return Data(where, sniffed, fresh, random_access, size, on_disk=handle)
+
+    def parse() -> Parse:
+        if len(head) == size:  # the whole file is the head already read: not read again
+            return read_bytes(head, where.budget, after_build)
+        return read_stream(fresh, size, where.budget, after_build)
+
+    return Data(where, _sniffed(head, name, parse), fresh, random_access, size, on_disk=handle)
 
 
 def bytes_data(blob: bytes, where: Where, name: str = "") -> Data:
