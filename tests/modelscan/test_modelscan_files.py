@@ -226,8 +226,9 @@ def test_a_magic_less_pickle_is_parsed_once(tmp_path: Path, monkeypatch) -> None
     from mlsecops.modelscan.formats import pickles
 
     calls = []
-    real = data.read_stream
+    real, real_bytes = data.read_stream, data.read_bytes
     monkeypatch.setattr(data, "read_stream", lambda *a: calls.append(a) or real(*a))
+    monkeypatch.setattr(data, "read_bytes", lambda *a: calls.append(a) or real_bytes(*a))
     monkeypatch.setattr(pickles, "read_stream", lambda *a: calls.append(a) or real(*a))
     (tmp_path / "weights").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
     monkeypatch.chdir(tmp_path)
