@@ -2,34 +2,32 @@
 
 Trivy lists conda packages but does not look up their vulnerabilities, not even those of
 the `pip:` section (aquasecurity/trivy#1856). Here the `pip:` entries are PyPI packages as
-they are; conda packages that are a PyPI project under the same or another name (the table
-in mlsecops/data/conda-pypi.yml) are looked up as that project, through the SBOM route.
+they are; conda packages that are a PyPI project under the same or another name
+(deps/conda_names: conda-forge's mapping plus a curated one) are looked up as that project,
+through the SBOM route.
 Findings point at the file's line. Conda packages with no PyPI twin are in the coverage
 ledger (no-pypi-twin), and specs without an exact version become unpinned findings.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from mlsecops.core.coverage import NotChecked, Unchecked
 from mlsecops.core.findings import Finding
-from mlsecops.deps.listing import Declared, FileKind, Listing, normalise
+from mlsecops.deps.conda_names import pypi_name
+from mlsecops.deps.listing import Declared, FileKind, Listing
 from mlsecops.deps.requirements_txt import parse_requirement
 from mlsecops.deps.unpinned import unpinned_finding
 from mlsecops.errors import UsageError
 from mlsecops.guarded.files import read_text
 from mlsecops.guarded.limits import InputKind
 from mlsecops.guarded.yaml_text import compose_yaml
-
-MAPPING_RESOURCE = "conda-pypi.yml"
 
 _CONDA_SPEC = re.compile(r"^(?:[^\s:]+::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9._-]*)\s*(?P<rest>.*)$")
 _PLAIN_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
@@ -50,20 +48,6 @@ class Environment:
     path: Path
     dependencies: tuple[CondaDependency, ...]
     unchecked_pip: tuple[tuple[str, int], ...] = ()  # pip: lines naming no package (-r, URLs)
-
-
-@functools.cache
-def _mapping() -> dict[str, str]:
-    text = resources.files("mlsecops").joinpath("data", MAPPING_RESOURCE).read_text("utf-8")
-    data = yaml.safe_load(text)
-    table = {normalise(name): normalise(name) for name in data.get("same-name", [])}
-    table.update({normalise(c): normalise(p) for c, p in (data.get("renamed") or {}).items()})
-    return table
-
-
-def pypi_name(conda_name: str) -> str | None:
-    """The PyPI project a conda package is, or None when it has no known PyPI twin."""
-    return _mapping().get(normalise(conda_name))
 
 
 def conda_version(rest: str) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlsecops.deps.conda import conda_version, pypi_name, read_environment
+from mlsecops.deps.conda import conda_version, read_environment
+from mlsecops.deps.conda_names import pypi_name
 from mlsecops.errors import UsageError
 from tests.support.scan_cli import findings_by_id, load_report, one_line_error, scan_cli
 
@@ -75,14 +76,14 @@ def test_conda_and_pip_packages_are_scanned_on_their_lines(
     assert torch["fix"] == "upgrade pytorch (PyPI: torch) to 2.6.0"
     # Not exact: `=1.26` means every 1.26.* release; ranges too.
     unpinned = {f["package"]: f["line"] for f in data["findings"] if f["id"] == "MLS-UNPINNED"}
-    assert unpinned == {"numpy": 9, "scikit-learn": 10, "transformers": 16}
+    assert unpinned == {"numpy": 9, "scikit-learn": 10, "pip": 13, "transformers": 16}
     # Conda-only packages are named in the ledger, never dropped; and so is the pip: line
     # we cannot read, and each spec with no exact version.
     ledger = {(i["reason"], i["name"], i["line"]) for i in data["coverage"]["not_checked"]}
     assert ledger == {
         ("no-pypi-twin", "python", 6),
         ("no-pypi-twin", "cudatoolkit", 12),
-        ("no-pypi-twin", "pip", 13),
+        ("unpinned", "pip", 13),  # pip is a PyPI project (conda-forge's mapping says so)
         ("unpinned", "numpy", 9),
         ("unpinned", "scikit-learn", 10),
         ("unpinned", "transformers", 16),
@@ -93,7 +94,7 @@ def test_conda_and_pip_packages_are_scanned_on_their_lines(
     # Trivy's own "conda is not supported for vulnerability scanning" would be misleading.
     assert not any("Conda package is supported" in n for n in data["notes"])
     text = summary.read_text()
-    assert "3 not checked" in text and "conda package with no PyPI project" in text
+    assert "2 not checked" in text and "conda package with no PyPI project" in text
     assert "environment.yml:7`" in text
 
 
