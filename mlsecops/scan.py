@@ -40,6 +40,7 @@ from mlsecops.paths import SourceRoots, display_path
 from mlsecops.secretscan.scrub import scrub_result
 from mlsecops.triage.baseline import BaselineEntry, compare
 from mlsecops.triage.policy import Policy, apply_policy, build_gate, find_policy, load_policy
+from mlsecops.trivy.advisory_bounds import AdvisoryBounds
 from mlsecops.trivy.db import (
     DbPolicy,
     DbReady,
@@ -149,7 +150,11 @@ def _trivy_sources(
         )
 
         def project_source(trivy: Trivy) -> Source:
-            return ProjectSource(trivy, SbomChecker(trivy, project), project, options)
+            cache = trivy.options.cache_dir
+            # Names the advisories Trivy cannot compare (issue 14): read from Trivy's DB.
+            bounds = AdvisoryBounds(cache / "db" / "trivy.db") if cache else None
+            checker = SbomChecker(trivy, project)
+            return ProjectSource(trivy, checker, project, options, bounds=bounds)
 
         makers.append(project_source)
     if files := scanners_with_work(project, scanners, request.models):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
 from mlsecops.core.findings import Finding
@@ -21,9 +22,20 @@ from mlsecops.core.source import SourceResult
 from mlsecops.deps.listing import Declared, FileKind, Listing, normalise
 from mlsecops.deps.locks import check_lock_syntax
 from mlsecops.deps.sbom_bridge import Checked, Checker, Component
+from mlsecops.trivy.advisory_bounds import Uncompared
 from mlsecops.trivy.results import Package, Result, TargetNamer, TrivyRun
 
 Key = tuple[str, str]  # (normalised name, version)
+
+
+class BoundsChecker(Protocol):
+    """Names the advisories Trivy cannot apply to a package (trivy/advisory_bounds)."""
+
+    def uncompared(
+        self, packages: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[Uncompared]]:
+        """(name as listed, version) -> advisories Trivy would drop for it."""
+        ...
 
 
 @dataclass
@@ -37,6 +49,15 @@ class _Plan:
     trivy_only: list[Package] = field(default_factory=list)  # Trivy listed, the reader did not
     not_checked: list[NotChecked] = field(default_factory=list)
     dev_keys: set[Key] = field(default_factory=set)
+    # Checked, but with an advisory Trivy cannot apply: counted as not (fully) checked.
+    uncompared: list[NotChecked] = field(default_factory=list)
+
+    def checked(self) -> Iterable[tuple[str, str, int | None]]:
+        """(name, version, line) of every package that goes to a check."""
+        for declared in (*self.by_trivy, *self.by_checker):
+            yield declared.name, declared.version, declared.line
+        for package in self.trivy_only:
+            yield package.name, package.version, _start(package.lines)
 
 
 def account(
@@ -47,6 +68,7 @@ def account(
     *,
     subject: str,
     include_dev: bool = True,
+    bounds: BoundsChecker | None = None,
 ) -> SourceResult:
     """Findings, notes, ledger and inventory of the project's dependency files."""
     results = _results_by_target(run, name_target)
@@ -59,6 +81,8 @@ def account(
     if not include_dev:
         for plan in plans:
             _exclude_dev(plan)
+    if bounds is not None:
+        _mark_uncompared(plans, bounds)
     components = [Component(d.name, d.version) for p in plans for d in p.by_checker]
     checked = checker.check(components, subject)
     total = SourceResult(notes=checked.notes)
@@ -112,6 +136,20 @@ def _plan(listing: Listing, trivy: Result | None) -> _Plan:
     return plan
 
 
+def _mark_uncompared(plans: Sequence[_Plan], bounds: BoundsChecker) -> None:
+    """Item 8 of issue 14: advisories in the DB whose bounds Trivy cannot compare."""
+    found = bounds.uncompared((n, v) for plan in plans for n, v, _line in plan.checked())
+    for plan in plans:
+        for name, version, line in plan.checked():
+            problems = found.get((name, version))
+            if problems:
+                detail = "; ".join(f"{p.advisory}: {p.reason}" for p in problems)
+                item = NotChecked(
+                    Unchecked.UNPARSEABLE_VERSION, plan.listing.target, name, line, detail
+                )
+                plan.uncompared.append(item)
+
+
 def _exclude_dev(plan: _Plan) -> None:
     """Development dependencies leave the check and enter the ledger as excluded."""
     target = plan.listing.target
@@ -135,8 +173,10 @@ def _result(plan: _Plan, checked: Checked, name_target: TargetNamer) -> SourceRe
     for declared in plan.by_checker:
         findings += [_placed(f, declared, listing.target) for f in checked.findings(declared.key)]
     checked_count = len(plan.by_trivy) + len(plan.by_checker) + len(plan.trivy_only)
+    checked_count -= len(plan.uncompared)
+    not_checked = (*plan.not_checked, *plan.uncompared)
     read = FileRead(
-        listing.target, str(listing.kind), checked_count + len(plan.not_checked), checked_count
+        listing.target, str(listing.kind), checked_count + len(not_checked), checked_count
     )
     notes = list(listing.notes)
     if plan.trivy is not None and plan.by_checker:
@@ -147,7 +187,7 @@ def _result(plan: _Plan, checked: Checked, name_target: TargetNamer) -> SourceRe
     return SourceResult(
         tuple(findings),
         tuple(notes),
-        coverage=Coverage((read,), tuple(plan.not_checked)),
+        coverage=Coverage((read,), not_checked),
         inventory=Inventory(tuple(_inventory(plan))),
     )
 

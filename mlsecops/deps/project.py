@@ -18,7 +18,7 @@ from typing import Protocol
 
 from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
 from mlsecops.core.source import SourceResult
-from mlsecops.deps.accounting import account
+from mlsecops.deps.accounting import BoundsChecker, account
 from mlsecops.deps.conda import CondaReader
 from mlsecops.deps.discovery import DependencyFile, check_files, discover
 from mlsecops.deps.listing import DependencyReader, FileKind, Listing
@@ -60,6 +60,7 @@ class ProjectSource:
     project: Path
     options: ProjectOptions = ProjectOptions()
     resolver: Resolver | None = field(default=None, compare=False)
+    bounds: BoundsChecker | None = field(default=None, compare=False)
 
     def scan(self) -> SourceResult:
         """Findings, notes, ledger and inventory of every dependency file."""
@@ -77,6 +78,7 @@ class ProjectSource:
             lambda target: display_path(self.project / target),
             subject=display_path(self.project),
             include_dev=self.options.include_dev,
+            bounds=self.bounds,
         )
         # After accounting, which names a malformed lock Trivy skipped silently.
         raise_on_parse_failures(run)

@@ -52,8 +52,11 @@ def fnv1a64(data: bytes) -> int:
 class _Writer:
     """Appends pages to one buffer; a page's id is its offset divided by PAGE_SIZE."""
 
-    def __init__(self) -> None:
+    def __init__(self, inline_small: bool = False) -> None:
         self.buffer = bytearray(_FIRST_DATA_PAGE * PAGE_SIZE)
+        # bbolt stores a small bucket of plain values inline, in its parent's value: the
+        # bucket header (root 0) followed by one leaf page. Real trivy.db files do.
+        self.inline_small = inline_small
 
     def _allocate(self, size: int) -> tuple[int, int]:
         """Reserve enough whole pages for `size` bytes; return (page id, offset)."""
@@ -72,11 +75,35 @@ class _Writer:
             if isinstance(value, bytes | bytearray):
                 elements.append((0, key, bytes(value)))
             elif isinstance(value, Mapping):
+                inline = self._inline(value) if self.inline_small else None
+                if inline is not None:
+                    elements.append((_BUCKET_LEAF_FLAG, key, inline))
+                    continue
                 child_root = self.write_bucket(value)
                 elements.append((_BUCKET_LEAF_FLAG, key, _BUCKET_HEADER.pack(child_root, 0)))
             else:
                 raise TypeError(f"value of {key!r} is neither bytes nor a mapping")
         return self._write_tree(elements)
+
+    def _inline(self, bucket: Bucket) -> bytes | None:
+        """The inline form of a small bucket of plain values (bbolt: under a quarter page)."""
+        if not all(isinstance(v, bytes | bytearray) for v in bucket.values()):
+            return None
+        items = [(0, key, bytes(bucket[key])) for key in sorted(bucket)]  # type: ignore[arg-type]
+        headers_end = _PAGE_HEADER.size + _LEAF_ELEMENT.size * len(items)
+        size = headers_end + sum(len(k) + len(v) for _, k, v in items)
+        if size > PAGE_SIZE // 4:
+            return None
+        page = bytearray(size)
+        _PAGE_HEADER.pack_into(page, 0, 0, _LEAF, len(items), 0)
+        data = headers_end
+        for index, (flags, key, value) in enumerate(items):
+            element = _PAGE_HEADER.size + index * _LEAF_ELEMENT.size
+            _LEAF_ELEMENT.pack_into(page, element, flags, data - element, len(key), len(value))
+            page[data : data + len(key)] = key
+            page[data + len(key) : data + len(key) + len(value)] = value
+            data += len(key) + len(value)
+        return _BUCKET_HEADER.pack(0, 0) + bytes(page)
 
     def _write_tree(self, elements: Sequence[tuple[int, bytes, bytes]]) -> int:
         """Spill sorted leaf elements over leaf pages, then add branch levels up to one root."""
@@ -160,7 +187,7 @@ def _pack(items: Sequence[_T], size_of: Callable[[_T], int]) -> list[list[_T]]:
     return groups
 
 
-def write_bolt(path: Path, buckets: Mapping[bytes, Bucket]) -> None:
+def write_bolt(path: Path, buckets: Mapping[bytes, Bucket], *, inline_small: bool = False) -> None:
     """Write `buckets` (top-level name -> bucket) as a new bbolt file at `path`.
 
     Values that are mappings become nested buckets, at any depth; bytes are plain values.
@@ -170,6 +197,6 @@ def write_bolt(path: Path, buckets: Mapping[bytes, Bucket]) -> None:
     for name, bucket in buckets.items():
         if not isinstance(bucket, Mapping):
             raise TypeError(f"top-level {name!r} must be a bucket: bbolt's root holds buckets only")
-    writer = _Writer()
+    writer = _Writer(inline_small)
     root = writer.write_bucket(buckets)
     path.write_bytes(writer.finish(root))

@@ -243,7 +243,11 @@ def _json(value: object) -> bytes:
 
 
 def build_trivy_db_from(
-    cache_dir: Path, advisories: Iterable[Advisory], *, now: datetime | None = None
+    cache_dir: Path,
+    advisories: Iterable[Advisory],
+    *,
+    now: datetime | None = None,
+    inline_small: bool = False,
 ) -> Path:
     """Write cache_dir/db/trivy.db and metadata.json for `advisories`; return the db dir.
 
@@ -251,7 +255,7 @@ def build_trivy_db_from(
     """
     db_dir = cache_dir / "db"
     db_dir.mkdir(parents=True, exist_ok=True)
-    write_bolt(db_dir / "trivy.db", db_buckets(advisories))
+    write_bolt(db_dir / "trivy.db", db_buckets(advisories), inline_small=inline_small)
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     metadata = {
         "Version": SCHEMA_VERSION,
