@@ -34,11 +34,12 @@ from mlsecops.core.gate import Gate
 from mlsecops.core.findings import Severity, sorted_findings
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.reports.write import ReportRequest, write_reports
-from mlsecops.trivy.parse import findings_from_report
+from mlsecops.trivy.parse import parse_report
+from mlsecops.trivy.results import TrivyRun
 import json
 report = json.loads(Path(sys.argv[1]).read_text())
 out = Path(sys.argv[2])
-findings = findings_from_report(report, lambda target: target)
+findings = TrivyRun(parse_report(report)).findings(lambda target: target)
 outcome = ScanOutcome(tuple(sorted_findings(findings)), Gate(Severity.HIGH), ("requirements.txt",))
 write_reports(outcome, ReportRequest(
     json_file=out / "report.json", sarif_file=out / "results.sarif",
