@@ -65,7 +65,7 @@ def poetry_project(root: Path, locks: int = 11, per_lock: int = 400) -> Path:
             blocks.append(
                 f'[[package]]\nname = "mlpkg-{package:05d}"\nversion = "{version}"\n'
                 f'description = "synthetic"\noptional = false\npython-versions = ">=3.8"\n'
-                f'files = [\n{hashes},\n]\n'
+                f"files = [\n{hashes},\n]\n"
             )
         (package_dir / "poetry.lock").write_text(
             "\n".join(blocks) + '\n[metadata]\nlock-version = "2.0"\npython-versions = "^3.10"\n'
@@ -80,7 +80,7 @@ def trivy_fs_command(trivy: Path, cache: Path, project: Path, out: Path) -> list
     """The `trivy fs` mlsecops runs for a project (trivy/run.py), nothing added."""
     return [
         str(trivy), "fs", "--scanners", "vuln", "--file-patterns", REQUIREMENTS_FILE_PATTERN,
-        "--include-dev-deps", "--format", "json", "--output", str(out), "--list-all-pkgs",
+        "--include-dev-deps", "--format", "json", "--output", str(out), "--config", "", "--list-all-pkgs",
         "--show-suppressed", "--cache-dir", str(cache), *OFFLINE_FLAGS, "--", str(project),
     ]  # fmt: skip
 
@@ -90,6 +90,7 @@ def mlsecops_command(cache: Path, project: Path, out: Path) -> list[str]:
     return [
         sys.executable, "-m", "mlsecops", "scan", str(project), "--offline",
         "--trivy-cache-dir", str(cache), "--json", str(out), "--fail-on", "NONE", "-q",
+        "--scanners", "vuln",  # the dependency scan alone: secrets are another Trivy run
     ]  # fmt: skip
 
 
