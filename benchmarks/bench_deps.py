@@ -80,8 +80,9 @@ def trivy_fs_command(trivy: Path, cache: Path, project: Path, out: Path) -> list
     """The `trivy fs` mlsecops runs for a project (trivy/run.py), nothing added."""
     return [
         str(trivy), "fs", "--scanners", "vuln", "--file-patterns", REQUIREMENTS_FILE_PATTERN,
-        "--include-dev-deps", "--format", "json", "--output", str(out), "--config", "", "--list-all-pkgs",
-        "--show-suppressed", "--cache-dir", str(cache), *OFFLINE_FLAGS, "--", str(project),
+        "--include-dev-deps", "--format", "json", "--output", str(out), "--config", "",
+        "--list-all-pkgs", "--show-suppressed", "--cache-dir", str(cache), *OFFLINE_FLAGS,
+        "--", str(project),
     ]  # fmt: skip
 
 
