@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
         secrets = Scanner.SECRET in request.scanners
         sources.append(ModelScan(request.models, policy.allow_globals, secrets))
     # The last safety net: no text of any finding or note may hold a secret (secretscan/scrub).
-    scanned = scrub_result(setup + combined(s.scan() for s in sources))
+    scanned = scrub_result(setup + scan_side_by_side(sources))
     roots = SourceRoots.of_scan(
         project,
         workspace=request.workspace,
@@ -124,6 +125,35 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     return replace(
         _judge(scanned, request, policy, gate, today, roots, display_path(project)), db=db_status
     )
+
+
+def scan_side_by_side(sources: Sequence[Source]) -> SourceResult:
+    """Every source's result, in the sources' order; independent sources run at once.
+
+    The project's Trivy run, the model scanner and each image do not wait for each other
+    (Trivy works in its own process while Python scans models). Images run one after
+    another: each `trivy image` writes Trivy's layer cache, which one process at a time
+    holds. The first source (in order) that raised re-raises here.
+    """
+    groups: list[list[Source]] = []
+    images: list[Source] = []
+    for source in sources:
+        if isinstance(source, ImageScan):
+            if not images:
+                groups.append(images)  # the images' place: the first image's
+            images.append(source)
+        else:
+            groups.append([source])
+    if len(groups) <= 1:
+        return combined(s.scan() for s in sources)
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="source") as pool:
+        done = list(pool.map(lambda group: [s.scan() for s in group], groups))
+    by_source = {
+        id(s): result
+        for group, results in zip(groups, done, strict=True)
+        for s, result in zip(group, results, strict=True)
+    }
+    return combined(by_source[id(s)] for s in sources)
 
 
 def _trivy_sources(
