@@ -11,6 +11,7 @@ its own with real files and no binary.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from mlsecops.core.coverage import NotChecked
 from mlsecops.core.findings import Finding
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise(name: str) -> str:
     """PEP 503 project-name normalisation: `PyYAML`, `pyyaml` and `py_yaml` are one project."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -70,6 +72,7 @@ class Listing:
     notes: tuple[str, ...] = ()
     # Trivy's findings for this file are replaced by this listing's (a resolved tree).
     replaces_trivy: bool = False
+    includes: tuple[Path, ...] = ()  # files it pulls in (`-r`): they list packages too
 
 
 class DependencyReader(Protocol):

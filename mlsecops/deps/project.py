@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,7 @@ from mlsecops.deps.discovery import DependencyFile, check_files, discover
 from mlsecops.deps.listing import DependencyReader, FileKind, Listing
 from mlsecops.deps.locks import LockReader
 from mlsecops.deps.pip_resolver import PipResolver, Resolver
-from mlsecops.deps.requirements_txt import RequirementsReader, read_requirements
+from mlsecops.deps.requirements_txt import RequirementsReader
 from mlsecops.deps.resolve import ResolveReader
 from mlsecops.deps.sbom_bridge import Checker
 from mlsecops.paths import display_path
@@ -92,12 +92,12 @@ class ProjectSource:
         seen = {f.path.resolve() for f in files}
         while queue:
             file = queue.pop(0)
-            listings.append(self._reader(file.kind).read(file.path, display_path(file.path)))
-            if file.kind is FileKind.REQUIREMENTS:
-                for included in _includes(file.path):
-                    if included.resolve() not in seen and included.is_file():
-                        seen.add(included.resolve())
-                        queue.append(DependencyFile(included, FileKind.REQUIREMENTS))
+            listing = self._reader(file.kind).read(file.path, display_path(file.path))
+            listings.append(listing)
+            for included in listing.includes:
+                if included.resolve() not in seen and included.is_file():
+                    seen.add(included.resolve())
+                    queue.append(DependencyFile(included, FileKind.REQUIREMENTS))
         return listings
 
     def _reader(self, kind: FileKind) -> DependencyReader:
@@ -111,12 +111,6 @@ class ProjectSource:
         if kind is FileKind.CONDA:
             return CondaReader()
         return LockReader(kind)
-
-
-def _includes(path: Path) -> Iterable[Path]:
-    """The files a requirements file pulls in with `-r` (they list packages too)."""
-    for name, _line in read_requirements(path).includes:
-        yield path.parent / name
 
 
 def _excluded(files: list[DependencyFile]) -> SourceResult:

@@ -22,6 +22,7 @@ from mlsecops.deps.pip_resolver import Resolution, Resolved, ResolveFailed, Reso
 from mlsecops.deps.requirements_txt import (
     Requirement,
     RequirementsFile,
+    included_files,
     not_a_package,
     read_requirements,
     requirements_listing,
@@ -118,6 +119,7 @@ def resolved_listing(
         tuple(not_a_package(requirements, target)),
         notes=tuple(notes),
         replaces_trivy=True,
+        includes=included_files(requirements),
     )
 
 

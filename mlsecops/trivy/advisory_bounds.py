@@ -45,8 +45,18 @@ def trivy_reads_version(version: str) -> bool:
     return bool(_ONE_VERSION.match(version))
 
 
+# Ranges in canonical PEP 440 form (what the advisory databases nearly always hold, and a
+# patched version is a bare one), which Trivy reads as written: one match, no replay.
+_CANONICAL_CLAUSE = (
+    r"(?:[<>]=?|[=!]=)?\s*[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+)
+_CANONICAL = re.compile(rf"^\s*{_CANONICAL_CLAUSE}(?:\s*,\s*{_CANONICAL_CLAUSE})*\s*$")
+
+
 def why_not_compared(ranges: Sequence[str]) -> str:
-    """ "" when Trivy reads these ranges as written; else how it fails or misreads them."""
+    """Empty when Trivy reads these ranges as written; else how it fails or misreads them."""
+    if all(_CANONICAL.match(r) for r in ranges):
+        return ""
     for segment in " || ".join(ranges).split("||"):
         if segment.strip() == "*" or len(segment) > _MAX_BOUND:
             continue
@@ -123,33 +133,60 @@ def _uncompared(
         if is_bucket and key.startswith(_PIP_BUCKETS)
         if (bucket := bolt.bucket(bolt.root, key)) is not None
     ]
-    out: dict[tuple[str, str], list[Uncompared]] = {}
+    versions: dict[bytes, list[tuple[str, str]]] = {}
     for name, version in packages:
-        problems = list(_problems(bolt, sources, name, version))
-        if problems:
-            out[(name, version)] = problems
+        versions.setdefault(_db_key(name), []).append((name, version))
+    out: dict[tuple[str, str], list[Uncompared]] = {}
+    for source in sources:
+        for key, package in _packages(bolt, source, versions):
+            advisories = [
+                (advisory_id.decode(errors="replace"), _json(raw))
+                for advisory_id, raw, is_bucket in bolt.items(package)
+                if not is_bucket
+            ]
+            for name, version in versions[key]:
+                problems = list(_problems(advisories, version))
+                if problems:
+                    out.setdefault((name, version), []).extend(problems)
     return out
 
 
+def _db_key(name: str) -> bytes:
+    return name.lower().replace("_", "-").encode()  # how trivy-db names a pip package
+
+
+# Looking each package up costs a walk down the tree; past this many, reading the bucket's
+# keys once is cheaper.
+_WALK_FROM = 2000
+
+
+def _packages(
+    bolt: BoltFile, source: Bucket, wanted: Mapping[bytes, object]
+) -> Iterable[tuple[bytes, Bucket]]:
+    """(package key, its bucket) of each wanted package the data source has advisories for."""
+    if len(wanted) < _WALK_FROM:
+        for key in wanted:
+            bucket = bolt.bucket(source, key)
+            if bucket is not None:
+                yield key, bucket
+        return
+    for key, value, is_bucket in bolt.items(source):
+        if is_bucket and key in wanted:
+            yield key, bolt.bucket_at(value)
+
+
 def _problems(
-    bolt: BoltFile, sources: Sequence[Bucket], name: str, version: str
+    advisories: Sequence[tuple[str, Mapping[str, object]]], version: str
 ) -> Iterable[Uncompared]:
-    key = name.lower().replace("_", "-").encode()  # how trivy-db names a pip package
-    for source in sources:
-        package = bolt.bucket(source, key)
-        if package is None:
-            continue
-        for advisory_id, raw, is_bucket in bolt.items(package):
-            if is_bucket:
-                continue
-            advisory = _json(raw)
-            if not trivy_reads_version(version):
-                reason = f"Trivy cannot parse the version {version!r}"
-            else:
-                reason = why_not_compared(_strings(advisory.get("VulnerableVersions")))
-                reason = reason or why_not_compared(_strings(advisory.get("PatchedVersions")))
-            if reason:
-                yield Uncompared(advisory_id.decode(errors="replace"), reason)
+    readable_version = trivy_reads_version(version)
+    for advisory_id, advisory in advisories:
+        if not readable_version:
+            reason = f"Trivy cannot parse the version {version!r}"
+        else:
+            reason = why_not_compared(_strings(advisory.get("VulnerableVersions")))
+            reason = reason or why_not_compared(_strings(advisory.get("PatchedVersions")))
+        if reason:
+            yield Uncompared(advisory_id, reason)
 
 
 def _json(raw: bytes) -> Mapping[str, object]:

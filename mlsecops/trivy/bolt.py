@@ -79,7 +79,10 @@ class BoltFile:
         found = self._find(parent, name)
         if found is None or not found[0] & _BUCKET_VALUE:
             return None
-        value = found[1]
+        return self.bucket_at(found[1])
+
+    def bucket_at(self, value: bytes | memoryview) -> Bucket:
+        """The bucket whose header (a value flagged as a bucket) is `value`."""
         root, _sequence = _BUCKET_HEADER.unpack_from(value, 0)
         if root == 0:  # inline: the bucket's single leaf page follows the header
             return Bucket(memoryview(bytes(value)), _BUCKET_HEADER.size)
