@@ -25,7 +25,7 @@ from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.scanners import ALL_SCANNERS, Scanner
 from mlsecops.core.source import Source, SourceResult, combined
-from mlsecops.deps.discovery import check_project, discover
+from mlsecops.deps.discovery import check_project, has_dependency_files
 from mlsecops.deps.project import ProjectOptions, ProjectSource
 from mlsecops.deps.sbom_bridge import SbomChecker
 from mlsecops.errors import UsageError
@@ -217,7 +217,7 @@ def _project_has_dependency_files(project: Path) -> bool:
     Keep in step with deps/project.ProjectSource: a kind of file it reads must be found here,
     or a project holding only that kind would not be scanned.
     """
-    return bool(discover(project))
+    return has_dependency_files(project)
 
 
 def _judge(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +54,15 @@ def check_project(path: Path) -> Path:
 
 def discover(root: Path, exclude: Sequence[str] = ()) -> list[DependencyFile]:
     """Every dependency file under `root`, in a stable order (see the module docstring)."""
-    found: list[DependencyFile] = []
+    return list(_walk(root, exclude))
+
+
+def has_dependency_files(root: Path) -> bool:
+    """Whether `root` holds any dependency file (stops at the first)."""
+    return next(iter(_walk(root, ())), None) is not None
+
+
+def _walk(root: Path, exclude: Sequence[str]) -> Iterator[DependencyFile]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and d[:1] != ".")
         directory = Path(dirpath)
@@ -65,8 +73,7 @@ def discover(root: Path, exclude: Sequence[str] = ()) -> list[DependencyFile]:
             kind = file_kind(directory / name, names)
             if kind is not None:
                 relative = (directory / name).relative_to(root).as_posix()
-                found.append(DependencyFile(directory / name, kind, _excluded(relative, exclude)))
-    return found
+                yield DependencyFile(directory / name, kind, _excluded(relative, exclude))
 
 
 _INPUT_KIND = {

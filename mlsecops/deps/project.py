@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import os
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from mlsecops.deps.requirements_txt import RequirementsReader
 from mlsecops.deps.resolve import ResolveReader
 from mlsecops.deps.sbom_bridge import Checker
 from mlsecops.paths import display_path
+from mlsecops.trivy.advisory_bounds import Uncompared
 from mlsecops.trivy.results import TrivyRun
 from mlsecops.trivy.run import raise_on_parse_failures, trivy_notes
 
@@ -67,18 +70,21 @@ class ProjectSource:
         files = discover(self.project, self.options.exclude)
         check_files(files)
         skip = [f.path.relative_to(self.project).as_posix() for f in files if f.excluded]
+        bounds = _Prefetched(self.bounds) if self.bounds is not None else None
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(self.trivy.fs, self.project, skip)
             listings = self._read_all([f for f in files if not f.excluded])
+            if bounds is not None:  # while Trivy still runs: the packages the files pin
+                bounds.uncompared((d.name, d.version) for x in listings for d in x.packages)
             run = pending.result()
         accounted = account(
             listings,
             run,
             self.checker,
-            lambda target: display_path(self.project / target),
+            functools.cache(lambda target: display_path(self.project / target)),
             subject=display_path(self.project),
             include_dev=self.options.include_dev,
-            bounds=self.bounds,
+            bounds=bounds,
         )
         # After accounting, which names a malformed lock Trivy skipped silently.
         raise_on_parse_failures(run)
@@ -89,14 +95,14 @@ class ProjectSource:
         """Each file read by its kind's reader; `-r` files no name rule found are read too."""
         listings: list[Listing] = []
         queue = list(files)
-        seen = {f.path.resolve() for f in files}
+        seen = {_key(f.path) for f in files}
         while queue:
             file = queue.pop(0)
             listing = self._reader(file.kind).read(file.path, display_path(file.path))
             listings.append(listing)
             for included in listing.includes:
-                if included.resolve() not in seen and included.is_file():
-                    seen.add(included.resolve())
+                if _key(included) not in seen and included.is_file():
+                    seen.add(_key(included))
                     queue.append(DependencyFile(included, FileKind.REQUIREMENTS))
         return listings
 
@@ -111,6 +117,32 @@ class ProjectSource:
         if kind is FileKind.CONDA:
             return CondaReader()
         return LockReader(kind)
+
+
+def _key(path: Path) -> str:
+    # Discovered paths are under the resolved project root already; `-r ../base.txt` only
+    # needs `..` folded (a symlinked include read twice is harmless: read, not run).
+    return os.path.normpath(path)
+
+
+class _Prefetched:
+    """A BoundsChecker that remembers its answers, so asking early costs nothing later."""
+
+    def __init__(self, inner: BoundsChecker) -> None:
+        self.inner = inner
+        self.known: dict[tuple[str, str], list[Uncompared]] = {}
+        self.asked: set[tuple[str, str]] = set()
+
+    def uncompared(
+        self, packages: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[Uncompared]]:
+        """The inner checker's answer, asking it only about packages not asked before."""
+        wanted = list(dict.fromkeys(packages))
+        new = [p for p in wanted if p not in self.asked]
+        if new:
+            self.known.update(self.inner.uncompared(new))
+            self.asked.update(new)
+        return {p: self.known[p] for p in wanted if p in self.known}
 
 
 def _excluded(files: list[DependencyFile]) -> SourceResult:

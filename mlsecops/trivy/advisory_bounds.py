@@ -140,7 +140,7 @@ def _uncompared(
     for source in sources:
         for key, package in _packages(bolt, source, versions):
             advisories = [
-                (advisory_id.decode(errors="replace"), _json(raw))
+                (advisory_id.decode(errors="replace"), {} if _plainly_read(raw) else _json(raw))
                 for advisory_id, raw, is_bucket in bolt.items(package)
                 if not is_bucket
             ]
@@ -187,6 +187,22 @@ def _problems(
             reason = reason or why_not_compared(_strings(advisory.get("PatchedVersions")))
         if reason:
             yield Uncompared(advisory_id, reason)
+
+
+_RAW_RANGES = re.compile(rb'"(?:VulnerableVersions|PatchedVersions)":\[(?P<items>[^\]\\]*)\]')
+_RAW_ITEM = re.compile(rb'"([^"]*)"')
+_RAW_CANONICAL = re.compile(_CANONICAL.pattern.encode())
+
+
+def _plainly_read(raw: bytes) -> bool:
+    """Every range of a stored advisory is canonical: decided on its bytes, no JSON parse
+    (the common case, and most of the cost of a 20,000-package check otherwise)."""
+    if b"\\" in raw:
+        return False
+    for ranges in _RAW_RANGES.finditer(raw):
+        if not all(_RAW_CANONICAL.match(item) for item in _RAW_ITEM.findall(ranges["items"])):
+            return False
+    return True
 
 
 def _json(raw: bytes) -> Mapping[str, object]:
