@@ -8,8 +8,10 @@ against the DB, and why each other one was not checked.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +20,11 @@ from mlsecops.core.findings import TargetType
 from mlsecops.core.inventory import Inventory
 from mlsecops.core.scanners import ALL_SCANNERS, Scanner
 from mlsecops.core.source import SourceResult
+from mlsecops.images.layers import Spot, read_prefixes
 from mlsecops.images.targets import ImageSource, ImageTarget, extract_oci_tarball
 from mlsecops.secretscan.trivy_secrets import secret_findings
 from mlsecops.trivy.packages import image_inventory, inventory_packages
-from mlsecops.trivy.results import TrivyRun
+from mlsecops.trivy.results import SecretHit, TrivyRun
 from mlsecops.trivy.run import Trivy, trivy_notes
 
 IMAGE_CONFIG = "image config (ENV, build history)"
@@ -43,15 +46,23 @@ class ImageScan:
     def scan(self) -> SourceResult:
         """The image's vulnerabilities and secrets, Trivy's warnings, its ledger, and its
         packages and digests as its inventory."""
-        run, artifact = self._run()
+        with self._local_input() as local:
+            run = self._run(local)
+            prefixes = _layer_prefixes(run, local) if local is not None else {}
         name = self.image.name
+        artifact = str(local) if local is not None else name
         findings = run.findings(lambda _target: name, TargetType.IMAGE)
+
+        def prefix(target: str, hit: SecretHit) -> str:
+            return prefixes.get((hit.layer, target.lstrip("/"), hit.offset or 0), "")
+
         # Trivy names a secret by the file it is in, or by the image itself for its config.
         findings += secret_findings(
             run,
             lambda _target: name,
             target_type=TargetType.IMAGE,
             location_of=lambda target: IMAGE_CONFIG if target == artifact else target,
+            prefix=prefix,
         )
         ledger = image_ledger(name, run, self.scanners)
         inventory = Inventory(
@@ -59,17 +70,36 @@ class ImageScan:
         )
         return SourceResult(tuple(findings), trivy_notes(run), (name,), ledger, inventory)
 
-    def _run(self) -> tuple[TrivyRun, str]:
-        """Trivy's run, and the name Trivy gives the image itself (its config's target)."""
+    @contextlib.contextmanager
+    def _local_input(self) -> Iterator[Path | None]:
+        """The docker-archive or OCI layout Trivy reads (an OCI tarball extracted for the
+        scan's duration); None for a registry reference."""
         image = self.image
         if image.source is ImageSource.REFERENCE:
-            return self.trivy.image_reference(image.name, self.cwd, self.scanners), image.name
+            yield None
+            return
         assert image.path is not None
-        if image.source is ImageSource.OCI_TARBALL:
-            with tempfile.TemporaryDirectory(prefix="mlsecops-oci-") as tmp:
-                layout = extract_oci_tarball(image.path, Path(tmp))
-                return self.trivy.image_input(layout, self.cwd, self.scanners), str(layout)
-        return self.trivy.image_input(image.path, self.cwd, self.scanners), str(image.path)
+        if image.source is not ImageSource.OCI_TARBALL:
+            yield image.path
+            return
+        with tempfile.TemporaryDirectory(prefix="mlsecops-oci-") as tmp:
+            yield extract_oci_tarball(image.path, Path(tmp))
+
+    def _run(self, local: Path | None) -> TrivyRun:
+        if local is None:
+            return self.trivy.image_reference(self.image.name, self.cwd, self.scanners)
+        return self.trivy.image_input(local, self.cwd, self.scanners)
+
+
+def _layer_prefixes(run: TrivyRun, image: Path) -> dict[Spot, str]:
+    """The first characters of every secret Trivy found in a layer of the local image."""
+    spots = [
+        (hit.layer, result.target.lstrip("/"), hit.offset or 0)
+        for result in run.results
+        for hit in result.secrets
+        if hit.layer
+    ]
+    return read_prefixes(image, spots)
 
 
 def image_ledger(name: str, run: TrivyRun, scanners: frozenset[Scanner]) -> Coverage:

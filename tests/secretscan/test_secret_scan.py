@@ -14,7 +14,7 @@ import pytest
 
 from mlsecops.filescan.candidates import MAX_SECRET_FILE
 from tests.support.fake_secrets import FakeSecret, fake_secret, fake_secrets, leaked
-from tests.support.images import build_docker_archive
+from tests.support.images import build_docker_archive, build_oci_layout
 from tests.support.scan_cli import load_report, one_line_error, scan_cli
 
 KSERVE_PRIVILEGED = """\
@@ -191,10 +191,14 @@ def test_secrets_in_image_layers_and_in_the_image_config(trivy_bin, trivy_cache,
         "MLS-SECRET-AWS-ACCESS-KEY": "/app/.env",
         "MLS-SECRET-GROQ": "image config (ENV, build history)",
     }
-    # Inside an image the file cannot be read here: the length alone.
-    assert found[("MLS-SECRET-GROQ", f"{image}:23")]["properties"]["secret"] == (
-        f"… ({len(groq.token)} characters)"
-    )
+    # A layer's file is read back for the first characters; the config (as Trivy renders
+    # it) is not: the length alone.
+    shown = {f["id"]: f["properties"]["secret"] for f in found.values()}
+    assert shown == {
+        "MLS-SECRET-HUGGINGFACE": f"{hf.token[:4]}… ({len(hf.token)} characters)",
+        "MLS-SECRET-AWS-ACCESS-KEY": f"{aws.token[:4]}… ({len(aws.token)} characters)",
+        "MLS-SECRET-GROQ": f"… ({len(groq.token)} characters)",
+    }
     assert not [s.rule_id for s in (hf, aws, groq) if leaked(json.dumps(report), s)]
     # The image's ledger: both packages listed and checked.
     [entry] = report["coverage"]["files"]
@@ -340,3 +344,23 @@ def test_a_text_file_too_large_for_the_secret_scan_is_left_out_with_a_note(
 
     assert list(secret_findings(report)) == [("MLS-SECRET-GROQ", ".env:1")]
     assert any("not scanned for secrets" in n and "data/train.csv" in n for n in report["notes"])
+
+
+@pytest.mark.parametrize("form", ["docker-archive.tar.gz", "oci-layout"])
+def test_a_layer_secret_shows_its_first_characters_in_every_local_image_form(
+    trivy_bin, trivy_cache, tmp_path, form
+):
+    hf = fake_secret("MLS-SECRET-HUGGINGFACE", form)
+    files = {"opt/app/notes.txt": f"some text\nthe token: {hf.token}\n".encode()}
+    if form == "oci-layout":
+        image = build_oci_layout(tmp_path / "layout", extra_files=files)
+    else:
+        image = build_docker_archive(tmp_path / form, gzip=True, extra_files=files)
+    project = tmp_path / "empty"
+    project.mkdir()
+
+    _, report = scan(trivy_bin, trivy_cache, project, "--scanners", "secret", "--image", str(image))
+
+    [finding] = secret_findings(report).values()
+    assert (finding["location"], finding["line"]) == ("/opt/app/notes.txt", 2)
+    assert finding["properties"]["secret"] == f"{hf.token[:4]}… ({len(hf.token)} characters)"

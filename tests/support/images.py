@@ -217,9 +217,10 @@ def _oci_entries(
     python_packages: Sequence[tuple[str, str]],
     compress_layer: bool,
     ref_name: str,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """Relative path -> content of an OCI image layout holding one single-layer image."""
-    layer = _layer(os_release, dpkg, python_packages)
+    layer = _layer(os_release, dpkg, python_packages, extra_files)
     config = _config(layer)
     stored_layer = _Blob(_gzip(layer.data)) if compress_layer else layer
     layer_type = _OCI_LAYER + ("+gzip" if compress_layer else "")
@@ -255,12 +256,14 @@ def build_oci_layout(
     python_packages: Sequence[tuple[str, str]] = (),
     compress_layer: bool = True,
     ref_name: str = "1.0",
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write an OCI image layout directory (oci-layout, index.json, blobs/); return it.
 
-    Trivy reads it with `trivy image --input DIRECTORY`.
+    Trivy reads it with `trivy image --input DIRECTORY`. `extra_files` as for
+    `build_docker_archive`.
     """
-    entries = _oci_entries(os_release, dpkg, python_packages, compress_layer, ref_name)
+    entries = _oci_entries(os_release, dpkg, python_packages, compress_layer, ref_name, extra_files)
     for relative, data in entries.items():
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
