@@ -113,6 +113,7 @@ class _Stop(Exception):
 BuildHook = Callable[["Machine", object, object], list[Segment]]
 
 CONST_CAP = 64 << 20  # bytes and text up to this size are read whole and checked
+MIN_SECRET_TEXT = 20  # the shortest credential a rule knows (an AWS key ID) is this long
 MAX_SECRET_TEXT = 1 << 20  # longer strings are not kept for the secret rules
 MAX_SECRET_TEXTS = 256  # strings kept for the secret rules, per pickle
 MAX_BARE_VALUE = 512  # a value kept for its key's sake is a credential, so short
@@ -341,7 +342,8 @@ class Machine:
         """Keep a string a secret rule would look at, with the string before it: in a dict
         (`{"WANDB_API_KEY": "..."}`) that is its key, which some rules need to see."""
         texts = self.segment.texts
-        if len(texts) >= MAX_SECRET_TEXTS or len(value) > MAX_SECRET_TEXT:
+        size = len(value)
+        if size < MIN_SECRET_TEXT or size > MAX_SECRET_TEXT or len(texts) >= MAX_SECRET_TEXTS:
             return
         if might_hold_secret(value):
             texts.append((self.offset, "", value))

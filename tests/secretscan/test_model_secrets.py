@@ -164,3 +164,11 @@ def test_a_finding_that_quotes_a_call_never_quotes_its_secret(tmp_path: Path) ->
         assert deny and "export HF_TOKEN=hf_F…" in deny[0].description
         assert not leaked(repr(result.findings), fake)
         assert any(f.kind is Kind.SECRET for f in result.findings) is secrets
+
+
+def test_no_rule_finds_a_string_shorter_than_the_pickle_machine_keeps() -> None:
+    """The machine skips strings under MIN_SECRET_TEXT (its hot path); a new rule for a
+    shorter credential must lower it."""
+    from mlsecops.modelscan.pickle_ops import MIN_SECRET_TEXT
+
+    assert min(len(fake.token) for fake in fake_secrets("min")) >= MIN_SECRET_TEXT
