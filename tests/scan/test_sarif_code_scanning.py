@@ -198,6 +198,17 @@ def _located(run: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
+def test_no_absolute_or_temporary_path_outside_original_uri_base_ids(
+    scans: dict[str, Scanned],
+) -> None:
+    for name in CASES:
+        for document in scans[name].documents():
+            del document["runs"][0]["originalUriBaseIds"]
+            text = json.dumps(document, ensure_ascii=False)
+            assert str(REPO) not in text and "/tmp" not in text, name
+            assert "file://" not in text, name
+
+
 def test_every_file_location_names_a_real_file_under_its_base(scans: dict[str, Scanned]) -> None:
     for name in CASES:
         run = _run(scans, name)
