@@ -1,30 +1,42 @@
-"""Compare mlsecops' model scanner with picklescan, modelscan and fickling on one corpus.
+"""Compare mlsecops' model scanner with picklescan, modelscan, ModelAudit and fickling.
 
-The corpus is the test suite's: every malicious technique (tests/modelscan/modelscan_corpus.py)
-and the benign set (committed real files plus generated ones). The other scanners are
-installed in a separate venv, never the project's:
+Two parts, each against a baseline measured in the same run:
 
-    python -m venv /tmp/bench-venv
-    /tmp/bench-venv/bin/pip install picklescan modelscan fickling
-    .venv/bin/python benchmarks/bench_modelscan.py --tools-bin /tmp/bench-venv/bin
+1. Detection on the test suite's corpus (tests/modelscan: every malicious technique of
+   modelscan_corpus.py, pickle_corpus.py and format_corpus.py; the benign set is the
+   committed real files plus generated ones), and wall time over the whole corpus.
+2. With --large: scan speed on a realistic large model, generated under --large-dir and
+   deleted after: a PyTorch checkpoint of --torch-gb GB written by the real torch.save
+   (needs a Python with torch: --torch-python) and a directory of --safetensors-gb GB of
+   safetensors shards. Each is reported in MB/s against `cat FILES > /dev/null` of the
+   same files (the physical floor of reading them, page cache warm).
+
+The other scanners go in a throwaway venv, never the project's:
+
+    python3 -m venv /tmp/bench-venv
+    /tmp/bench-venv/bin/pip install picklescan modelscan fickling modelaudit
+    python3 -m venv /tmp/torch-venv && /tmp/torch-venv/bin/pip install torch==2.13.0
+    .venv/bin/python benchmarks/bench_modelscan.py --tools-bin /tmp/bench-venv/bin \
+        --large --torch-python /tmp/torch-venv/bin/python
 
 A cell says whether the tool flagged the file: "yes", "no", or "err" when the tool failed
-on it (a parse error or "nothing I can scan"). mlsecops counts as flagging a file when it
-reports any finding of LOW or above (UNKNOWN-severity notes such as "unknown format" do not
-count). Times are wall-clock seconds for one run over the whole directory, process start
-included, best of --repeat runs; fickling takes one file per run, so its time is the sum.
+on it (a parse error, "nothing I can scan", a time-out). mlsecops flags a file when it
+reports a HIGH or CRITICAL finding (the measure issue 13 used; MEDIUM-only files are
+counted apart); the other tools by their own verdict (exit code 1). Times are wall-clock
+seconds, process start included, best of --repeat runs; fickling takes one file per run,
+so its time is the sum.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,32 +44,34 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "modelscan")]
 
 from format_corpus import format_cases  # noqa: E402
-from modelscan_corpus import (  # noqa: E402
-    Case,
-    all_cases,
-    binbytes,
-    glob,
-    proto,
-    torch_zip,
-    write_generated_benign,
-)
+from modelscan_corpus import Case, all_cases, write_generated_benign  # noqa: E402
 
 from mlsecops.core.findings import Severity  # noqa: E402
 from mlsecops.modelscan import scan_models  # noqa: E402
 
 BENIGN_FIXTURES = REPO / "tests" / "modelscan" / "fixtures" / "benign"
-TOOLS = ("mlsecops", "picklescan", "modelscan", "fickling")
+TOOLS = ("mlsecops", "picklescan", "modelscan", "ModelAudit", "fickling")
+TIMEOUT = 600
 
 
 def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command, capture_output=True, text=True, cwd=cwd, check=False, timeout=300
-    )
+    """Run a tool; a time-out is a failed run (exit code 124)."""
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, cwd=cwd, check=False, timeout=TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, 124, "", "timed out")
+
+
+# -- verdicts -----------------------------------------------------------------------------
 
 
 def mlsecops_verdict(path: Path) -> str:
-    findings = scan_models([path])
-    return "yes" if any(f.severity >= Severity.LOW for f in findings) else "no"
+    severities = [f.severity for f in scan_models([path])]
+    if any(s >= Severity.HIGH for s in severities):
+        return "yes"
+    return "medium" if Severity.MEDIUM in severities else "no"
 
 
 def picklescan_verdict(bin_dir: Path, path: Path) -> str:
@@ -80,6 +94,11 @@ def modelscan_verdict(bin_dir: Path, path: Path) -> str:
         return "err"
 
 
+def modelaudit_verdict(bin_dir: Path, path: Path) -> str:
+    proc = run([str(bin_dir / "modelaudit"), "scan", "--no-cache", "-q", str(path)])
+    return {0: "no", 1: "yes"}.get(proc.returncode, "err")
+
+
 def fickling_verdict(bin_dir: Path, path: Path) -> str:
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     verdicts = []
@@ -96,47 +115,44 @@ def verdicts(bin_dir: Path) -> dict[str, Callable[[Path], str]]:
         "mlsecops": mlsecops_verdict,
         "picklescan": lambda p: picklescan_verdict(bin_dir, p),
         "modelscan": lambda p: modelscan_verdict(bin_dir, p),
+        "ModelAudit": lambda p: modelaudit_verdict(bin_dir, p),
         "fickling": lambda p: fickling_verdict(bin_dir, p),
     }
 
 
-def timed(command: list[str], repeat: int) -> float:
+def commands(bin_dir: Path, path: Path) -> dict[str, list[str]]:
+    """Each tool's command for a whole directory (or file); fickling: None, one per file."""
+    return {
+        "mlsecops": [sys.executable, "-m", "mlsecops", "scan", "--model", str(path),
+                     "--fail-on", "NONE", "--json", "report.json"],
+        "picklescan": [str(bin_dir / "picklescan"), "--path", str(path)],
+        "modelscan": [str(bin_dir / "modelscan"), "-p", str(path)],
+        "ModelAudit": [str(bin_dir / "modelaudit"), "scan", "--no-cache", "-q", str(path)],
+    }  # fmt: skip
+
+
+# -- timing -------------------------------------------------------------------------------
+
+
+def timed(command: list[str], repeat: int, cwd: Path | None = None) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        run(command)
-        best = min(best, time.perf_counter() - start)
+        proc = run(command, cwd=cwd)
+        elapsed = time.perf_counter() - start
+        best = min(best, elapsed if proc.returncode != 124 else float("inf"))
     return best
 
 
-def large_files(root: Path) -> dict[str, Path]:
-    """A 256 MiB torch-style checkpoint and a pickle holding 64 MiB of array bytes."""
-    root.mkdir()
-    state = proto(2) + glob("collections", "OrderedDict") + b")R."
-    checkpoint = root / "large_checkpoint.pt"
-    checkpoint.write_bytes(torch_zip(state))
-    with zipfile.ZipFile(checkpoint, "a") as archive:
-        archive.writestr("archive/data/1", bytes(256 << 20))
-    big_pickle = root / "large_arrays.pkl"
-    big_pickle.write_bytes(proto(4) + b"}" + b"\x8c\x01w" + binbytes(bytes(64 << 20)) + b"s.")
-    return {"256 MiB torch zip checkpoint": checkpoint, "pickle with 64 MiB of bytes": big_pickle}
-
-
-def directory_times(bin_dir: Path, directory: Path, repeat: int) -> dict[str, float]:
-    scan = (
-        "from pathlib import Path; from mlsecops.modelscan import scan_models; "
-        f"scan_models([Path({str(directory)!r})])"
-    )
+def tool_times(bin_dir: Path, path: Path, repeat: int, work: Path) -> dict[str, float]:
+    """Best-of-`repeat` wall time of every tool over `path`; each runs in an empty
+    directory (for mlsecops: the model-only scan, which needs no Trivy)."""
+    empty = work / "cwd"
+    empty.mkdir(exist_ok=True)
     times = {
-        "mlsecops": timed([sys.executable, "-c", scan], repeat),
-        "picklescan": timed([str(bin_dir / "picklescan"), "--path", str(directory)], repeat),
-        "modelscan": timed([str(bin_dir / "modelscan"), "-p", str(directory)], repeat),
+        tool: timed(command, repeat, cwd=empty) for tool, command in commands(bin_dir, path).items()
     }
-    files = (
-        [p for p in sorted(directory.rglob("*")) if p.is_file()]
-        if directory.is_dir()
-        else [directory]
-    )
+    files = [p for p in sorted(path.rglob("*")) if p.is_file()] if path.is_dir() else [path]
     start = time.perf_counter()
     for file in files:
         run([str(bin_dir / "fickling"), "--check-safety", str(file)])
@@ -144,24 +160,10 @@ def directory_times(bin_dir: Path, directory: Path, repeat: int) -> dict[str, fl
     return times
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tools-bin", type=Path, default=Path("/tmp/bench-venv/bin"))
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, help="also write the Markdown tables here")
-    args = parser.parse_args()
-    for tool in TOOLS[1:]:
-        if not (args.tools_bin / tool).exists():
-            parser.error(f"{args.tools_bin / tool} is missing: pip install {tool} into that venv")
-
-    work = Path(tempfile.mkdtemp(prefix="bench-modelscan-"))
-    try:
-        return report(args, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+# -- part 1: the corpus -------------------------------------------------------------------
 
 
-def report(args: argparse.Namespace, work: Path) -> int:
+def corpus_report(args: argparse.Namespace, work: Path) -> list[str]:
     malicious, benign = work / "malicious", work / "benign"
     malicious.mkdir()
     cases: list[Case] = all_cases() + format_cases()
@@ -172,51 +174,150 @@ def report(args: argparse.Namespace, work: Path) -> int:
     judges = verdicts(args.tools_bin)
 
     lines = ["| Technique (file) | " + " | ".join(TOOLS) + " |", "|---" * (len(TOOLS) + 1) + "|"]
-    caught = dict.fromkeys(TOOLS, 0)
-    errors = dict.fromkeys(TOOLS, 0)
+    caught, errors = dict.fromkeys(TOOLS, 0), dict.fromkeys(TOOLS, 0)
+    medium = 0
     for item in cases:
         row = {tool: judges[tool](malicious / item.name) for tool in TOOLS}
+        medium += row["mlsecops"] == "medium"
         for tool, verdict in row.items():
             caught[tool] += verdict == "yes"
             errors[tool] += verdict == "err"
-        lines.append(
-            f"| {item.technique} (`{item.name}`) | " + " | ".join(row[t] for t in TOOLS) + " |"
-        )
+        lines.append(f"| {item.technique} (`{item.name}`) | " + " | ".join(row.values()) + " |")
     benign_files = sorted(p for p in benign.iterdir() if p.is_file())
-    false_alarms = dict.fromkeys(TOOLS, 0)
-    benign_errors = dict.fromkeys(TOOLS, 0)
+    false_alarms, benign_errors = dict.fromkeys(TOOLS, 0), dict.fromkeys(TOOLS, 0)
     for file in benign_files:
         for tool in TOOLS:
             verdict = judges[tool](file)
-            false_alarms[tool] += verdict == "yes"
+            false_alarms[tool] += verdict in ("yes", "medium")
             benign_errors[tool] += verdict == "err"
     n, b = len(cases), len(benign_files)
+
+    def total(label: str, values: dict[str, int], bold: bool = False) -> str:
+        cells = [f"**{values[t]}**" if bold else str(values[t]) for t in TOOLS]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
     lines += [
-        f"| **malicious files flagged (of {n})** | "
-        + " | ".join(f"**{caught[t]}**" for t in TOOLS)
-        + " |",
-        "| tool errors on malicious files | " + " | ".join(str(errors[t]) for t in TOOLS) + " |",
-        f"| **benign files flagged (of {b})** | "
-        + " | ".join(f"**{false_alarms[t]}**" for t in TOOLS)
-        + " |",
-        "| tool errors on benign files | "
-        + " | ".join(str(benign_errors[t]) for t in TOOLS)
-        + " |",
-    ]
-    times_mal = directory_times(args.tools_bin, malicious, args.repeat)
-    times_ben = directory_times(args.tools_bin, benign, args.repeat)
-    lines += [
+        total(f"**malicious files flagged (of {n})**", caught, bold=True),
+        f"| malicious files mlsecops grades MEDIUM only | {medium} |" + " |" * (len(TOOLS) - 1),
+        total("tool errors on malicious files", errors),
+        total(f"**benign files flagged (of {b})**", false_alarms, bold=True),
+        total("tool errors on benign files", benign_errors),
         "",
         "| Wall time, seconds | " + " | ".join(TOOLS) + " |",
         "|---" * (len(TOOLS) + 1) + "|",
-        f"| malicious corpus ({n} entries) | "
-        + " | ".join(f"{times_mal[t]:.2f}" for t in TOOLS)
-        + " |",
-        f"| benign set ({b} files) | " + " | ".join(f"{times_ben[t]:.2f}" for t in TOOLS) + " |",
     ]
-    for label, path in large_files(work / "large").items():
-        times = directory_times(args.tools_bin, path, args.repeat)
+    for label, path in (
+        (f"malicious corpus ({n} entries)", malicious),
+        (f"benign set ({b} files)", benign),
+    ):
+        times = tool_times(args.tools_bin, path, args.repeat, work)
         lines.append(f"| {label} | " + " | ".join(f"{times[t]:.2f}" for t in TOOLS) + " |")
+    return lines
+
+
+# -- part 2: large models -----------------------------------------------------------------
+
+TORCH_SAVE = """
+import sys, torch
+total, path = int(sys.argv[1]), sys.argv[2]
+torch.manual_seed(0)
+state, size, index = {}, 0, 0
+while size < total:  # a transformer-like state_dict: many 2-D weights and 1-D biases
+    state[f"layers.{index}.weight"] = torch.randn(4096, 4096)
+    state[f"layers.{index}.bias"] = torch.randn(4096)
+    size += (4096 * 4096 + 4096) * 4
+    index += 1
+torch.save(state, path)
+"""
+
+
+def write_safetensors_shards(directory: Path, total: int, shard: int = 1 << 30) -> None:
+    """Shards of F32 tensors of 64 MiB each, written as the safetensors library lays them
+    out (8-byte header length, JSON header padded with spaces, the data)."""
+    block = os.urandom(64 << 20)
+    written, number = 0, 0
+    while written < total:
+        count = min(shard, total - written) // len(block)
+        header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+        for index in range(count):
+            span = [index * len(block), (index + 1) * len(block)]
+            entry = {"dtype": "F32", "shape": [len(block) // 4], "data_offsets": span}
+            header[f"layer.{number}.{index}.weight"] = entry
+        raw = json.dumps(header).encode()
+        raw += b" " * (-len(raw) % 8)
+        with (directory / f"model-{number:05d}.safetensors").open("wb") as handle:
+            handle.write(len(raw).to_bytes(8, "little") + raw)
+            for _ in range(count):
+                handle.write(block)
+        written += count * len(block)
+        number += 1
+
+
+def speed_rows(label: str, path: Path, args: argparse.Namespace, work: Path) -> list[str]:
+    files = [p for p in sorted(path.rglob("*")) if p.is_file()] if path.is_dir() else [path]
+    size = sum(f.stat().st_size for f in files)
+    cat = ["cat", *map(str, files)]
+    run(cat)  # warm the page cache: every tool then reads from memory, as cat does
+    floor = timed(cat, args.repeat)
+    times = {"cat": floor, **tool_times(args.tools_bin, path, args.repeat, work)}
+    mb = size / 1e6
+    cells = " | ".join(
+        f"{t:.2f} s, {mb / t:,.0f} MB/s ({floor / t:.2f}x cat)"
+        if t != float("inf")
+        else "timed out"
+        for t in times.values()
+    )
+    return [f"| {label}, {mb:,.0f} MB | {cells} |"]
+
+
+def large_report(args: argparse.Namespace, work: Path) -> list[str]:
+    root = Path(tempfile.mkdtemp(prefix="bench-large-", dir=args.large_dir))
+    try:
+        checkpoint = root / "checkpoint.pt"
+        subprocess.run(
+            [
+                str(args.torch_python),
+                "-c",
+                TORCH_SAVE,
+                str(int(args.torch_gb * 1e9)),
+                str(checkpoint),
+            ],
+            check=True,
+        )
+        shards = root / "safetensors"
+        shards.mkdir()
+        write_safetensors_shards(shards, int(args.safetensors_gb * 1e9))
+        header = "| Large model | cat | " + " | ".join(TOOLS) + " |"
+        lines = [header, "|---" * (len(TOOLS) + 2) + "|"]
+        lines += speed_rows("PyTorch checkpoint (torch.save)", checkpoint, args, work)
+        lines += speed_rows("safetensors directory", shards, args, work)
+        return lines
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools-bin", type=Path, default=Path("/tmp/bench-venv/bin"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the Markdown tables here")
+    parser.add_argument("--skip-corpus", action="store_true")
+    parser.add_argument("--large", action="store_true", help="also time large models")
+    parser.add_argument("--large-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--torch-python", type=Path, default=Path("/tmp/torch-venv/bin/python"))
+    parser.add_argument("--torch-gb", type=float, default=1.2)
+    parser.add_argument("--safetensors-gb", type=float, default=4.3)
+    args = parser.parse_args()
+    for tool in ("picklescan", "modelscan", "modelaudit", "fickling"):
+        if not (args.tools_bin / tool).exists():
+            parser.error(f"{args.tools_bin / tool} is missing: pip install {tool} into that venv")
+    work = Path(tempfile.mkdtemp(prefix="bench-modelscan-"))
+    try:
+        lines = [] if args.skip_corpus else corpus_report(args, work)
+        if args.large:
+            lines += ["", *large_report(args, work)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

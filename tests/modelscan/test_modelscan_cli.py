@@ -159,3 +159,21 @@ def test_a_model_only_scan_needs_no_trivy(tmp_path):
     (project / "requirements.txt").write_text("requests==2.19.1\n")
     proc = run([*scan, "--model", "clean.keras", "--offline"])
     assert proc.returncode == 3, proc.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_a_finding_not_exit_3(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    name = os.fsdecode(b"model-\xff\xfe.pkl")  # Latin-1 bytes: not UTF-8
+    (models / name).write_bytes(reduce_pickle("os", "system"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsecops", "scan", "--model", "models", "--json", "r.json",
+         "--sarif", "r.sarif", "--summary", "s.md"],
+        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120,
+        env=_without_trivy(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [(f["id"], f["target"]) for f in report["findings"]] == [
+        ("MLS-PICKLE-DENY", "models/model-\\xff\\xfe.pkl")
+    ]
