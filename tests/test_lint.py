@@ -43,8 +43,12 @@ def test_python_lint(command):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_zizmor_is_clean_on_the_actions_and_workflows():
-    proc = run(str(BIN / "zizmor"), "--offline", "--no-progress", ".")
+@pytest.mark.parametrize("persona", ["regular", "pedantic"])
+def test_zizmor_is_clean_on_the_actions_and_workflows(persona):
+    examples = [f for f in workflow_files() if f.startswith("examples/")]
+    proc = run(
+        str(BIN / "zizmor"), "--offline", "--no-progress", "--persona", persona, ".", *examples
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout + proc.stderr
 

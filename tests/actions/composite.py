@@ -1,4 +1,5 @@
-"""Run a composite action's steps the way a GitHub runner would, as far as that can go here.
+"""Run a composite action's steps (or a workflow job's) the way a GitHub runner would, as far
+as that can go here.
 
 `run:` steps execute with bash in order, inputs reach them only through their `env:`, and
 GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH are real files read back after
@@ -190,25 +191,9 @@ def run_composite(
         name: expressions.substitute(inputs.get(name, default))
         for name, default in defaults.items()
     }
-    files = {
-        name: runner_temp / f"_runner_file_{name.lower()}"
-        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")
-    }
+    files = _runner_files(runner_temp)
     files["GITHUB_STEP_SUMMARY"].write_text("")
-    base_env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/root"),
-        "RUNNER_OS": "Linux",
-        "RUNNER_ARCH": "X64",
-        "RUNNER_TEMP": str(runner_temp),
-        "RUNNER_TOOL_CACHE": str(runner_temp / "toolcache"),
-        "GITHUB_ACTION_PATH": str(action_dir),
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_REPOSITORY": "octo/ml-project",
-        "GITHUB_EVENT_NAME": "push",
-        "CI": "true",
-        **(extra_env or {}),
-    }
+    base_env = _base_env(action_dir, runner_temp, workspace, extra_env)
     records: list[StepRecord] = []
     for index, step in enumerate(action["runs"]["steps"]):
         name = step.get("name", f"step {index}")
@@ -220,47 +205,14 @@ def run_composite(
             stand_in = (stand_ins or {}).get(step["uses"].split("@")[0])
             outcome = stand_in(with_) if stand_in else "skipped"
             records.append(StepRecord(name, "uses", outcome, uses=step["uses"], with_=with_))
-            if step.get("id"):
-                contexts["steps"][step["id"]] = {"outputs": {}, "outcome": outcome}
-            if outcome == "failure" and not step.get("continue-on-error"):
-                expressions.job_failed = True
-            continue
-        for path in (files["GITHUB_OUTPUT"], files["GITHUB_ENV"], files["GITHUB_PATH"]):
-            path.write_text("")
-        env = dict(base_env)
-        step_env = {k: expressions.substitute(str(v)) for k, v in step.get("env", {}).items()}
-        env.update(step_env)
-        env.update({k: str(v) for k, v in files.items()})
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=workspace,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        outcome = "success" if proc.returncode == 0 else "failure"
-        records.append(
-            StepRecord(
-                name,
-                "run",
-                outcome,
-                proc.returncode,
-                stdout=proc.stdout,
-                stderr=proc.stderr,
-                env=step_env,
-            )
-        )
+            outputs: dict[str, str] = {}
+        else:
+            record, outputs = _run_step(step, name, expressions, base_env, files, workspace)
+            records.append(record)
+            outcome = record.outcome
         if step.get("id"):
-            contexts["steps"][step["id"]] = {
-                "outputs": read_outputs(files["GITHUB_OUTPUT"]),
-                "outcome": outcome,
-            }
-        for line in files["GITHUB_PATH"].read_text().splitlines():
-            base_env["PATH"] = f"{line}{os.pathsep}{base_env['PATH']}"
-        base_env.update(read_outputs(files["GITHUB_ENV"]))
-        if proc.returncode != 0 and not step.get("continue-on-error"):
+            contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
+        if outcome == "failure" and not step.get("continue-on-error"):
             expressions.job_failed = True
     outputs = {
         name: expressions.substitute(str(spec.get("value", "")))
@@ -274,3 +226,144 @@ def run_composite(
         expressions.job_failed,
         step_outputs,
     )
+
+
+def _runner_files(runner_temp: Path) -> dict[str, Path]:
+    return {
+        name: runner_temp / f"_runner_file_{name.lower()}"
+        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_PATH")
+    }
+
+
+def _base_env(
+    action_dir: Path, runner_temp: Path, workspace: Path, extra_env: dict[str, str] | None
+) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "RUNNER_TEMP": str(runner_temp),
+        "RUNNER_TOOL_CACHE": str(runner_temp / "toolcache"),
+        "GITHUB_ACTION_PATH": str(action_dir),
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": "octo/ml-project",
+        "GITHUB_EVENT_NAME": "push",
+        "CI": "true",
+        **(extra_env or {}),
+    }
+
+
+def _run_step(
+    step: dict[str, Any],
+    name: str,
+    expressions: Expressions,
+    base_env: dict[str, str],
+    files: dict[str, Path],
+    cwd: Path,
+) -> tuple[StepRecord, dict[str, str]]:
+    """One `run:` step with bash; GITHUB_PATH and GITHUB_ENV update `base_env` after it."""
+    for path in (files["GITHUB_OUTPUT"], files["GITHUB_ENV"], files["GITHUB_PATH"]):
+        path.write_text("")
+    env = dict(base_env)
+    step_env = {k: expressions.substitute(str(v)) for k, v in step.get("env", {}).items()}
+    env.update(step_env)
+    env.update({k: str(v) for k, v in files.items()})
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    outcome = "success" if proc.returncode == 0 else "failure"
+    record = StepRecord(
+        name, "run", outcome, proc.returncode, stdout=proc.stdout, stderr=proc.stderr, env=step_env
+    )
+    for line in files["GITHUB_PATH"].read_text().splitlines():
+        base_env["PATH"] = f"{line}{os.pathsep}{base_env['PATH']}"
+    base_env.update(read_outputs(files["GITHUB_ENV"]))
+    return record, read_outputs(files["GITHUB_OUTPUT"])
+
+
+@dataclass
+class JobRun:
+    """What one workflow job did: its steps (with their composite runs) and whether it failed."""
+
+    steps: list[StepRecord]
+    actions: dict[str, ActionRun]  # the `uses: ./...` steps' runs, by step id
+    failed: bool
+
+
+def run_job(
+    repo: Path,
+    workflow_file: str,
+    job_id: str,
+    *,
+    runner_temp: Path,
+    extra_env: dict[str, str] | None = None,
+    stand_ins: dict[str, StandIn] | None = None,
+) -> JobRun:
+    """Run one job of a workflow with the repository itself as the checked-out workspace.
+
+    `run:` steps run with bash; `uses: ./DIR` steps run that composite action with
+    run_composite; other `uses:` need a stand-in (actions/checkout and actions/setup-python
+    default to doing nothing: the workspace is the repository, Python is on PATH).
+    """
+    job = yaml.safe_load((repo / workflow_file).read_text())["jobs"][job_id]
+    stand_ins = {
+        "actions/checkout": lambda with_: "success",
+        "actions/setup-python": lambda with_: "success",
+        **(stand_ins or {}),
+    }
+    contexts: dict[str, Any] = {
+        "steps": {},
+        "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
+        "github": {"token": "test-token", "workspace": str(repo), "ref": "refs/heads/main"},
+        "env": {},
+    }
+    expressions = Expressions(contexts, job_failed=False)
+    files = _runner_files(runner_temp)
+    files["GITHUB_STEP_SUMMARY"].write_text("")
+    env = _base_env(repo, runner_temp, repo, extra_env)
+    records: list[StepRecord] = []
+    actions: dict[str, ActionRun] = {}
+    for index, step in enumerate(job["steps"]):
+        name = step.get("name", step.get("uses", f"step {index}"))
+        if not expressions.condition(step.get("if")):
+            records.append(StepRecord(name, "skipped", "skipped"))
+            continue
+        uses = str(step.get("uses", ""))
+        if uses.startswith("./"):
+            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
+            run = run_composite(
+                repo / uses,
+                with_,
+                workspace=repo,
+                runner_temp=runner_temp,
+                extra_env={"PATH": env["PATH"], **(extra_env or {})},
+                stand_ins=stand_ins,
+            )
+            outcome = "failure" if run.failed else "success"
+            records.append(StepRecord(name, "uses", outcome, uses=uses, with_=with_))
+            actions[step.get("id", name)] = run
+            outputs = dict(run.outputs)
+        elif uses:
+            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
+            stand_in = stand_ins.get(uses.split("@")[0])
+            if stand_in is None:
+                raise ValueError(f"{uses} cannot run here: give it a stand-in")
+            outcome = stand_in(with_)
+            records.append(StepRecord(name, "uses", outcome, uses=uses, with_=with_))
+            outputs = {}
+        else:
+            record, outputs = _run_step(step, name, expressions, env, files, repo)
+            records.append(record)
+            outcome = record.outcome
+        if step.get("id"):
+            contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
+        if outcome == "failure" and not step.get("continue-on-error"):
+            expressions.job_failed = True
+    return JobRun(records, actions, expressions.job_failed)
