@@ -13,7 +13,7 @@ import entrypoint
 from mlsecops.actions.inputs import variable
 from mlsecops.actions.scan_outputs import OUTPUTS
 from mlsecops.core.text import md_text
-from tests.actions.composite import read_outputs, run_composite
+from tests.actions.composite import Expressions, read_outputs, run_composite
 from tests.actions.conftest import REPO, plant_hostile_modules
 from tests.support.cyclonedx import bom_errors
 from tests.support.trivydb import build_trivy_db
@@ -326,3 +326,47 @@ def test_python_never_imports_from_the_workspace(runner, tmp_path, hostile_setup
     run = runner("clean", **{"fail-on-new-only": "true"})
     assert run.outputs["exit-code"] == "0", failed_steps(run)
     assert not marker.exists(), marker.read_text()
+
+
+# --- cache keys ---------------------------------------------------------------------------
+
+
+def step_named(name: str) -> dict:
+    return next(s for s in ACTION["runs"]["steps"] if s.get("name") == name)
+
+
+def runs(name: str, steps: dict) -> bool:
+    """Whether the step's `if:` lets it run, given these steps' outputs."""
+    contexts = {"steps": {sid: {"outputs": out} for sid, out in steps.items()}}
+    return Expressions(contexts, job_failed=False).condition(step_named(name)["if"])
+
+
+def test_each_save_gets_a_new_key_and_restore_takes_the_newest(runner):
+    run = runner("requirements", cache="true")
+    for restore in ("Restore the Trivy download", "Restore Trivy's DB"):
+        with_ = run.step(restore).with_
+        # The exact key is this run's own, never found: restore-keys restores the entry
+        # saved last, so a refused (poisoned) entry is superseded by the next good save
+        # instead of staying under an immutable key forever.
+        assert with_["key"].startswith(with_["restore-keys"])
+        assert with_["key"] != with_["restore-keys"] and with_["restore-keys"].endswith("-")
+    keys = {run.step(name).with_["key"] for name in ("Restore the Trivy download",)}
+    again = runner("requirements", cache="true")
+    assert again.step("Restore the Trivy download").with_["key"] not in keys
+
+
+def test_the_trivy_download_is_saved_exactly_when_this_run_downloaded_it():
+    name = "Save the Trivy download"
+    on = {"inputs": {"cache": "true"}}
+    # After a restored entry was refused (its checksum), the fresh download is saved too.
+    assert runs(name, {**on, "trivy": {"downloaded": "true"}, "trivy-cache": {"cache-hit": ""}})
+    assert not runs(name, {**on, "trivy": {"downloaded": "false"}})
+    assert not runs(name, {"inputs": {"cache": "false"}, "trivy": {"downloaded": "true"}})
+
+
+def test_the_db_is_saved_exactly_when_this_run_downloaded_it():
+    name = "Save Trivy's DB"
+    on = {"inputs": {"db-cache": "true"}}
+    assert runs(name, {**on, "scan": {"db-downloaded": "true"}})
+    assert not runs(name, {**on, "scan": {"db-downloaded": "false"}})
+    assert not runs(name, {"inputs": {"db-cache": "false"}, "scan": {"db-downloaded": "true"}})
