@@ -718,8 +718,10 @@ class Machine:
         self.stack.append(target)
 
     def _op_inst(self) -> None:
-        items = self.pop_mark()
+        # pickle's Python unpickler (joblib's) imports the name before it looks for the
+        # MARK, the C one after: read the name first, so an INST without a MARK names it.
         target = self._named("ascii")
+        items = self.pop_mark()
         self._call(target, _items("tuple", items))
 
     def _named(self, encoding: str) -> Global:

@@ -16,8 +16,10 @@ BLOB_MAGIC = (
     b"BZh",
     b"\xfd7zXZ\x00",
 )
-# The opcodes a protocol 0 or 1 pickle can start with (these have no PROTO header).
-OLD_PICKLE_START = frozenset(b"(}])cNIJKLMSTUVXFGhgpqr\x88\x89")
+# The opcodes a pickle with no PROTO header can start with. Protocol 0/1 pickles have none,
+# and the unpickler does not need it for any other opcode either: every opcode that can run
+# on an empty stack (pure Python's INST imports its name before it looks for the MARK).
+OLD_PICKLE_START = frozenset(b"(}])cNIJKLMSTUVXFGPBCi\x88\x89\x8a\x8b\x8c\x8d\x8e\x8f\x95\x96hgpqr")
 
 
 def starts_like_model_data(data: bytes) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import random
 import struct
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from pickle_corpus import (
     old_joblib_wrapper,
     old_protocol_broken_after_global,
 )
+from pickle_differential import imported, sequence
 
 from mlsecops.core.findings import Severity
 from mlsecops.modelscan import scan_models
@@ -34,6 +36,9 @@ from mlsecops.modelscan.pickle_findings import PickleSource, judge
 from mlsecops.modelscan.pickle_reader import Reader
 from mlsecops.modelscan.pickle_stream import analyze_all, read_bytes
 from mlsecops.modelscan.rules import default_rules
+from mlsecops.modelscan.scanner import scan_files
+
+SEED = 20261208
 
 
 class _Recorder(pickle.Unpickler):
@@ -323,3 +328,37 @@ def test_a_pickle_hidden_in_a_json_value_is_high(tmp_path: Path) -> None:
         "os.system",
     )
     assert finding.location == "JSON value $.extra.state[0]"
+
+
+# -- the reader against CPython ------------------------------------------------------------
+
+
+def test_every_name_cpython_imports_from_random_opcodes_is_reported(tmp_path: Path) -> None:
+    # Frames of any length, INST with no MARK, no PROTO, lengths that swallow what follows:
+    # whatever name one of CPython's readings imports, the scan names.
+    rng = random.Random(SEED)
+    wanted = {}
+    for number in range(400):
+        data = sequence(rng)
+        (tmp_path / f"{number}.pkl").write_bytes(data)
+        wanted[f"{number}.pkl"] = imported(data)
+    assert sum(1 for names in wanted.values() if names) > 50  # many import something
+    reported: dict[str, set[str]] = {name: set() for name in wanted}
+    for file in scan_files([tmp_path]):
+        reported[Path(file.target).name] |= {f.package for f in file.findings}
+    missed = {name: names - reported[name] for name, names in wanted.items()}
+    assert {name: names for name, names in missed.items() if names} == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "package"),
+    [
+        (b"\x8c\x02os\x8c\x06system\x93\x8c\x04true\x85R.", "os.system"),  # no PROTO
+        (b"ios\nsystem\n]", "os.system"),  # INST with no MARK: pure Python imports it
+        (b"\x95\x0b\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n.", "os.system"),  # FRAME first
+        (b"C\x02ab" + PAYLOAD0, "os.system"),  # SHORT_BINBYTES first
+    ],
+)
+def test_a_pickle_without_proto_is_still_a_pickle(data: bytes, package: str, tmp_path) -> None:
+    found = scan(tmp_path, data, "weights")
+    assert ("MLS-PICKLE-DENY", package) in found
