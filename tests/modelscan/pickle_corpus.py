@@ -134,6 +134,23 @@ def huge_text_int(digits: int = 5000) -> bytes:
     return b"I" + b"7" * digits + b"\n0" + PAYLOAD0
 
 
+def no_proto() -> bytes:
+    """Protocol 4 opcodes with no PROTO header: the unpickler does not need one."""
+    return ustr("os") + ustr("system") + b"\x93" + ustr("true") + b"\x85R" + STOP
+
+
+def inst_without_mark() -> bytes:
+    """INST with no MARK: the C unpickler refuses it, pickle's pure-Python one (joblib's)
+    imports the name first."""
+    return b"ios\nsystem\n" + b"]" + STOP
+
+
+def random_state_ctor_call() -> bytes:
+    """NumPy's trusted random-state helper, handed a callable it calls."""
+    helper = glob("numpy.random._pickle", "__generator_ctor")
+    return proto(2) + helper + ustr("MT19937") + glob("acme.tools", "run") + b"\x86R" + STOP
+
+
 def pickle_class_cases() -> list[Case]:
     """The issue-13 pickle classes as corpus cases."""
     return [
@@ -172,6 +189,11 @@ def pickle_class_cases() -> list[Case]:
         case("old_joblib_outside.pkl", "old joblib array file outside the directory (allow_pickle)",
              "HIGH", old_joblib_wrapper("/tmp/elsewhere/array.npy"), "/tmp/elsewhere/array.npy",
              rules=("MLS-PICKLE-EXTERNAL-FILE",)),
+        case("no_proto.pkl", "protocol-4 pickle with no PROTO header", "CRITICAL", no_proto(), "os.system"),
+        case("inst_without_mark.pkl", "INST with no MARK (pure-Python unpickler imports it)", "CRITICAL",
+             inst_without_mark(), "os.system"),
+        case("random_state_ctor.pkl", "numpy.random._pickle.__generator_ctor calling its argument", "HIGH",
+             random_state_ctor_call(), "acme.tools.run", rules=("MLS-PICKLE-CALL",)),
         case("huge_long.pkl", "integer of 5,000 digits in a call", "CRITICAL", huge_long(), "os.system"),
         case("huge_text_int.pkl", "protocol-0 integer of 5,000 digits", "CRITICAL", huge_text_int(), "os.system"),
     ]  # fmt: skip
