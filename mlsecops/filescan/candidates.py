@@ -53,6 +53,8 @@ def scanners_with_work(
     wanted = set(scanners & {Scanner.SECRET, Scanner.MISCONFIG})
     found: set[Scanner] = set()
     skipped = {os.path.realpath(path) for path in skip}
+    if _inside_any(os.path.realpath(project), skipped):
+        return frozenset()  # `--model .`: every file here is the model scanner's
     for directory, subdirs, files in os.walk(project):
         subdirs[:] = [
             d
@@ -70,6 +72,11 @@ def scanners_with_work(
             if found == wanted:
                 return frozenset(found)
     return frozenset(found)
+
+
+def _inside_any(path: str, directories: set[str]) -> bool:
+    """True when `path` is one of `directories` or lies under one of them."""
+    return any(path == d or path.startswith(d.rstrip(os.sep) + os.sep) for d in directories)
 
 
 def large_text_files(

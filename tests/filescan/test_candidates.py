@@ -36,3 +36,14 @@ def test_model_paths_and_git_are_left_to_others(tmp_path: Path) -> None:
 
     assert scanners_with_work(tmp_path, ALL_SCANNERS, [models, tmp_path / "model.pkl"]) == set()
     assert scanners_with_work(tmp_path, ALL_SCANNERS, [models]) == {Scanner.SECRET}
+
+
+def test_a_project_that_is_a_model_path_leaves_every_file_to_the_model_scanner(
+    tmp_path: Path,
+) -> None:
+    # `mlsecops scan --model .` in a model directory: README and config are the model's.
+    (tmp_path / "README.md").write_text("# a model card, long enough to be read\n")
+    (tmp_path / "config.json").write_text('{"architectures": ["BertModel"]}\n')
+    assert scanners_with_work(tmp_path, ALL_SCANNERS, [tmp_path]) == set()
+    assert scanners_with_work(tmp_path / ".", ALL_SCANNERS, [tmp_path.parent]) == set()
+    assert scanners_with_work(tmp_path, ALL_SCANNERS, [tmp_path / "README.md"]) == BOTH
