@@ -1,10 +1,11 @@
 """Benchmark `mlsecops hash` against coreutils and a hashlib reference. Prints figures.
 
     .venv/bin/python benchmarks/bench_hash.py [--rounds 5] [--dir /tmp] [--keep]
+    .venv/bin/python benchmarks/bench_hash.py --small-files 25000 [--rounds 5]
 
-Generates a model (four 192 MiB shards and a few hundred small files in nested folders),
-warms the page cache, then times in each round, in rotating order (interleaved, so drift in
-the machine hits every contender alike):
+Without --small-files: generates a model (four 192 MiB shards and a few hundred small files
+in nested folders), warms the page cache, then times in each round, in rotating order
+(interleaved, so drift in the machine hits every contender alike):
 
   mlsecops     `python -m mlsecops hash MODEL --manifest FILE`, the command users run
   startup      `python -m mlsecops --version`: the CLI's fixed cost, included in the above
@@ -14,6 +15,14 @@ the machine hits every contender alike):
 
 Wall time is what counts; CPU time (user + system, from GNU time) is shown too because it
 barely moves when other jobs share the machine, while wall time does.
+
+With --small-files N: N files of 100 B to --small-max-kib KiB (default 16), 100 to a
+directory two levels deep (a dataset or a model zoo's many small files), and the contenders
+`mlsecops hash`, `mlsecops verify` (of the manifest `hash` wrote), sequential `sha256sum`
+(one process through `xargs`, which only splits the command line) and the same hashlib
+reference.
+
+`PYTHONPATH=/path/to/other/checkout` times that checkout's mlsecops instead (a before/after).
 
 Each contender's peak memory comes from GNU time (`/usr/bin/time -f %M`). Note: coreutils'
 sha256sum here does not use the CPU's SHA instructions; OpenSSL (and so hashlib) does.
@@ -104,6 +113,20 @@ def _mark(value: float, goal: float) -> str:
     return "PASS" if ok else "MISS"
 
 
+def make_small_files(root: Path, count: int, largest: int) -> list[Path]:
+    """`count` files of 100 B to `largest` bytes, 100 to a folder, 20 folders a shard."""
+    rng = random.Random(20261208)
+    files = []
+    for index in range(count):
+        folder = root / f"shard{index // 2000:03d}" / f"part{index // 100 % 20:02d}"
+        if index % 100 == 0:
+            folder.mkdir(parents=True)
+        path = folder / f"sample-{index:06d}.json"
+        path.write_bytes(rng.randbytes(rng.randint(100, largest)))
+        files.append(path)
+    return files
+
+
 def make_model(root: Path) -> list[Path]:
     """Four shards of random bytes, and small files of 200 B to 64 KiB in nested folders."""
     rng = random.Random(20240601)
@@ -159,7 +182,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--dir", type=Path, help="where to generate the model (default: TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the generated model")
+    parser.add_argument(
+        "--small-files", type=int, default=0, metavar="N", help="the small-files case: N files"
+    )
+    parser.add_argument(
+        "--small-max-kib", type=int, default=16, help="the small files' largest size (KiB)"
+    )
     args = parser.parse_args()
+    if args.small_files:
+        largest = args.small_max_kib * 1024
+        small_files_bench(args.small_files, largest, args.rounds, args.dir, args.keep)
+        return
 
     jobs = len(os.sched_getaffinity(0))
     work = Path(tempfile.mkdtemp(prefix="bench-hash-", dir=args.dir))
@@ -261,6 +294,89 @@ def main() -> None:
         print(f"{'mlsecops peak RSS (MiB)':40}{peak:8.1f}{'':8}  < 200    {_mark(peak, -200)}")
     finally:
         if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def interleave(contenders: dict[str, Callable[[], Run]], rounds: int) -> dict[str, list[Run]]:
+    """Every contender once a round, the order rotating from round to round."""
+    runs: dict[str, list[Run]] = {name: [] for name in contenders}
+    order = list(contenders)
+    for round_ in range(rounds):
+        for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+            runs[name].append(contenders[name]())
+        print(
+            f"round {round_ + 1}/{rounds}: "
+            + ", ".join(f"{name.strip()} {runs[name][-1].seconds:.3f}" for name in order)
+        )
+    return runs
+
+
+def small_files_bench(
+    count: int, largest: int, rounds: int, where: Path | None, keep: bool
+) -> None:
+    """`hash` and `verify` of `count` small files against sha256sum and the hashlib reference."""
+    jobs = len(os.sched_getaffinity(0))
+    work = Path(tempfile.mkdtemp(prefix="bench-hash-small-", dir=where))
+    model, manifest = work / "model", work / "m.json"
+    try:
+        print(machine())
+        print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        files = make_small_files(model, count, largest)
+        total = sum(path.stat().st_size for path in files)
+        print(f"model: {len(files)} files, {total / 2**20:.0f} MiB, in {model}")
+        warm(files)
+        names = "\0".join(str(p.relative_to(model)) for p in files).encode() + b"\0"
+        cli = [sys.executable, "-m", "mlsecops"]
+        run([*cli, "hash", str(model), "--manifest", str(manifest)], work)
+        contenders: dict[str, Callable[[], Run]] = {
+            "mlsecops hash": lambda: run(
+                [*cli, "hash", str(model), "--manifest", str(work / "again.json")], work
+            ),
+            "mlsecops verify": lambda: run(
+                [*cli, "verify", str(model), "--manifest", str(manifest)], work
+            ),
+            "sha256sum": lambda: run(["xargs", "-0", "sha256sum", "--"], model, stdin=names),
+            "hashlib reference": lambda: run(
+                [sys.executable, "-c", REFERENCE, str(model), str(jobs)], work
+            ),
+        }
+        runs = interleave(contenders, rounds)
+        print(f"\n{'':22}{'median s':>10}{'min s':>9}{'max s':>9}{'CPU s':>8}{'peak MiB':>10}")
+        for name, done in runs.items():
+            seconds = [r.seconds for r in done]
+            print(
+                f"{name:22}{statistics.median(seconds):10.3f}{min(seconds):9.3f}"
+                f"{max(seconds):9.3f}{statistics.median(r.cpu_seconds for r in done):8.2f}"
+                f"{max(r.peak_rss_mib for r in done):10.1f}"
+            )
+        times = {name: [r.seconds for r in done] for name, done in runs.items()}
+        print(f"\n{'':40}{'median':>8}{'best':>8}  target")
+        for label, ratio, target, goal in [
+            (
+                "hash / hashlib reference",
+                _ratio("mlsecops hash", "hashlib reference"),
+                "<= 1.1",
+                -1.1,
+            ),
+            (
+                "verify / hashlib reference",
+                _ratio("mlsecops verify", "hashlib reference"),
+                "<= 1.1",
+                -1.1,
+            ),
+            ("hash / sequential sha256sum", _ratio("mlsecops hash", "sha256sum"), "< 1", -1.0),
+        ]:
+            values = ratio(times)
+            marks = " ".join(_mark(v, goal) for v in values)
+            print(f"{label:40}{values[0]:8.2f}{values[1]:8.2f}  {target:8} {marks}")
+        for name in ("mlsecops hash", "mlsecops verify"):
+            peak = max(r.peak_rss_mib for r in runs[name])
+            print(f"{name + ' peak RSS (MiB)':40}{peak:8.1f}{'':8}  < 100    {_mark(peak, -100)}")
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    finally:
+        if keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)

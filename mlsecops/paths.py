@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
@@ -166,8 +167,9 @@ def _relative(path: Path, base: Path) -> str | None:
     return None
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8, `\\n` line ends) to `path` through a temporary file beside it.
+def write_text_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write `text` (UTF-8, `\\n` line ends; or its pieces, in order) to `path` through a
+    temporary file beside it.
 
     A reader never sees half a file, and a failed write leaves neither half a file nor the
     temporary one behind.
@@ -179,7 +181,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            for piece in [text] if isinstance(text, str) else text:
+                handle.write(piece)
         os.replace(tmp, path)
     except OSError as exc:
         if tmp is not None:

@@ -27,7 +27,7 @@ def hash_model(model: Path, provenance: Provenance | None, jobs: int) -> Manifes
     with ModelRoot(model) as root:
         tree = root.scan()
         _refuse_unhashable(model, tree)
-        digests = hash_files(root.open_file, tree.files, jobs)
+        digests = hash_files(root, tree.files, jobs)
     changed = [path for path, digest in digests.items() if digest.size != tree.files[path]]
     if changed:
         raise UsageError(
@@ -58,7 +58,7 @@ def check_outputs(model: Path, outputs: Mapping[str, Path]) -> None:
 
 def write_outputs(manifest: Manifest, manifest_path: Path, sha256sum_path: Path | None) -> None:
     """Write the manifest (and the coreutils checksum file), each atomically."""
-    write_text_atomic(manifest_path, manifest.to_json())
+    write_text_atomic(manifest_path, manifest.json_chunks())
     if sha256sum_path is not None:
         write_text_atomic(sha256sum_path, sha256sum_text(manifest))
 

@@ -12,6 +12,7 @@ from mlsecops.core.text import log_text
 
 # A drive letter (`C:`) makes a path absolute on Windows even without a leading slash.
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def path_problem(path: str) -> str | None:
@@ -23,7 +24,7 @@ def path_problem(path: str) -> str | None:
     if "\\" in path:
         # A separator on Windows: the same entry would name a different file there.
         return "contains a backslash"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+    if _CONTROL.search(path):
         # Newlines would break the sha256sum file and any line-based log reader.
         return "contains a control character"
     if not _is_utf8(path):

@@ -49,4 +49,7 @@ def signature_problem(manifest: Manifest, key: bytes) -> str | None:
 
 
 def _mac(manifest: Manifest, key: bytes) -> str:
-    return hmac.new(key, manifest.canonical_bytes(), hashlib.sha256).hexdigest()
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for chunk in manifest.canonical_chunks():  # streamed: never the whole manifest at once
+        mac.update(chunk)
+    return mac.hexdigest()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,6 +28,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_DIRECTORY", 0)
 # O_NONBLOCK: opening a FIFO planted in place of a file must not hang the job.
 _FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOT_NAMES = frozenset(("", ".", ".."))
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,30 @@ class ModelRoot:
         if problem:  # callers only pass listed, checked names; this is the last guard
             raise UsageError(f"refusing to open {show(rel)}: {problem}")
         parent, _, name = rel.rpartition("/")
-        dir_fd = self._open_dir(parent + "/") if parent else self.fd
+        with self.directory(parent) as dir_fd:
+            return self.open_in(dir_fd, name, rel)
+
+    @contextmanager
+    def directory(self, parent: str) -> Iterator[int]:
+        """A descriptor of directory `parent` (`""`: the root), opened beneath the root once
+        for all the files read from it, and closed after."""
+        problem = path_problem(parent) if parent else None
+        if problem:  # callers only pass listed, checked names; this is the last guard
+            raise UsageError(f"refusing to open {show(parent)}: {problem}")
+        fd = self._open_dir(parent + "/") if parent else self.fd
         try:
-            fd = _guard(rel, lambda: os.open(name, _FILE_FLAGS | _NOFOLLOW, dir_fd=dir_fd))
+            yield fd
         finally:
-            if dir_fd != self.fd:
-                os.close(dir_fd)
+            if fd != self.fd:
+                os.close(fd)
+
+    @staticmethod
+    def open_in(dir_fd: int, name: str, rel: str) -> int:
+        """A read-only descriptor for regular file `name` in the directory `dir_fd` (from
+        `directory`); `rel` is its path under the root, for messages."""
+        if "/" in name or name in _NOT_NAMES:  # one segment, or the open could leave dir_fd
+            raise UsageError(f"refusing to open {show(rel)}: not a plain file name")
+        fd = _guard(rel, lambda: os.open(name, _FILE_FLAGS | _NOFOLLOW, dir_fd=dir_fd))
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise UsageError(f"{show(rel)} stopped being a regular file while being read")

@@ -158,7 +158,7 @@ def _compare(
         for p, what in tree.others.items()
         if p not in expected
     ]
-    for path, digest in hash_files(root.open_file, same_size, jobs).items():
+    for path, digest in hash_files(root, same_size, jobs).items():
         entry = expected[path]
         if digest.sha256 != entry.sha256 or digest.size != entry.size:
             changed.append(Difference(path, "content differs (same size)"))

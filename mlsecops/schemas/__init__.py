@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from mlsecops.schemas.fastcheck import Check, UnsupportedSchema, compile_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @functools.cache
@@ -34,6 +35,10 @@ def schema_errors(instance: Any, name: str) -> list[jsonschema.ValidationError]:
     fast = _fast_check(name)
     if fast is not None and fast(instance):
         return []
+    # Imported only now, for the exact errors: importing jsonschema costs ~0.3-1.5 s (its
+    # format checkers build grammars at import), more than most runs take in all.
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(load_schema(name))
     return sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path])
 

@@ -62,7 +62,7 @@ def test_the_digest_depends_only_on_the_files(tmp_path: Path) -> None:
     assert hash_model(tmp_path / "two", None, jobs=2).digest() != first.digest()
 
 
-def test_the_canonical_form_is_built_once_per_manifest(
+def test_the_digest_is_computed_once_per_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     manifest = hash_model(make_hf_model(tmp_path / "model"), None, jobs=2)
@@ -74,12 +74,14 @@ def test_the_canonical_form_is_built_once_per_manifest(
         return real(data)
 
     monkeypatch.setattr(manifest_module, "canonical_json", counting)
-    signed = sign(manifest, b"k" * 32)  # a new manifest: its own canonical form
+    signed = sign(manifest, b"k" * 32)  # one pass for the HMAC (streamed, never kept)
+    assert len(built) == 1
     assert signed.digest() == signed.digest() == manifest.digest()
+    assert len(built) == 3  # the digest once per manifest, however often it is asked for
     assert signature_problem(signed, b"k" * 32) is None
-    assert len(built) == 2  # manifest (for the HMAC), then signed (digest and HMAC check)
+    assert len(built) == 4  # and one pass per HMAC check
     changed = dataclasses.replace(manifest, files=manifest.files[1:])
-    assert changed.digest() != manifest.digest() and len(built) == 3
+    assert changed.digest() != manifest.digest() and len(built) == 5
 
 
 def test_provenance_is_inside_the_digest(tmp_path: Path) -> None:
@@ -240,3 +242,27 @@ def test_the_sha256sum_file_for_a_single_file(tmp_path: Path) -> None:
     assert sums.read_text(encoding="utf-8") == expected
     done = subprocess.run(["sha256sum", "-c", str(sums)], cwd=tmp_path, capture_output=True)
     assert done.returncode == 0
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("with_provenance", [False, True])
+def test_the_file_is_the_indented_json_of_its_content(
+    tmp_path: Path, signed: bool, with_provenance: bool
+) -> None:
+    # The files array is laid out by hand (json's indenting encoder is slow): byte for byte
+    # what json.dumps(indent=2) writes, names needing escapes included.
+    model = make_hf_model(
+        tmp_path / "model",
+        {**HF_FILES, 'quote " and \u2028 sep.txt': b"q", "tab\u00e9\u4e2d\U0001f600.bin": b""},
+    )
+    provenance = provenance_from_environ(ACTIONS_ENV) if with_provenance else None
+    manifest = hash_model(model, provenance, jobs=2)
+    if signed:
+        manifest = sign(manifest, b"k" * 32)
+    text = manifest.to_json()
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    assert parse_manifest(text) == manifest
+    assert manifest.canonical_bytes() == manifest_module.canonical_json(manifest.body())
+    empty = hash_model(make_hf_model(tmp_path / "empty", {}), provenance, jobs=2)
+    assert empty.to_json() == json.dumps(empty.body(), indent=2, ensure_ascii=False) + "\n"
+    assert empty.canonical_bytes() == manifest_module.canonical_json(empty.body())
