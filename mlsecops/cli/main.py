@@ -10,30 +10,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlsecops import __version__
-from mlsecops.cli.integrity import register as register_integrity
-from mlsecops.cli.parser import OneLineParser
-from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS, parse_max_age_days
-from mlsecops.core.gate import FAIL_ON_CHOICES
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError, run_guarded
-from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 
 if TYPE_CHECKING:
+    from mlsecops.cli.parser import OneLineParser
     from mlsecops.core.outcome import ScanOutcome
 
-# The scan stack (Trivy runner, reports, jsonschema, requests, yaml) is imported inside the
-# scan handler: `mlsecops hash` on a model must not pay 0.3 s of imports it never uses.
+# Imports are made where they are needed: the scan stack (Trivy runner, reports, requests,
+# yaml) inside the scan handler, the parser's own when it is built. `mlsecops hash` on a model
+# must not pay 0.3 s of imports it never uses, nor `mlsecops --version` any.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlsecops.cli.parser import OneLineParser
+
     parser = OneLineParser(prog="mlsecops", description="Security checkpoints for ML pipelines.")
     parser.add_argument("--version", action="version", version=f"mlsecops {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_scan(commands)
+    from mlsecops.cli.integrity import register as register_integrity
+
     register_integrity(commands)
     return parser
 
 
 def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS
+    from mlsecops.core.gate import FAIL_ON_CHOICES
+    from mlsecops.reports import DEFAULT_SARIF_CATEGORY
+
     scan = commands.add_parser(
         "scan",
         help="scan a project's dependencies, container images and model files",
@@ -217,6 +221,7 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from mlsecops.core.scanners import parse_scanners
+    from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError
     from mlsecops.github.context import workspace_from_env
     from mlsecops.reports.write import parse_sarif_floor
     from mlsecops.scan import ScanRequest, run_scan
@@ -261,6 +266,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _max_age_days(text: str) -> float:
+    from mlsecops.core.db_status import parse_max_age_days
+    from mlsecops.errors import UsageError
+
     try:
         return parse_max_age_days(text)
     except UsageError as error:  # argparse reports type errors as its own usage errors
@@ -297,5 +305,11 @@ def say_error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code of docs/interface.md."""
+    if (sys.argv[1:] if argv is None else list(argv)) == ["--version"]:
+        # What argparse's version action prints, without building every command's parser.
+        print(f"mlsecops {__version__}")
+        return 0
+    from mlsecops.errors import run_guarded
+
     args = build_parser().parse_args(argv)
     return run_guarded(lambda: int(args.handler(args)), say_error)

@@ -13,9 +13,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from mlsecops.core.findings import Finding, Kind
@@ -27,6 +26,9 @@ from mlsecops.guarded.files import read_text
 from mlsecops.guarded.limits import InputKind
 from mlsecops.guarded.yaml_text import GuardedLoader, yaml_problem
 from mlsecops.schemas import schema_errors
+
+if TYPE_CHECKING:
+    import jsonschema  # imported for real only when a policy is invalid (mlsecops.schemas)
 
 DEFAULT_POLICY_NAME = ".mlsecops.yml"
 KINDS = tuple(str(kind) for kind in Kind)
