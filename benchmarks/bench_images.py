@@ -167,10 +167,15 @@ def mlsecops_command(cache: Path, project: Path, image: Path, out: Path) -> list
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of the process tree) of one run."""
+    """(wall seconds, CPU seconds of the process tree) of one run.
+
+    Run from the temporary directory, never the repository: `python -m` puts its working
+    directory first on sys.path, which would shadow a PYTHONPATH=OTHER_CHECKOUT.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+    cwd = tempfile.gettempdir()
+    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -225,7 +230,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env["PYTHONPATH"] = env.get("PYTHONPATH", str(REPO))
+    env["PYTHONPATH"] = env.get("PYTHONPATH", str(REPO))  # another checkout: a before/after
     trivy = Path(sys.executable).parent / "trivy"
     with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
         work = Path(tmp)

@@ -15,7 +15,7 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mlsecops.integrity.tree import ModelRoot
@@ -38,6 +38,10 @@ class FileDigest:
 
     size: int
     sha256: str
+
+
+Found = Callable[[str, "FileDigest"], None]
+"""Takes one file's digest: its path under the root, and what hashing it found."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +68,29 @@ def hash_files(
     buffer_size: int = BUFFER_SIZE,
 ) -> dict[str, FileDigest]:
     """Hash every path in `sizes` (path -> expected size, used only to plan the work)."""
-    if not sizes:
-        return {}
-    work = batches(sizes)
     digests: dict[str, FileDigest] = {}
+    each_digest(root, sizes, jobs, digests.__setitem__, buffer_size)  # one key per path
+    return digests
+
+
+def each_digest(
+    root: ModelRoot,
+    sizes: Mapping[str, int],
+    jobs: int,
+    found: Found,
+    buffer_size: int = BUFFER_SIZE,
+) -> None:
+    """Hash every path in `sizes`, handing each digest to `found` as it is made (from the
+    workers' threads), so that a caller comparing them keeps none."""
+    if not sizes:
+        return
+    work = batches(sizes)
     workers = max(1, min(jobs, len(work)))
     if workers == 1:  # no thread to start or queue to feed
         view = memoryview(bytearray(buffer_size))
         for batch in work:
-            _hash_batch(root, batch, view, digests)
-        return digests
+            _hash_batch(root, batch, view, found)
+        return
     errors: list[BaseException] = []
     pending: queue.Queue[Batch | None] = queue.Queue(maxsize=2 * workers)
 
@@ -83,7 +100,7 @@ def hash_files(
             if errors:
                 continue  # one file failed the hash: drain the queue without reading
             try:
-                _hash_batch(root, batch, view, digests)
+                _hash_batch(root, batch, view, found)
             except BaseException as exc:  # re-raised in the caller's thread below
                 errors.append(exc)
 
@@ -105,7 +122,6 @@ def hash_files(
             thread.join()
     if errors:
         raise errors[0]
-    return digests
 
 
 def batches(sizes: Mapping[str, int]) -> list[Batch]:
@@ -129,14 +145,12 @@ def batches(sizes: Mapping[str, int]) -> list[Batch]:
     return work
 
 
-def _hash_batch(
-    root: ModelRoot, batch: Batch, view: memoryview, digests: dict[str, FileDigest]
-) -> None:
+def _hash_batch(root: ModelRoot, batch: Batch, view: memoryview, found: Found) -> None:
     """Hash one batch through one descriptor of its directory."""
     with root.directory(batch.parent) as dir_fd:
         for path in batch.paths:
             fd = root.open_in(dir_fd, path.rpartition("/")[2], path)
-            digests[path] = hash_descriptor(fd, view)  # one key per path: safe across threads
+            found(path, hash_descriptor(fd, view))
 
 
 def hash_descriptor(fd: int, view: memoryview) -> FileDigest:

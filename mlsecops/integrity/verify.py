@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsecops.integrity.hashing import hash_files
+from mlsecops.integrity.hashing import FileDigest, each_digest
 from mlsecops.integrity.manifest import Manifest, entry_problems
 from mlsecops.integrity.signing import signature_problem
 from mlsecops.integrity.tree import ModelRoot, Tree
@@ -158,10 +158,13 @@ def _compare(
         for p, what in tree.others.items()
         if p not in expected
     ]
-    for path, digest in hash_files(root, same_size, jobs).items():
+
+    def compare(path: str, digest: FileDigest) -> None:  # from the hashing threads
         entry = expected[path]
         if digest.sha256 != entry.sha256 or digest.size != entry.size:
-            changed.append(Difference(path, "content differs (same size)"))
+            changed.append(Difference(path, "content differs (same size)"))  # atomic
+
+    each_digest(root, same_size, jobs, compare)  # compared as made: no digest is kept
     return dataclasses.replace(
         verdict,
         changed=_sorted(changed),

@@ -164,13 +164,17 @@ class _Scanner:
         if not path.is_dir():
             self._scan_file(path)
             return
-        for file, problem in walk(path):
+        shown: dict[Path, str] = {}  # each directory's display path, computed once
+        for file, problem, real in walk(path):
+            parent = file.parent
+            if parent not in shown:
+                shown[parent] = display_path(parent)
+            target = printable(_child(shown[parent], file.name))
             if problem:
-                target = printable(display_path(file))
                 found = (notes.symlink_outside(target, problem),)
                 self._files.append((str(file), FileScan(target, found)))
             else:
-                self._scan_file(file)
+                self._scan_file(file, real, target)
 
     def results(self) -> list[FileScan]:
         """Every file's result; an unknown file an ONNX model uses as data is quiet."""
@@ -181,17 +185,18 @@ class _Scanner:
             out.append(result)
         return out
 
-    def _scan_file(self, path: Path) -> None:
-        real = os.path.realpath(path)
+    def _scan_file(self, path: Path, real: str = "", target: str = "") -> None:
+        real = real or os.path.realpath(path)
         if real in self._seen:
             return
         self._seen.add(real)
-        self._files.append((real, self._scan_one(path, printable(display_path(path)))))
+        target = target or printable(display_path(path))
+        self._files.append((real, self._scan_one(path, target)))
 
     def _scan_one(self, path: Path, target: str) -> FileScan:
         handler = None
         try:
-            status = path.stat()
+            status = os.stat(path)
             if not stat.S_ISREG(status.st_mode):
                 # A FIFO or device would block or never end; no loader reads models from one.
                 return FileScan(target, (notes.unreadable(target, "it is not a regular file"),))
@@ -217,6 +222,11 @@ def file_format(handle: BinaryIO, size: int, name: str) -> str:
     data = file_data(handle, size, Where(name), printable(name))
     handler = _Scanner(ScanOptions()).identify(data)
     return handler.name if handler else ""
+
+
+def _child(directory: str, name: str) -> str:
+    """`name` in `directory` as display_path would show it, from the directory's."""
+    return name if directory == "." else f"{directory.rstrip('/')}/{name}"
 
 
 def printable(text: str) -> str:

@@ -9,23 +9,58 @@ from pathlib import Path
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})  # version control data, never loaded
 
 
-def walk(root: Path) -> Iterator[tuple[Path, str]]:
-    """(file, problem) for every file under `root`, never leaving it through a symlink."""
-    real_root = Path(os.path.realpath(root))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        here = Path(dirpath)
-        linked_dirs = [d for d in dirnames if (here / d).is_symlink()]
-        for name in sorted(filenames) + linked_dirs:
-            path = here / name
-            if not path.is_symlink():
-                yield path, ""
+def walk(root: Path) -> Iterator[tuple[Path, str, str]]:
+    """(file, problem, real path) for every file under `root`, never leaving it through a
+    symlink; directories depth first, names sorted.
+
+    One listing per directory, whose entries already say what is a link or a directory: no
+    call per file but for symlinks. A file that is not a link has for real path its
+    directory's plus its name (no directory walked into is a link), so it costs nothing.
+    """
+    real_root = os.path.realpath(root)
+    pending = [(root, real_root)]
+    while pending:
+        here, real_here = pending.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue  # as os.walk: a directory that cannot be listed is passed over
+        files, linked_dirs, subdirs = [], [], []
+        for entry in entries:
+            if not _is_dir(entry):
+                files.append(entry)
+            elif entry.name in SKIPPED_DIRS:
                 continue
-            real = Path(os.path.realpath(path))
-            if not real.is_relative_to(real_root):
-                yield path, f"it is a symlink to {real}, outside the scanned directory"
-            elif not real.exists():
-                yield path, "it is a broken symlink"
-            elif real.is_file():
-                yield path, ""
-            # a symlink to a directory inside the root: its files are walked where they live
+            elif entry.is_symlink():
+                linked_dirs.append(entry)
+            else:
+                subdirs.append(entry)
+        for entry in files + linked_dirs:
+            path = here / entry.name
+            if not entry.is_symlink():
+                yield path, "", f"{real_here.rstrip('/')}/{entry.name}"
+                continue
+            yield from _link(path, real_root)
+        # Reversed onto the stack: the first subdirectory is walked first.
+        for entry in reversed(subdirs):
+            pending.append((here / entry.name, f"{real_here.rstrip('/')}/{entry.name}"))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows a link, as os.walk sorts names
+    except OSError:
+        return False
+
+
+def _link(path: Path, real_root: str) -> Iterator[tuple[Path, str, str]]:
+    """A symlink met in the walk: its file if it stays inside, else why it is not read."""
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(real_root):
+        yield path, f"it is a symlink to {real}, outside the scanned directory", str(real)
+    elif not real.exists():
+        yield path, "it is a broken symlink", str(real)
+    elif real.is_file():
+        yield path, "", str(real)
+    # a symlink to a directory inside the root: its files are walked where they live
