@@ -42,6 +42,7 @@ def scan(env: Mapping[str, str], github: GitHubContext) -> int:
 
     def body() -> int:
         nonlocal config, db_made
+        github.require_event()
         config = read_config(env)
         before = db_stamp(config.scan.trivy_cache_dir)
         try:
@@ -119,10 +120,12 @@ def main(env: Mapping[str, str], argv: Sequence[str] = ("scan",)) -> int:
         return scan(env, github)
     step = STEPS.get(name)
     reasons: list[str] = []
-    code = run_guarded(
-        lambda: _unknown_step(name) if step is None else step(env, github),
-        lambda message: reasons.append(_say(message)),
-    )
+
+    def body() -> int:
+        github.require_event()  # a payload we could not read is exit 2, in every step
+        return _unknown_step(name) if step is None else step(env, github)
+
+    code = run_guarded(body, lambda message: reasons.append(_say(message)))
     if code != EXIT_PASSED and github.output_file is not None:
         # For the last step, which reports why the action stopped before the scan.
         reason = reasons[-1] if reasons else f"exit {code}"

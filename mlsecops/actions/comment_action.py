@@ -26,6 +26,7 @@ def post_comment(env: Mapping[str, str]) -> int:
     """Post or update the sticky comment from the body file; exit 0 unless the call is wrong."""
     inputs = Inputs(env)
     github = context_from_env(env)
+    github.require_event()
     body_file = inputs.path("pr-comment-file")
     if body_file is None or github.pull_request is None:
         raise UsageError("the PR-comment step needs a body file and a pull request event")

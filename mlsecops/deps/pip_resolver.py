@@ -9,7 +9,6 @@ runs its build backend, which is code from wherever the sdist came from.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from typing import Any, Protocol
 from mlsecops.deps.listing import normalise
 from mlsecops.deps.requirements_txt import parse_requirement
 from mlsecops.errors import ToolError
+from mlsecops.guarded.json_text import load_tool_json
+from mlsecops.guarded.limits import InputKind
 
 PIP_TIMEOUT_SECONDS = 900
 
@@ -84,13 +85,11 @@ class PipResolver:
             proc = self._run(work, report)
             if proc.returncode != 0:
                 raise ResolveFailed(_pip_error(proc.stderr))
-            try:
-                data = json.loads(report.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ToolError(
-                    f"pip wrote no readable --report ({exc})",
-                    "use pip 22.2 or newer (`python -m pip install -U pip`)",
-                ) from exc
+            data = load_tool_json(
+                report,
+                InputKind.PIP_REPORT,
+                "use pip 22.2 or newer (`python -m pip install -U pip`)",
+            )
         return _resolution(data)
 
     def _run(self, work: Path, report: Path) -> subprocess.CompletedProcess[str]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mlsecops.errors import UsageError
+from mlsecops.guarded.json_text import load_json
+from mlsecops.guarded.limits import InputKind
 
 # Workflow runs that Dependabot triggers get a read-only GITHUB_TOKEN (and no secrets), like
 # pull requests from forks.
@@ -25,6 +28,15 @@ class GitHubContext:
     head_repository: str = ""  # the PR's head repo, to tell fork PRs apart
     actor: str = ""  # who triggered the run
     event_name: str = ""
+    # Why GITHUB_EVENT_PATH could not be read ("" when it was, or is unset): every step
+    # calls `require_event` first, so a payload we could not read is an error, not a run
+    # that quietly behaves as if there were no pull request.
+    event_problem: UsageError | None = None
+
+    def require_event(self) -> None:
+        """Raise the event payload's problem (exit 2), if reading it failed."""
+        if self.event_problem is not None:
+            raise self.event_problem
 
     @property
     def is_fork_pull_request(self) -> bool:
@@ -52,7 +64,8 @@ class GitHubContext:
 
 def context_from_env(env: Mapping[str, str]) -> GitHubContext:
     """Build the context from GITHUB_* variables and the event payload file."""
-    pr = _mapping(_event(env.get("GITHUB_EVENT_PATH", "")).get("pull_request"))
+    event, problem = _event(env.get("GITHUB_EVENT_PATH", ""))
+    pr = _mapping(event.get("pull_request"))
     number = pr.get("number")
     head_repo = _mapping(_mapping(pr.get("head")).get("repo"))
     return GitHubContext(
@@ -64,6 +77,7 @@ def context_from_env(env: Mapping[str, str]) -> GitHubContext:
         head_repository=str(head_repo.get("full_name", "")),
         actor=env.get("GITHUB_ACTOR", ""),
         event_name=env.get("GITHUB_EVENT_NAME", ""),
+        event_problem=problem,
     )
 
 
@@ -80,11 +94,14 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _event(path: str) -> dict[str, Any]:
+def _event(path: str) -> tuple[dict[str, Any], UsageError | None]:
+    """The event payload the runner wrote, read under guard (a regular file within its
+    size limit, UTF-8, bounded depth); ({}, the problem) when it cannot be read."""
     if not path:
-        return {}
+        return {}, None
+    fix = "GITHUB_EVENT_PATH must name the event payload the Actions runner writes"
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+        data = load_json(Path(path), InputKind.GITHUB_EVENT, fix)
+    except UsageError as problem:
+        return {}, problem
+    return (data if isinstance(data, dict) else {}), None

@@ -12,7 +12,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from mlsecops.errors import UsageError
+from mlsecops.errors import ToolError, UsageError
 from mlsecops.guarded.depth import check_depth, check_unicode, too_deep
 from mlsecops.guarded.files import read_text
 from mlsecops.guarded.limits import InputKind
@@ -57,6 +57,16 @@ def parse_json(
 def load_json(path: Path, kind: InputKind, fix: str, **hooks: Any) -> Any:
     """read_text + parse_json, the file named by its kind in messages."""
     return parse_json(read_text(path, kind), f"{kind.noun} {path}", fix, **hooks)
+
+
+def load_tool_json(path: Path, kind: InputKind, fix: str) -> Any:
+    """load_json for what a tool we ran wrote (Trivy's or pip's report): the same guards,
+    but a refusal is the tool's failure (ToolError, exit 3), not the user's input."""
+    try:
+        return load_json(path, kind, fix)
+    except UsageError as exc:
+        # Over the size limit, raising it is the fix; otherwise the caller's words.
+        raise ToolError(exc.problem, exc.fix if kind.variable in exc.fix else fix) from exc
 
 
 def _json_depth(text: str) -> int:

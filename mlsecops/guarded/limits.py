@@ -31,6 +31,12 @@ class InputKind(enum.Enum):
     IMAGE_TARBALL = ("image tarball", 1024 * 1024 * _MIB, "MLSECOPS_MAX_IMAGE_TARBALL_BYTES")
     TRIVY_DB_METADATA = ("Trivy DB metadata.json", 64 * 1024, "MLSECOPS_MAX_DB_METADATA_BYTES")
     DB_RECORD = ("Trivy DB record", 64 * 1024, "MLSECOPS_MAX_DB_RECORD_BYTES")
+    # What the tools we run write for us to read back: large images give reports of
+    # hundreds of MB; past a GiB, parsing alone would hold several GiB of memory.
+    TRIVY_REPORT = ("Trivy JSON report", 1024 * _MIB, "MLSECOPS_MAX_TRIVY_REPORT_BYTES")
+    PIP_REPORT = ("pip --report output", 64 * _MIB, "MLSECOPS_MAX_PIP_REPORT_BYTES")
+    # The runner's webhook payload (GITHUB_EVENT_PATH); GitHub caps payloads at 25 MB.
+    GITHUB_EVENT = ("GitHub event payload", 64 * _MIB, "MLSECOPS_MAX_GITHUB_EVENT_BYTES")
 
     @property
     def noun(self) -> str:

@@ -6,7 +6,6 @@ reads it, and Trivy's failures become errors that say what to do.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from mlsecops.core.scanners import ALL_SCANNERS, Scanner, scanner_list
 from mlsecops.errors import ToolError, UsageError
+from mlsecops.guarded.json_text import load_tool_json
+from mlsecops.guarded.limits import InputKind
 from mlsecops.misconfig.checks import CHECK_NAMESPACE, checks_dir
 from mlsecops.secretscan.redact import scrub
 from mlsecops.secretscan.trivy_config import config_path
@@ -147,13 +148,11 @@ class Trivy:
                     f"trivy {args[0]} failed (exit {proc.returncode}): {fatal_cause(proc.stderr)}",
                     "see trivy's message; rerun with the same flags to reproduce",
                 )
-            try:
-                report = json.loads(output.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ToolError(
-                    f"trivy {args[0]} exited 0 but wrote no readable JSON report ({exc})",
-                    "check that the trivy binary is Trivy (trivy --version)",
-                ) from exc
+            report = load_tool_json(
+                output,
+                InputKind.TRIVY_REPORT,
+                "check that the trivy binary is Trivy (trivy --version)",
+            )
         if not isinstance(report, dict):
             raise ToolError("trivy wrote a JSON report that is not an object", "upgrade Trivy")
         return TrivyRun(parse_report(report), _warnings(proc.stderr), parse_metadata(report))
