@@ -54,6 +54,23 @@ class BaselineState(enum.StrEnum):
     EXISTING = "existing"
 
 
+# Finding.properties a policy ignore entry sets on what it ignores (triage/policy): its
+# CycloneDX analysis state and justification, and the date it expires (the ML-BOM's analysis).
+ANALYSIS_STATE = "analysis-state"
+ANALYSIS_JUSTIFICATION = "analysis-justification"
+IGNORE_EXPIRES = "ignore-expires"
+
+
+@dataclass(frozen=True)
+class Cvss:
+    """One CVSS rating of an advisory, as one source (nvd, ghsa, a distribution) gave it."""
+
+    source: str  # the data source's id, as the vulnerability DB names it
+    version: str  # "2.0", "3.0", "3.1" or "4.0"
+    vector: str  # "CVSS:3.1/AV:N/...", or CVSS 2's bare "AV:N/..."
+    score: float | None = None
+
+
 # The free-text fields of a Finding (all but enums, numbers and tuples).
 _TEXT_FIELDS = (
     "id",
@@ -101,6 +118,9 @@ class Finding:
     ignore_reason: str = ""
     baseline: BaselineState = BaselineState.NONE
     properties: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # An advisory's CVSS ratings, one per source and version, and its weaknesses (CWE-79).
+    cvss: tuple[Cvss, ...] = ()
+    cwes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Scanners fill these from file names and file contents, which need not be valid

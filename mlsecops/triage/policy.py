@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlsecops.core.findings import Finding, Kind
+from mlsecops.core.findings import (
+    ANALYSIS_JUSTIFICATION,
+    ANALYSIS_STATE,
+    IGNORE_EXPIRES,
+    Finding,
+    Kind,
+)
 from mlsecops.core.gate import Gate, parse_fail_on
 from mlsecops.deps.listing import normalise
 from mlsecops.deps.unpinned import UNPINNED_ID
@@ -45,7 +51,9 @@ _FIXES = {
     "model-scanner": 'write `model-scanner: {allow-globals: ["module:name", ...]}` '
     "(a pickle global as `module:name` or `module.name`; `*` matches within a name part)",
     "ignore": "each entry is a mapping with `id` and `reason` (both required) and optionally "
-    "`package`, `target` (a glob) and `expires` (YYYY-MM-DD)",
+    "`package`, `target` (a glob), `expires` (YYYY-MM-DD), `state` (CycloneDX's analysis "
+    "state: not_affected, false_positive, exploitable, in_triage, resolved) and, with "
+    "`state: not_affected`, `justification` (code_not_present, code_not_reachable, ...)",
 }
 
 
@@ -69,6 +77,17 @@ class IgnoreEntry:
     target: str = ""  # a glob over the finding's target
     expires: dt.date | None = None
     line: int = 0  # where the entry sits in the policy file, for messages
+    # CycloneDX's impact analysis of an ignored vulnerability, for the ML-BOM: what the
+    # entry claims (not_affected, false_positive, exploitable, ...) and, for not_affected,
+    # why; an entry that claims nothing is in_triage (reports/bom_vulns).
+    state: str = ""
+    justification: str = ""
+
+    def marks(self) -> dict[str, str]:
+        """What the entry adds to a finding it ignores: its analysis and its expiry."""
+        marks = {ANALYSIS_STATE: self.state, ANALYSIS_JUSTIFICATION: self.justification}
+        marks[IGNORE_EXPIRES] = self.expires.isoformat() if self.expires else ""
+        return {key: value for key, value in marks.items() if value}
 
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and today > self.expires
@@ -182,8 +201,16 @@ def _ignores(
                 target=raw.get("target", ""),
                 expires=expires,
                 line=_line_of(node, ["ignore", index]),
+                state=raw.get("state", ""),
+                justification=raw.get("justification", ""),
             )
         )
+        if ignores[-1].justification and ignores[-1].state != "not_affected":
+            raise UsageError(
+                f"policy file {path}:{ignores[-1].line}: a justification says why a finding "
+                "does not affect you, so it needs `state: not_affected`",
+                "add `state: not_affected` to the entry, or remove its justification",
+            )
     return ignores
 
 
@@ -208,7 +235,10 @@ def apply_policy(
         if entry is not None:
             used.add(id(entry))
             if not finding.ignored:
-                finding = replace(finding, ignored=True, ignore_reason=entry.reason)
+                marks = {**finding.properties, **entry.marks()}
+                finding = replace(
+                    finding, ignored=True, ignore_reason=entry.reason, properties=marks
+                )
         elif ignore_unfixed and _unfixed(finding) and not finding.ignored:
             finding = replace(
                 finding, ignored=True, ignore_reason="no fixed version (--ignore-unfixed)"

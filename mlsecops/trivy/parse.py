@@ -7,16 +7,23 @@ optional fields that come and go between versions. Anything missing reads as emp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from mlsecops.core.findings import Finding, Kind, Severity
+from mlsecops.core.findings import Cvss, Finding, Kind, Severity
 from mlsecops.trivy.json_values import dicts as _dicts
 from mlsecops.trivy.json_values import listed, number
 from mlsecops.trivy.json_values import text as _str
 from mlsecops.trivy.parse_checks import misconfigurations, secrets
 from mlsecops.trivy.results import ArtifactMetadata, Package, Result, ResultClass
+
+# What the DB's text must look like to be kept (it goes into the ML-BOM as is).
+_CVSS_VECTOR = re.compile(
+    r"(CVSS:[234]\.[01]/)?[A-Za-z]{1,4}:[A-Za-z0-9.]{1,4}(/[A-Za-z]{1,4}:[A-Za-z0-9.]{1,4}){1,40}"
+)
+_CWE = re.compile(r"CWE-[0-9]{1,6}")
 
 
 def parse_report(report: dict[str, Any]) -> tuple[Result, ...]:
@@ -152,6 +159,8 @@ def _finding(
         primary_url=_str(vuln.get("PrimaryURL")),
         references=tuple(r for r in vuln.get("References") or [] if isinstance(r, str)),
         cvss_score=_cvss_score(vuln),
+        cvss=_cvss_ratings(vuln),
+        cwes=tuple(c for c in _strs(vuln.get("CweIDs")) if _CWE.fullmatch(c)),
         line=span[0] if span else None,
         end_line=span[1] if span else None,
         # For image results the interesting detail is where in the image the package lives.
@@ -175,6 +184,30 @@ def _cvss_score(vuln: dict[str, Any]) -> float | None:
             if isinstance(score, int | float) and 0 < score <= 10:
                 return float(score)
     return None
+
+
+def _cvss_ratings(vuln: dict[str, Any]) -> tuple[Cvss, ...]:
+    """Every CVSS vector Trivy gives, per source (sorted) and version, newest version first."""
+    cvss = vuln.get("CVSS")
+    ratings: list[Cvss] = []
+    for source, entry in sorted(cvss.items()) if isinstance(cvss, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        for prefix in ("V40", "V3", "V2"):
+            vector = _str(entry.get(f"{prefix}Vector"))
+            if not _CVSS_VECTOR.fullmatch(vector):
+                continue
+            version = vector[5:8] if vector.startswith("CVSS:") else "2.0"
+            score = _score(entry.get(f"{prefix}Score"))
+            ratings.append(Cvss(str(source), version, vector, score))
+    return tuple(ratings)
+
+
+def _score(value: Any) -> float | None:
+    """A CVSS score (0-10), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= 10 else None
 
 
 def _strs(value: Any) -> tuple[str, ...]:

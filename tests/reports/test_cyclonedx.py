@@ -10,7 +10,16 @@ import dataclasses
 import json
 
 from mlsecops.core.coverage import Coverage, FileRead, NotChecked, Unchecked
-from mlsecops.core.findings import Finding, Kind, Severity, TargetType
+from mlsecops.core.findings import (
+    ANALYSIS_JUSTIFICATION,
+    ANALYSIS_STATE,
+    IGNORE_EXPIRES,
+    Cvss,
+    Finding,
+    Kind,
+    Severity,
+    TargetType,
+)
 from mlsecops.core.gate import Gate
 from mlsecops.core.inventory import Image, Inventory, Model, ModelFile, Package
 from mlsecops.core.outcome import ScanOutcome
@@ -178,12 +187,79 @@ def test_vulnerabilities_affect_components_and_carry_the_ignore_reason():
     assert props(redirect, "mlsecops:fails-gate") == ["true"]
     assert all(a["ref"] in refs for v in vulns.values() for a in v["affects"])
     ignored = vulns["vulnerability:CVE-2023-32681"]
-    assert ignored["analysis"] == {"detail": "accepted risk"}
+    # An ignore that claims no state is in triage: the one state that asserts nothing.
+    assert ignored["analysis"] == {"state": "in_triage", "detail": "accepted risk"}
     assert props(ignored, "mlsecops:fails-gate") == ["false"]
     # A reference that is no valid IRI (a space) is left out rather than break the document.
     libc = vulns["vulnerability:CVE-2023-4911"]
     assert "https://example.com/a b" not in [a["url"] for a in libc["advisories"]]
     assert "https://example.com/ok" in [a["url"] for a in libc["advisories"]]
+
+
+V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"
+V40 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N"
+
+
+def test_ratings_carry_every_cvss_vector_with_its_method_and_source_and_the_cwes():
+    rated = dataclasses.replace(
+        vuln("CVE-2018-18074", Severity.HIGH, "requests", "2.19.1", "2.20.0", cvss=7.5),
+        cvss=(
+            Cvss("ghsa", "4.0", V40, 8.7),
+            Cvss("nvd", "3.1", V31, 7.5),
+            Cvss("nvd", "2.0", "AV:N/AC:L/Au:N/C:P/I:N/A:N", None),
+            Cvss("redhat", "3.0", "CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N", 5.9),
+        ),
+        cwes=("CWE-522", "CWE-200", "CWE-522"),
+    )
+    bom = build_bom(ScanOutcome((rated,), Gate(Severity.HIGH)))
+    assert bom_errors(json.dumps(bom)) == []
+    [entry] = bom["vulnerabilities"]
+    assert entry["ratings"] == [
+        {"severity": "high", "score": 7.5},
+        {"source": {"name": "ghsa"}, "score": 8.7, "method": "CVSSv4", "vector": V40},
+        {"source": {"name": "nvd"}, "score": 7.5, "method": "CVSSv31", "vector": V31},
+        {
+            "source": {"name": "nvd"},
+            "method": "CVSSv2",
+            "vector": "AV:N/AC:L/Au:N/C:P/I:N/A:N",
+        },
+        {
+            "source": {"name": "redhat"},
+            "score": 5.9,
+            "method": "CVSSv3",
+            "vector": "CVSS:3.0/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N",
+        },
+    ]
+    assert entry["cwes"] == [522, 200]
+
+
+def test_the_analysis_is_the_state_the_ignore_entry_claims_with_its_reason_and_expiry():
+    def ignored(reason: str, **marks: str) -> Finding:
+        found = vuln("CVE-2023-32681", Severity.MEDIUM, "requests", "2.19.1", "2.31.0")
+        return dataclasses.replace(found, ignored=True, ignore_reason=reason, properties=marks)
+
+    not_affected = ignored(
+        "we never follow redirects",
+        **{
+            ANALYSIS_STATE: "not_affected",
+            ANALYSIS_JUSTIFICATION: "code_not_reachable",
+            IGNORE_EXPIRES: "2027-03-31",
+        },
+    )
+    accepted = dataclasses.replace(
+        ignored("accepted until the upgrade", **{ANALYSIS_STATE: "exploitable"}),
+        target="requirements-dev.txt",
+    )
+    bom = build_bom(ScanOutcome((not_affected, accepted), Gate(Severity.HIGH)))
+    assert bom_errors(json.dumps(bom)) == []
+    assert [v["analysis"] for v in bom["vulnerabilities"]] == [
+        {
+            "state": "not_affected",
+            "justification": "code_not_reachable",
+            "detail": "we never follow redirects (ignored until 2027-03-31)",
+        },
+        {"state": "exploitable", "detail": "accepted until the upgrade"},
+    ]
 
 
 def test_a_vulnerable_package_missing_from_the_inventory_still_gets_a_component():

@@ -215,3 +215,48 @@ def test_hash_refuses_an_sbom_inside_the_model(tmp_path):
     proc = mlsecops("hash", "model", "--manifest", "m.json", "--sbom", "model/b.json", cwd=tmp_path)
     assert proc.returncode == 2
     assert "--sbom" in proc.stderr and "inside the model" in proc.stderr
+
+
+def test_vulnerabilities_carry_the_dbs_cvss_vectors_cwes_and_the_policys_analysis(
+    trivy_bin, trivy_cache, tmp_path
+):
+    """Issue 17's vulnerabilities: ratings with vectors, CWEs, the ignore entry's analysis."""
+    project = tmp_path / "project"
+    shutil.copytree(EXAMPLES / "vulnerable-ml-project", project)
+    (project / ".mlsecops.yml").write_text(
+        "version: 1\nignore:\n"
+        "  - id: CVE-2018-18074\n    reason: our client never follows redirects\n"
+        "    state: not_affected\n    justification: code_not_reachable\n"
+        "    expires: 2099-12-31\n"
+        "  - id: CVE-2020-14343\n    reason: accepted until the PyYAML upgrade\n"
+    )
+    bom_path = tmp_path / "bom.cdx.json"
+    proc = scan(trivy_bin, trivy_cache, str(project), "--sbom", str(bom_path), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    vulns = {v["id"]: v for v in load_bom(bom_path)["vulnerabilities"]}
+
+    requests = vulns["CVE-2018-18074"]  # tests/fixtures/advisories.yaml: ghsa's CVSS 3.1
+    assert requests["ratings"] == [
+        {"severity": "high", "score": 7.5},
+        {
+            "source": {"name": "ghsa"},
+            "score": 7.5,
+            "method": "CVSSv31",
+            "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+        },
+    ]
+    assert requests["cwes"] == [522]
+    assert requests["analysis"] == {
+        "state": "not_affected",
+        "justification": "code_not_reachable",
+        "detail": "our client never follows redirects (ignored until 2099-12-31)",
+    }
+    assert vulns["CVE-2020-14343"]["analysis"] == {
+        "state": "in_triage",
+        "detail": "accepted until the PyYAML upgrade",
+    }
+    assert all(
+        "analysis" not in v
+        for i, v in vulns.items()
+        if i not in ("CVE-2018-18074", "CVE-2020-14343")
+    )

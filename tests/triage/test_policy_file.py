@@ -104,6 +104,30 @@ def test_ignore_unfixed_never_hides_an_unpinned_requirement():
     assert [f.ignored for f in triage.findings] == [False, True]
 
 
+def test_an_entry_marks_what_it_ignores_with_its_analysis_and_expiry(tmp_path):
+    policy = load_policy(
+        write(
+            tmp_path,
+            "version: 1\nignore:\n  - id: CVE-1\n    reason: r\n    expires: 2027-03-31\n"
+            "    state: not_affected\n    justification: requires_configuration\n"
+            "  - id: CVE-2\n    reason: r\n",
+        )
+    )
+    findings = [
+        Finding(id=i, kind=Kind.VULNERABILITY, severity=Severity.HIGH, target="t")
+        for i in ("CVE-1", "CVE-2")
+    ]
+    triage = apply_policy(findings, policy, today=dt.date(2027, 1, 1))
+    assert [f.properties for f in triage.findings] == [
+        {
+            "analysis-state": "not_affected",
+            "analysis-justification": "requires_configuration",
+            "ignore-expires": "2027-03-31",
+        },
+        {},
+    ]
+
+
 def test_ignore_package_names_match_as_pypi_normalises_them(tmp_path):
     policy = load_policy(
         write(
@@ -256,6 +280,19 @@ BAD = [
         5,
         ["ignore[0].expires must be text, not a date", "YYYY-MM-DD"],
         id="expires-tagged-timestamp",
+    ),
+    pytest.param(
+        "version: 1\nignore:\n  - id: CVE-1\n    reason: r\n    state: wont_fix\n",
+        5,
+        ["ignore[0].state", "wont_fix", "not_affected"],
+        id="state-not-cyclonedx",
+    ),
+    pytest.param(
+        "version: 1\nignore:\n  - id: CVE-1\n    reason: r\n    state: exploitable\n"
+        "    justification: code_not_reachable\n",
+        3,
+        ["a justification says why a finding does not affect you", "state: not_affected"],
+        id="justification-without-not-affected",
     ),
     pytest.param(
         "version: 1\nignore:\n  - id: CVE-1\n    reason: !!python/name:os.system x\n",
