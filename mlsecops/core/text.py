@@ -11,6 +11,10 @@ model. Every such string passes through here on its way to a person:
   broken: `::` (a command when a line starts with it, after leading blanks) and `##[` (the
   old syntax, a command ANYWHERE in a line). `guard_output` is the same rule applied to whole
   lines we compose, as a second fence at the point of printing.
+- `plain_text`: for SARIF's plain-text messages (a result's message, a rule's descriptions
+  and help text), which viewers render with embedded links (`[text](uri)`, SARIF 3.11.6):
+  one line, controls visible, and when a square bracket is in it, every bracket and
+  backslash backslash-escaped, so no link can form.
 - `md_text` (prose), `md_code` (a name, as a code span) and `md_url` / `md_link`: for the
   job summary, the PR comment and SARIF `help.markdown`. No live @mention, issue reference,
   image, link, autolink or HTML comes out of untrusted text, and a table cell stays one cell.
@@ -139,6 +143,21 @@ def guard_output(text: str) -> str:
             line = line[: len(line) - len(stripped)] + ":\\" + stripped[1:]
         lines[index] = line.replace("##[", "##\\[")
     return "\n".join(lines)
+
+
+def plain_text(text: object, limit: int | None = MAX_DISPLAY_CHARS) -> str:
+    """Untrusted text for a SARIF plain-text message: one line, controls shown escaped.
+
+    SARIF viewers (GitHub's alert page, the IDE viewers) render `[text](uri)` in a plain-text
+    message as a link, and `\\[` as a literal bracket. So when the text holds a bracket, every
+    `[`, `]` and `\\` is escaped: no unescaped `](`, hence no link, can form. Text without a
+    bracket cannot make a link and is left as it is (backslashes too).
+    """
+    raw = text if isinstance(text, str) else str(text)
+    shown = visible(" ".join(clip(raw, limit).split()))
+    if "[" not in shown and "]" not in shown:
+        return shown
+    return re.sub(r"([\\\[\]])", r"\\\1", shown)
 
 
 def md_text(text: object, limit: int | None = MAX_DISPLAY_CHARS) -> str:

@@ -31,6 +31,7 @@ from mlsecops.core.findings import (
 )
 from mlsecops.core.outcome import ScanOutcome
 from mlsecops.core.rules import is_own_rule
+from mlsecops.core.text import plain_text
 from mlsecops.paths import SRCROOT, SourceRoots
 from mlsecops.reports import DEFAULT_SARIF_CATEGORY
 from mlsecops.reports.fingerprints import FINGERPRINT_NAME, fingerprints
@@ -170,13 +171,16 @@ def _result(finding: Finding, rule_index: int, where: _Located, fingerprint: str
         "physicalLocation": {"artifactLocation": where.artifact, "region": region}
     }
     if finding.member:
-        location["message"] = {"text": f"In archive member {' > '.join(finding.member)}."}
+        member = plain_text(" > ".join(finding.member), limit=None)
+        location["message"] = {"text": f"In archive member {member}."}
         location["properties"] = {"archiveMember": list(finding.member)}
     result: dict[str, Any] = {
         "ruleId": finding.id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
-        "message": {"text": _message(finding, where)},
+        # Composed of untrusted names and advisory text, around words of ours that hold no
+        # bracket: made plain text as a whole (one line, no embedded link can form).
+        "message": {"text": plain_text(_message(finding, where), limit=None)},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_NAME: fingerprint},
         "properties": {"severity": finding.severity.name, "kind": str(finding.kind)},

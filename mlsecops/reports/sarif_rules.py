@@ -15,7 +15,7 @@ from typing import Any
 
 from mlsecops.core.findings import Finding, Kind, Severity
 from mlsecops.core.rules import BY_ID, DOCS_URL, Rule, is_own_rule
-from mlsecops.core.text import md_code, md_text, md_url
+from mlsecops.core.text import md_code, md_text, md_url, plain_text
 
 MAX_DESCRIPTION = 1024
 MAX_LISTED = 20  # findings listed in a rule's help
@@ -66,8 +66,8 @@ def rule_descriptor(rule_id: str, group: Sequence[Finding], name_of: Namer) -> d
     return {
         "id": rule_id,
         "name": rule_name(rule_id, first.kind, own),
-        "shortDescription": {"text": clip(title, MAX_DESCRIPTION)},
-        "fullDescription": {"text": clip(description, MAX_DESCRIPTION)},
+        "shortDescription": {"text": clip(plain_text(title, None), MAX_DESCRIPTION)},
+        "fullDescription": {"text": clip(plain_text(description, None), MAX_DESCRIPTION)},
         "defaultConfiguration": {"level": level},
         "helpUri": help_uri(first, own),
         "help": {
@@ -127,7 +127,8 @@ def _help_text(first: Finding, own: Rule | None, group: Sequence[Finding], name_
     if first.fix and not own:
         lines += ["", f"Fix: {first.fix}"]
     lines += [f"Reference: {url}" for url in _links(first)]
-    return "\n".join(lines)
+    # Plain text with untrusted parts on most lines: each line made plain on its own.
+    return "\n".join(plain_text(line, None) for line in lines)
 
 
 def _help_markdown(

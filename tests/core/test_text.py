@@ -15,11 +15,13 @@ from mlsecops.core.text import (
     md_link,
     md_text,
     md_url,
+    plain_text,
     visible,
 )
 from tests.support.hostile import LOG_ATTACKS, MARKDOWN_ATTACKS, MENTION_AND_PIXEL
 from tests.support.markdown import live_parts, render, table_cells
 from tests.support.runner_log import commands_in
+from tests.support.sarif_text import embedded_links
 
 
 def test_the_runner_oracle_sees_the_attacks_raw():
@@ -158,3 +160,36 @@ def test_md_text_reads_cleanly_for_ordinary_text():
     assert md_text("Pickle calls posix.system (opcode 12)") == (
         "Pickle calls posix.system (opcode 12)"
     )
+
+
+LINK_ATTACKS = (
+    "[click me](http://127.0.0.1/phish)",
+    "\\[x\\](http://127.0.0.1/escaped-brackets)",  # backslashes before both brackets
+    "\\\\[x](http://127.0.0.1/escaped-backslash)",
+    "a ] then [b](http://127.0.0.1/later)",
+    "[[nested](http://127.0.0.1/nested)]",
+    "trailing backslash \\",
+)
+
+
+@pytest.mark.parametrize("attack", LINK_ATTACKS + MARKDOWN_ATTACKS + LOG_ATTACKS)
+def test_plain_text_makes_no_sarif_link_and_stays_one_visible_line(attack):
+    shown = plain_text(attack)
+    assert embedded_links(shown) == []
+    assert shown.isprintable()  # no line break, control, bidi or format character
+
+
+def test_the_link_check_itself_sees_links():
+    assert embedded_links("see [here](http://127.0.0.1/x) and [there](3)") == [
+        "http://127.0.0.1/x",
+        "3",
+    ]
+    assert embedded_links("\\\\[x](http://127.0.0.1/y)") == ["http://127.0.0.1/y"]
+    assert embedded_links("\\[x](http://127.0.0.1/y)") == []
+
+
+def test_plain_text_leaves_text_without_brackets_as_it_is():
+    assert plain_text("requests 2.19.1 in C:\\dir; fixed: 2.20.0.") == (
+        "requests 2.19.1 in C:\\dir; fixed: 2.20.0."
+    )
+    assert plain_text("a [b] c") == "a \\[b\\] c"

@@ -18,6 +18,7 @@ from mlsecops.paths import SourceRoots
 from mlsecops.reports.fingerprints import fingerprint, image_package_dir
 from mlsecops.reports.sarif import build_sarif
 from tests.reports.outcomes import outcome, typical, vuln
+from tests.support.sarif_text import embedded_links
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +229,40 @@ def test_a_package_installed_twice_in_an_image_is_two_fingerprints():
     assert fingerprint(in_image(local), "app.tar") == fingerprint(
         in_image(local, "2.19.2"), "app.tar"
     )
+
+
+PHISH = "[update now](http://127.0.0.1/phish)"
+
+
+def _plain_texts(document: dict) -> list[str]:
+    """Every plain-text message a SARIF viewer shows: results, locations, rule texts."""
+    [run] = document["runs"]
+    texts = []
+    for result in run["results"]:
+        texts.append(result["message"]["text"])
+        texts += [loc["message"]["text"] for loc in result["locations"] if "message" in loc]
+    for rule in run["tool"]["driver"]["rules"]:
+        texts += [rule["shortDescription"]["text"], rule["fullDescription"]["text"]]
+        texts += rule["help"]["text"].split("\n")
+    return texts
+
+
+def test_plain_text_messages_hold_no_link_and_no_line_break_from_untrusted_text(sarif_validator):
+    """A viewer renders `[text](uri)` in a plain-text message as a link (SARIF 3.11.6)."""
+    advisory = replace(
+        vuln("CVE-2099-1", Severity.HIGH, f"pkg{PHISH}", "1.0", "2.0", title=f"t {PHISH}"),
+        description=f"Read {PHISH}\nfor details",
+        location=f"site/{PHISH}",
+        fix="see \\[x\\](http://127.0.0.1/escaped)",
+    )
+    pickle = replace(
+        model("MLS-PICKLE-CALL", "m.pt", member=(f"a{PHISH}.pkl",)),
+        title=f"call {PHISH}\n::x::y",
+        package=f"os.{PHISH}",
+    )
+    document = build_sarif(outcome(advisory, pickle)).document
+    texts = _plain_texts(document)
+    assert sum("update now" in text for text in texts) >= 6  # the names are shown ...
+    assert all(embedded_links(text) == [] for text in texts), texts  # ... never as a link
+    assert all(text.isprintable() for text in texts), texts
+    assert_valid(document, sarif_validator)

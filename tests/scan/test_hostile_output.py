@@ -4,7 +4,8 @@ A model file whose name carries a newline and `::warning::`, holding a pickle wh
 named `@octocat ![x](http://127.0.0.1/p.png)` plus a newline and `::warning::`, scanned by
 the real CLI: stdout and stderr hold no workflow command but our own annotation; the job
 summary, the PR comment (posted to a local fake of GitHub's API) and SARIF's help.markdown
-render with no live mention, image, link or HTML (cmark-gfm, GitHub's parser).
+render with no live mention, image, link or HTML (cmark-gfm, GitHub's parser), and SARIF's
+plain-text messages hold no embedded link (SARIF 3.11.6) and no line break.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.modelscan.modelscan_corpus import STOP, TRUE, call1, proto, sglob
 from tests.support.hostile import MENTION_AND_PIXEL, NEWLINE_COMMAND
 from tests.support.markdown import live_parts, render
 from tests.support.runner_log import commands_in
+from tests.support.sarif_text import embedded_links
 from tests.support.scan_cli import one_line_error, scan_cli
 
 GLOBAL_NAME = "run\n::warning::forged by a pickle global"
@@ -98,6 +100,15 @@ def test_sarif_help_markdown_renders_inert(scanned):
     markdown = rule["help"]["markdown"]
     assert "octocat" in markdown
     assert live_parts(markdown) == []
+
+
+def test_sarif_plain_text_messages_hold_no_link_or_line_break(scanned):
+    _, out = scanned
+    [run] = json.loads((out / "report.sarif").read_text(encoding="utf-8"))["runs"]
+    [result] = run["results"]
+    text = result["message"]["text"]
+    assert "octocat" in text and "forged by a pickle global" in text
+    assert embedded_links(text) == [] and text.isprintable()
 
 
 def test_pr_comment_renders_inert(scanned, httpserver: HTTPServer):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from mlsecops.core.findings import Severity
+from mlsecops.core.rules import RULES
 from tests.support.images import build_docker_archive, build_oci_tarball, python_metadata
 from tests.support.multitool import Problem, install_multitool, validate
 from tests.support.scan_cli import REPO, scan_cli
@@ -66,6 +69,8 @@ def _weird_repository(repo: Path) -> None:
     models.mkdir()
     for name in ("model_100%.pkl", "v1:final.pkl", "modèle #2.pkl"):
         (models / name).write_bytes(PAYLOAD)
+    # Not ONNX at all: an informational finding (UNKNOWN), like MLS-UNPINNED.
+    (models / "broken [1].onnx").write_bytes(b"not an onnx model \x08\x01")
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("archive/data.pkl", PAYLOAD)
@@ -225,7 +230,7 @@ def test_odd_names_and_archive_members_survive_whole(scans: dict[str, Scanned]) 
     places = Counter((base, path) for base, path, _ in _located(run))
     assert places[("%SRCROOT%", "my project#1/requirements.txt")] == 3  # 2 CVEs + unpinned
     assert places[("%SRCROOT%", "données 100%/requirements-ünï.txt")] == 1
-    for model in ("model_100%.pkl", "v1:final.pkl", "modèle #2.pkl"):
+    for model in ("model_100%.pkl", "v1:final.pkl", "modèle #2.pkl", "broken [1].onnx"):
         assert places[("%SRCROOT%", f"models/{model}")] == 1
     # The model outside the repository is relative to the model root given.
     assert places[("MODELROOT1", "model.pkl")] == 1
@@ -237,15 +242,24 @@ def test_odd_names_and_archive_members_survive_whole(scans: dict[str, Scanned]) 
     assert members == [("archive/a:b #1.pkl",), ("archive/data.pkl",)]
 
 
-def test_informational_findings_are_notes_and_every_rule_has_help(
+def test_informational_findings_are_notes_and_every_rule_has_help_and_a_name(
     scans: dict[str, Scanned],
 ) -> None:
-    run = _run(scans, "names-and-models")
-    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
-    assert "security-severity" not in rules["MLS-UNPINNED"]["properties"]
-    assert {r["level"] for r in run["results"] if r["ruleId"] == "MLS-UNPINNED"} == {"note"}
-    for rule in rules.values():
-        assert rule["helpUri"].startswith("https://"), rule["id"]
+    informational = {r.id for r in RULES if r.severity is Severity.UNKNOWN}
+    seen = set()
+    for name in CASES:
+        run = _run(scans, name)
+        rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+        for rule_id in informational & set(rules):
+            seen.add(rule_id)
+            assert "security-severity" not in rules[rule_id]["properties"], rule_id
+            assert "security" not in rules[rule_id]["properties"]["tags"], rule_id
+            levels = {r["level"] for r in run["results"] if r["ruleId"] == rule_id}
+            assert levels == {"note"}, rule_id
+        for rule in rules.values():
+            assert rule["helpUri"].startswith("https://"), rule["id"]
+            assert re.fullmatch(r"[A-Z][A-Za-z0-9]*", rule["name"]), rule["name"]
+    assert {"MLS-UNPINNED", "MLS-ONNX-MALFORMED"} <= seen
 
 
 def test_a_package_installed_twice_is_two_alerts_and_no_temp_path_shows(
