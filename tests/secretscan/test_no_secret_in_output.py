@@ -6,7 +6,8 @@ cannot parse, which its error message then quotes), a Kubernetes env value, a mu
 private key (Trivy's mask misses those in its code lines), a pickled dict, a Keras config,
 GGUF metadata, an image layer and an image's ENV. The scan runs twice, as a user runs it
 (the CLI) and as the action runs it (its scan and PR comment steps, against a local GitHub
-API); then every byte of every output is searched for every token, in any letter case.
+API); then every byte of every output (the ML-BOM too) is searched for every token, in any
+letter case.
 """
 
 from __future__ import annotations
@@ -213,7 +214,8 @@ def test_the_cli_finds_every_secret_and_prints_none(trivy_bin, trivy_cache, plan
     proc = scan_cli(
         trivy_bin, trivy_cache, ".", "--model", "models", "--image", str(image),
         "--json", str(out / "r.json"), "--sarif", str(out / "r.sarif"),
-        "--summary", str(out / "summary.md"), "--annotations", cwd=project,
+        "--summary", str(out / "summary.md"), "--sbom", str(out / "bom.cdx.json"),
+        "--annotations", cwd=project,
     )  # fmt: skip
 
     assert proc.returncode == 1, proc.stderr
@@ -225,6 +227,9 @@ def test_the_cli_finds_every_secret_and_prints_none(trivy_bin, trivy_cache, plan
     outputs = {"stdout": proc.stdout, "stderr": proc.stderr, **read_all(out)}
     # The Dockerfile line Trivy cannot parse reaches the notes: scrubbed, but there.
     assert "Failed to parse file" in outputs["stdout"]
+    # The ML-BOM names the models and their findings too (pickle calls quoted, scrubbed).
+    bom = outputs[str(out / "bom.cdx.json")]
+    assert "machine-learning-model" in bom and "MLS-PICKLE-DENY" in bom
     assert leaks(outputs, planted) == []
 
 
@@ -243,6 +248,7 @@ def test_the_action_finds_every_secret_and_prints_none(
         MLSECOPS_MODELS=str(project / "models"),
         MLSECOPS_IMAGES=str(image),
         MLSECOPS_PR_COMMENT="true",
+        MLSECOPS_SBOM_FILE=str(tmp_path / "bom.cdx.json"),
         GITHUB_EVENT_NAME="pull_request",
         GITHUB_EVENT_PATH=pr_event(tmp_path, "octo/ml"),
     )  # fmt: skip
@@ -265,6 +271,7 @@ def test_the_action_finds_every_secret_and_prints_none(
     for kind, name in (("secret", "secrets"), ("misconfiguration", "misconfigurations")):
         assert step[name] == str(sum(report["counts_by_kind"][kind].values())) != "0"
     assert "MLS-SECRET-HUGGINGFACE" in outputs["PR comment"]
+    assert "machine-learning-model" in outputs[str(tmp_path / "bom.cdx.json")]
     assert leaks(outputs, planted) == []
 
 
