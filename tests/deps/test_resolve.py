@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from mlsecops.deps.requirements_txt import read_requirements
 from mlsecops.deps.resolve import Resolved, reached_from
+from tests.support.cyclonedx import bom_errors
 from tests.support.scan_cli import findings_by_id, load_report, one_line_error, scan_cli
 from tests.support.wheels import SimpleIndex, build_wheel
 
@@ -370,3 +372,36 @@ def test_pip_builds_no_sdist_unless_allowed(trivy_bin, trivy_cache, tmp_path, ht
     data = load_report(out)
     assert any("pip could not resolve it" in n for n in data["notes"])
     assert [i["reason"] for i in data["coverage"]["not_checked"]] == ["unresolved"]
+
+
+def test_the_ml_bom_lists_the_resolved_tree(trivy_bin, trivy_cache, project, tmp_path, index_url):
+    """Issue 17: the resolved packages are components, marked as resolved and through what."""
+    bom_file = tmp_path / "bom.cdx.json"
+    proc = scan_cli(
+        trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
+        "--sbom", str(bom_file), "--fail-on", "NONE",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = bom_file.read_text(encoding="utf-8")
+    assert bom_errors(text) == []
+    bom = json.loads(text)
+    by_name = {c["name"].lower(): c for c in bom["components"] if c["type"] == "library"}
+    assert {n: by_name[n].get("version") for n in ("mlserve", "requests", "urllib3", "tqdm")} == {
+        "mlserve": "1.0",
+        "requests": "2.19.1",
+        "urllib3": "2.0.5",
+        "tqdm": "4.66.1",
+    }
+    assert by_name["urllib3"]["purl"] == "pkg:pypi/urllib3@2.0.5"
+    marks = {(p["name"], p["value"]) for p in by_name["urllib3"]["properties"]}
+    assert {
+        ("mlsecops:resolved-by", "pip"),
+        ("mlsecops:dependency", "transitive"),
+        ("mlsecops:via", "mlserve"),
+    } <= marks, marks
+    assert {v["id"] for v in bom["vulnerabilities"]} == {
+        "CVE-2018-18074",
+        "CVE-2023-32681",
+        "CVE-2023-43804",
+        "CVE-2024-34062",
+    }
