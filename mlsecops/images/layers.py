@@ -33,7 +33,17 @@ def read_prefixes(image: Path, spots: Iterable[Spot]) -> dict[Spot, str]:
         if image.is_dir():
             return _from_oci_layout(image, wanted)
         return _from_docker_archive(image, wanted)
-    except (OSError, tarfile.TarError, ValueError, KeyError, IndexError, TypeError, EOFError):
+    # RecursionError: json.loads on a manifest or config nested thousands deep.
+    except (
+        OSError,
+        tarfile.TarError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        EOFError,
+        RecursionError,
+    ):
         return {}
 
 

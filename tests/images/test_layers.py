@@ -46,3 +46,18 @@ def test_anything_unexpected_gives_no_prefix(tmp_path: Path) -> None:
         pass
     (tmp_path / "empty.tar").write_bytes(empty.getvalue())
     assert read_prefixes(tmp_path / "empty.tar", [(layer, "app/a.txt", 0)]) == {}
+
+
+def test_a_config_nested_too_deep_gives_no_prefix(tmp_path: Path) -> None:
+    """json.loads raises RecursionError (not a ValueError) on deep nesting: caught too."""
+    image = build_docker_archive(tmp_path / "i.tar", extra_files={"app/a.txt": b"0123456789"})
+    layer = _diff_id(image)
+    deep = tmp_path / "deep.tar"
+    with tarfile.open(image) as source, tarfile.open(deep, "w") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else b""  # type: ignore[union-attr]
+            if member.name == "manifest.json":
+                data = b"[" * 50_000 + b"]" * 50_000
+            member.size = len(data)
+            target.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    assert read_prefixes(deep, [(layer, "app/a.txt", 0)]) == {}
