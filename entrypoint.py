@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 from mlsecops.actions.vocabulary import as_action_text
 from mlsecops.core.text import log_text
@@ -34,50 +33,26 @@ def check(env: Mapping[str, str], github: GitHubContext) -> int:
 
 def scan(env: Mapping[str, str], github: GitHubContext) -> int:
     """The scan; on exit 2 or 3 the summary and the outputs still say what happened."""
-    from mlsecops.actions.scan_action import report_not_checked, run_action
+    from mlsecops.actions.scan_action import db_key_to_save, report_not_checked, run_action
     from mlsecops.actions.scan_inputs import ScanActionConfig, read_config
 
     config: ScanActionConfig | None = None
-    db_made = False
 
     def body() -> int:
-        nonlocal config, db_made
+        nonlocal config
         github.require_event()
         config = read_config(env)
-        before = db_stamp(config.scan.trivy_cache_dir)
-        try:
-            return run_action(config, github)
-        finally:
-            after = db_stamp(config.scan.trivy_cache_dir)
-            db_made = after is not None and after != before
+        return run_action(config, github)
 
     reasons: list[str] = []
     code = run_guarded(body, lambda message: reasons.append(_say(message)))
     if code not in (EXIT_PASSED, EXIT_FAILED):
         report_not_checked(config, github, code, reasons[-1] if reasons else "interrupted")
     if github.output_file is not None:
-        # For the DB cache: save only a DB this run downloaded, never an unchanged one.
-        append(
-            github.output_file, format_outputs({"db-downloaded": "true" if db_made else "false"})
-        )
+        # For the DB cache: the key to save a DB this job downloaded under, else empty.
+        key = db_key_to_save(config) if config is not None else ""
+        append(github.output_file, format_outputs({"db-cache-key": key}))
     return code
-
-
-def db_stamp(cache_dir: Path | None) -> tuple[int, ...] | None:
-    """Identity of the DB files in a Trivy cache dir (None: no DB), to see if a run made one.
-
-    A download replaces both files (new inode, new mtime), so a changed stamp means a new DB.
-    """
-    if cache_dir is None:
-        return None
-    stamp: tuple[int, ...] = ()
-    for name in ("trivy.db", "metadata.json"):
-        try:
-            info = (cache_dir / "db" / name).stat()
-        except OSError:
-            return None
-        stamp += (info.st_ino, info.st_size, info.st_mtime_ns)
-    return stamp
 
 
 def base_scan(env: Mapping[str, str], github: GitHubContext) -> int:

@@ -92,17 +92,11 @@ class ScanRequest:
 
 def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     """Scan everything the request names and judge it; raises MlsecopsError on bad input."""
-    if request.fail_on is not None:
-        parse_fail_on(request.fail_on)  # a bad flag is reported before anything else
+    check_request(request)  # a bad flag is reported before anything else
     project = check_project(request.project)
     policy_path = find_policy(request.policy, project)
     policy = load_policy(policy_path) if policy_path else Policy()
     gate = build_gate(policy, request.fail_on, new_only=request.fail_on_new_only)
-    if request.resolve and request.offline and not request.index_url:
-        raise UsageError(
-            "--resolve asks pip for the package index, and --offline touches no network",
-            "pass --index-url with a local index (a file:// URL or a mirror), or drop one flag",
-        )
     images = [classify_image(arg) for arg in request.images]
     check_model_paths(request.models)
     manifests = read_manifests(request.model_manifests)
@@ -125,6 +119,25 @@ def run_scan(request: ScanRequest, today: dt.date | None = None) -> ScanOutcome:
     return replace(
         _judge(scanned, request, policy, gate, today, roots, display_path(project)), db=db_status
     )
+
+
+def check_request(request: ScanRequest) -> None:
+    """The request's flags, checked against each other before any file is read: UsageError.
+
+    The action's input check calls this too, so both name the same mistakes the same way.
+    """
+    if request.fail_on is not None:
+        parse_fail_on(request.fail_on)
+    if request.resolve and request.offline and not request.index_url:
+        raise UsageError(
+            "--resolve asks pip for the package index, and --offline touches no network",
+            "pass --index-url with a local index (a file:// URL or a mirror), or drop one flag",
+        )
+    if request.model_manifests and not request.hash_models:
+        raise UsageError(
+            "--model-manifest links a model in the ML-BOM, and no --sbom was asked for",
+            "add --sbom with the file to write, or drop --model-manifest",
+        )
 
 
 def scan_side_by_side(sources: Sequence[Source]) -> SourceResult:

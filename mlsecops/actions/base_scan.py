@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlsecops.actions.inputs import Inputs
+from mlsecops.actions.scan_inputs import db_inputs
 from mlsecops.actions.vocabulary import as_action_text
 from mlsecops.core.scanners import parse_scanners
 from mlsecops.errors import EXIT_PASSED, MlsecopsError
@@ -83,8 +84,13 @@ def _scan(inputs: Inputs, workspace: Path, base: Path, report: Path) -> str | No
         trivy=inputs.text("trivy") or None,
         trivy_cache_dir=inputs.path("trivy-cache-dir"),
         offline=inputs.flag("offline"),
+        **db_inputs(inputs),
         resolve=inputs.flag("resolve"),
         index_url=inputs.text("index-url") or None,
+        # The head's dependency options: what the head leaves out is left out here too.
+        allow_source_builds=inputs.flag("allow-source-builds"),
+        include_dev=not inputs.flag("skip-dev-deps"),
+        exclude=inputs.items("exclude"),
         workspace=base,  # the base checkout is that commit's repository root
         # The head's scanners: a secret the head did not look for must not count as fixed.
         scanners=parse_scanners(inputs.text("scanners")),

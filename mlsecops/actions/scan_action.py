@@ -14,7 +14,7 @@ from pathlib import Path
 from mlsecops.actions.scan_inputs import ScanActionConfig, sarif_upload_skip
 from mlsecops.actions.scan_outputs import failure_outputs, not_checked_summary, success_outputs
 from mlsecops.actions.vocabulary import as_action_text
-from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
+from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, MlsecopsError
 from mlsecops.github.commands import command
 from mlsecops.github.context import GitHubContext
 from mlsecops.github.env_files import append, format_outputs
@@ -22,6 +22,7 @@ from mlsecops.paths import write_text_atomic
 from mlsecops.reports.table import render_table
 from mlsecops.reports.write import write_reports
 from mlsecops.scan import run_scan
+from mlsecops.trivy.db import DbPolicy, key_to_save
 
 
 def run_action(config: ScanActionConfig, github: GitHubContext) -> int:
@@ -66,6 +67,25 @@ def report_not_checked(
         outputs = failure_outputs(reason, summary_file)
         outputs["pr-comment-file"] = str(comment_file or "")
         append(github.output_file, format_outputs(outputs))
+
+
+def db_key_to_save(config: ScanActionConfig) -> str:
+    """The cache key for the DB this call of the action downloaded (db.cache_key), else "".
+
+    Read after the scan on every exit code: a DB the base scan or a failed scan downloaded
+    is as good to keep; one an earlier call in the job downloaded, that call saved. A broken
+    record leaves nothing to save (the scan said why).
+    """
+    cache_dir = config.scan.trivy_cache_dir
+    if cache_dir is None or config.own_trivy_cache_dir:
+        return ""
+    policy = DbPolicy(
+        record_path=config.scan.trivy_db_record, cache_key=config.scan.trivy_db_cache_key
+    )
+    try:
+        return key_to_save(cache_dir.resolve(), policy, since=config.started)
+    except (MlsecopsError, OSError):
+        return ""
 
 
 def _leave_pr_comment(config: ScanActionConfig, github: GitHubContext, text: str) -> Path | None:

@@ -8,19 +8,31 @@ turn `yes` or `ture` into false). The scan step reads the same inputs again for 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from mlsecops.actions.inputs import Inputs
+from mlsecops.core.db_status import parse_max_age_days
 from mlsecops.core.gate import parse_fail_on
 from mlsecops.core.scanners import parse_scanners
 from mlsecops.github.context import GitHubContext, workspace_from_env
 from mlsecops.github.pr_comment import DEFAULT_AUTHOR
 from mlsecops.reports.sarif import DEFAULT_CATEGORY
 from mlsecops.reports.write import ReportRequest, parse_sarif_floor
-from mlsecops.scan import ScanRequest
+from mlsecops.scan import ScanRequest, check_request
 from mlsecops.trivy.install import normalize_version
+
+
+class DbInputs(TypedDict):
+    """The ScanRequest fields of the DB inputs (read by the scan and the base scan alike)."""
+
+    max_db_age_days: float
+    trivy_db_record: Path | None
+    trivy_db_cache_key: str
+    accept_unverified_db: bool
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class ScanActionConfig:
     cache: bool = True
     upload_sarif: bool = False
     own_trivy_cache_dir: bool = False  # trivy-cache-dir was given: the user's DB, not ours
+    started: dt.datetime | None = None  # when the check step ran: what is newer, this call made
 
 
 def read_config(env: Mapping[str, str]) -> ScanActionConfig:
@@ -57,14 +70,20 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
         trivy=inputs.text("trivy") or None,  # the install step's binary, not an input
         trivy_cache_dir=own_cache_dir or inputs.path("default-trivy-cache-dir"),
         offline=inputs.flag("offline"),
+        **db_inputs(inputs),
         resolve=inputs.flag("resolve"),
         index_url=inputs.text("index-url") or None,
+        allow_source_builds=inputs.flag("allow-source-builds"),
+        include_dev=not inputs.flag("skip-dev-deps"),
+        exclude=inputs.items("exclude"),
         baseline=inputs.path("baseline"),
         fail_on_new_only=inputs.flag("fail-on-new-only"),
         workspace=workspace_from_env(env),
         scanners=parse_scanners(inputs.text("scanners")),
         hash_models=inputs.path("sbom-file") is not None,
+        model_manifests=tuple(Path(m) for m in inputs.items("model-manifest")),
     )
+    check_request(scan)
     sarif_floor = inputs.text("sarif-severity") or None
     parse_sarif_floor(sarif_floor)  # refused before the scan, not after it
     reports = ReportRequest(
@@ -86,6 +105,21 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
         cache=inputs.flag("cache", default=True),
         upload_sarif=inputs.flag("upload-sarif"),
         own_trivy_cache_dir=own_cache_dir is not None,
+        started=_started(inputs.text("started")),
+    )
+
+
+def db_inputs(inputs: Inputs) -> DbInputs:
+    """What the scan accepts of Trivy's DB: the inputs, and the key the DB cache restored.
+
+    `trivy-db-cache-key` is no input: action.yml passes the key of the entry its DB cache
+    restored (`cache-matched-key`), which carries the record that dates that DB.
+    """
+    return DbInputs(
+        max_db_age_days=parse_max_age_days(inputs.text("max-db-age-days")),
+        trivy_db_record=inputs.path("trivy-db-record"),
+        trivy_db_cache_key=inputs.text("trivy-db-cache-key"),
+        accept_unverified_db=inputs.flag("accept-unverified-db"),
     )
 
 
@@ -111,7 +145,17 @@ def checked_outputs(config: ScanActionConfig, github: GitHubContext) -> dict[str
         "upload-sarif": _text(config.upload_sarif and sarif_upload_skip(config, github) is None),
         "fail-on-new-only": _text(config.scan.fail_on_new_only),
         "summary": _text(config.summary),
+        # What the scan downloads from now on is this call's to save (the DB cache).
+        "started": dt.datetime.now(dt.UTC).isoformat(),
     }
+
+
+def _started(text: str) -> dt.datetime | None:
+    """The check step's `started` output (not an input: set by action.yml), if readable."""
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _text(flag: bool) -> str:

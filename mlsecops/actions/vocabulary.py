@@ -25,7 +25,7 @@ ACTION_WORDS: dict[str, str | None] = {
     "--sarif-severity": "input sarif-severity",
     "--sarif-category": "input sarif-category",
     "--sbom": "input sbom-file",
-    "--model-manifest": None,  # no action input: link a manifest with the CLI
+    "--model-manifest": "input model-manifest",
     "--summary": None,  # the action always writes its summary file itself
     "--annotations": "annotations: true",
     "--trivy": "input trivy-version",  # the action installs the binary that version names
@@ -33,15 +33,15 @@ ACTION_WORDS: dict[str, str | None] = {
     "--offline": "offline: true",
     "--resolve": "resolve: true",
     "--index-url": "input index-url",
-    # Not yet action inputs (the action engineer wires them): the flags stay as they are.
-    "--allow-source-builds": None,
-    "--skip-dev-deps": None,
-    "--exclude": None,  # the policy file's `exclude:` works in the action today
-    # The DB's age and what dates it (issue 11): not yet action inputs either.
-    "--max-db-age-days": None,
-    "--trivy-db-record": None,
+    "--allow-source-builds": "allow-source-builds: true",
+    "--skip-dev-deps": "skip-dev-deps: true",
+    "--exclude": "input exclude",
+    # The DB's age and what dates it (issue 11).
+    "--max-db-age-days": "input max-db-age-days",
+    "--trivy-db-record": "input trivy-db-record",
+    # The action passes the key its DB cache restored; no input sets it.
     "--trivy-db-cache-key": None,
-    "--accept-unverified-db": None,
+    "--accept-unverified-db": "accept-unverified-db: true",
     "--baseline": "input baseline",
     "--fail-on-new-only": "fail-on-new-only: true",
     "--quiet": None,

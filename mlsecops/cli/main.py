@@ -221,17 +221,12 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from mlsecops.core.scanners import parse_scanners
-    from mlsecops.errors import EXIT_FAILED, EXIT_PASSED, UsageError
+    from mlsecops.errors import EXIT_FAILED, EXIT_PASSED
     from mlsecops.github.context import workspace_from_env
     from mlsecops.reports.write import parse_sarif_floor
     from mlsecops.scan import ScanRequest, run_scan
 
     parse_sarif_floor(args.sarif_severity)  # a bad flag is an error before the scan, not after
-    if args.model_manifest and args.sbom is None:
-        raise UsageError(
-            "--model-manifest links a model in the ML-BOM, and no --sbom was asked for",
-            "add --sbom FILE, or drop --model-manifest",
-        )
     scanners = parse_scanners(args.scanners)
     outcome = run_scan(
         ScanRequest(

@@ -66,6 +66,7 @@ REPOSITORIES_ENV = "TRIVY_DB_REPOSITORY"
 SCHEMA_VERSION = 2  # the DB schema every Trivy 0.x reads
 DEFAULT_MAX_STALE_DAYS = 3
 _REBUILT_EVERY = dt.timedelta(hours=6)
+_CLOCK_SKEW = dt.timedelta(hours=1)  # a record dated later than this after now is forged
 DEFAULT_TIMEOUT_SECONDS = 300  # per repository; the DB is ~70 MB
 
 
@@ -171,12 +172,17 @@ def resolve_cache_dir(explicit: Path | None, environ: Mapping[str, str]) -> Path
     return explicit.resolve()
 
 
-def vouch(cache_dir: Path, policy: DbPolicy) -> tuple[Vouched | None, str]:
+def vouch(
+    cache_dir: Path, policy: DbPolicy, now: dt.datetime | None = None
+) -> tuple[Vouched | None, str]:
     """What vouches for the cached DB's date, or None and why nothing does.
 
     A record of our own download (or a cache key carrying one) whose SHA-256 matches
-    trivy.db; else, only when the user accepts it, the DB's own metadata.json.
+    trivy.db; else, only when the user accepts it, the DB's own metadata.json. A date after
+    `now` (beyond clock skew) vouches for nothing: a forged key dated 2099 would otherwise
+    never grow old.
     """
+    now = now or dt.datetime.now(dt.UTC)
     db_file = cache_dir / "db" / "trivy.db"
     if not db_file.is_file():
         return None, f"there is no cached DB in {db_file.parent}"
@@ -186,17 +192,44 @@ def vouch(cache_dir: Path, policy: DbPolicy) -> tuple[Vouched | None, str]:
     why = f"no record of mlsecops downloading the DB in {db_file.parent} vouches for its date"
     if known:
         sha = db_sha256(db_file)
-        for record, trust in known:
-            if record.sha256 == sha:
+        matching = [(record, trust) for record, trust in known if record.sha256 == sha]
+        for record, trust in matching:
+            if record.updated_at <= now + _CLOCK_SKEW:
                 vouched = Vouched(record.updated_at, record.next_update, trust, sha)
                 return replace(vouched, repository=record.repository), ""
-        why = f"{db_file} is not the file mlsecops recorded downloading (its SHA-256 differs)"
+        why = (
+            f"the {matching[0][1]} for {db_file} dates it in the future "
+            f"({matching[0][0].updated_at:%Y-%m-%d %H:%M} UTC)"
+            if matching
+            else f"{db_file} is not the file mlsecops recorded downloading (its SHA-256 differs)"
+        )
     if policy.accept_unverified:
         metadata = read_metadata(cache_dir)
-        if metadata is not None and metadata.version == SCHEMA_VERSION and metadata.as_of:
-            return Vouched(metadata.as_of, None, DbTrust.METADATA), ""
-        why = f"{why}, and its metadata.json gives no schema-{SCHEMA_VERSION} build date"
+        as_of = metadata.as_of if metadata and metadata.version == SCHEMA_VERSION else None
+        if as_of is not None and as_of <= now + _CLOCK_SKEW:
+            return Vouched(as_of, None, DbTrust.METADATA), ""
+        why = f"{why}, and its metadata.json gives no schema-{SCHEMA_VERSION} build date before now"
     return None, why
+
+
+def key_to_save(cache_dir: Path, policy: DbPolicy, since: dt.datetime | None = None) -> str:
+    """The cache key to save cache_dir's DB under when it was downloaded here, else "".
+
+    Only our own record (never a cache key or metadata.json) makes a DB worth saving: one
+    downloaded at or after `since` (when given), and still the file it recorded. A record the
+    restored key (policy.cache_key) already carries is in the cache already (the same file
+    with newer dates is not).
+    """
+    record = read_record(policy.record_path or default_record_path(cache_dir))
+    if record is None or (since is not None and (record.downloaded_at or since) <= since):
+        return ""
+    db_file = cache_dir / "db" / "trivy.db"
+    if not db_file.is_file() or db_sha256(db_file) != record.sha256:
+        return ""
+    restored = from_cache_key(policy.cache_key)
+    if restored is not None and restored.cache_key() == record.cache_key():
+        return ""
+    return record.cache_key()
 
 
 def judge_offline(cache_dir: Path, policy: DbPolicy, now: dt.datetime | None = None) -> DbReady:
@@ -206,7 +239,7 @@ def judge_offline(cache_dir: Path, policy: DbPolicy, now: dt.datetime | None = N
     """
     now = now or dt.datetime.now(dt.UTC)
     require_offline_db(cache_dir)
-    vouched, why = vouch(cache_dir, policy)
+    vouched, why = vouch(cache_dir, policy, now)
     if vouched is None:
         raise ToolError(
             f"the Trivy DB cannot be dated: {why}",
@@ -220,7 +253,7 @@ def judge_offline(cache_dir: Path, policy: DbPolicy, now: dt.datetime | None = N
             f"the Trivy DB in {cache_dir / 'db'} was built {vouched.updated_at:%Y-%m-%d %H:%M} "
             f"UTC, {age:.1f} days ago: older than the maximum of {policy.max_age_days:g} days",
             "scan online once to download a current DB, or raise the maximum with "
-            "--max-db-age-days (action input max-db-age-days) if you accept the risk",
+            "--max-db-age-days if you accept the risk",
         )
     return DbReady(DbSource.OFFLINE, vouched.status(DbSource.OFFLINE, now, policy))
 
@@ -245,7 +278,7 @@ def prepare_db(
     policy = policy or DbPolicy()
     if repositories is None:
         repositories = repositories_from_env(os.environ)
-    vouched, why = vouch(cache_dir, policy)
+    vouched, why = vouch(cache_dir, policy, now)
     if vouched is not None and vouched.trust is not DbTrust.METADATA:
         due = vouched.next_update or vouched.updated_at + _REBUILT_EVERY
         if now < due and vouched.age_days(now) <= policy.max_age_days:

@@ -10,7 +10,8 @@ The record is a small JSON file OUTSIDE the cached directory: by default
 `<cache-dir>/mlsecops-db-record.json`, beside `db/` (the action caches `db/` only), or any
 path given with `--trivy-db-record`. The same facts fit in a cache key (`cache_key`,
 `from_cache_key`), so an actions/cache entry can carry them in its key, which its content
-cannot change.
+cannot change. A key may end in `-SUFFIX` (letters, digits, `.`, `_`, `-`): cache entries
+cannot be overwritten, so the action saves each download under a key of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _STAMP_RE = r"\d{8}T\d{6}Z"
 _KEY = re.compile(
     re.escape(KEY_PREFIX)
     + rf"(?P<updated>{_STAMP_RE})-(?P<next>{_STAMP_RE})-(?P<sha>[0-9a-f]{{64}})"
+    + r"(?:-[A-Za-z0-9._-]{1,200})?"
 )
 _CHUNK = 1 << 20
 
@@ -61,7 +63,8 @@ def default_record_path(cache_dir: Path) -> Path:
 
 
 def from_cache_key(key: str) -> DbRecord | None:
-    """The record a cache key carries, or None when the key is not one of ours."""
+    """The record a cache key carries (a `-SUFFIX` after it is allowed), or None when the key
+    is not one of ours."""
     match = _KEY.fullmatch(key.strip())
     if match is None:
         return None

@@ -37,7 +37,6 @@ fi
   echo "venv=$venv"
   echo "trivy-dir=$RUNNER_TEMP/mlsecops-trivy-bin"
   echo "cache-dir=$RUNNER_TEMP/mlsecops-trivy-cache"
-  echo "date=$(date -u +%Y-%m-%d)"
   # Every cache save gets a key of its own (see action.yml): no two saves ever collide, and
   # restore-keys brings back the newest.
   echo "cache-suffix=${GITHUB_RUN_ID:-0}-${GITHUB_RUN_ATTEMPT:-0}-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"

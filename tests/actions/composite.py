@@ -6,7 +6,8 @@ GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH are real files re
 each step. `uses:` steps cannot run here (no network, no node actions): they are skipped and
 recorded with their evaluated `with:` so tests can assert on what would have been passed.
 A test may stand in for one (`stand_ins`, by the action's name before `@`): a function that
-gets the evaluated `with:` and returns the step's outcome, e.g. a checkout that fails.
+gets the evaluated `with:` and returns the step's outcome, e.g. a checkout that fails, or
+the outcome and the step's outputs (a cache restore that found an entry: cache-matched-key).
 """
 
 from __future__ import annotations
@@ -40,8 +41,17 @@ class StepRecord:
     env: dict[str, str] = field(default_factory=dict)  # what `env:` gave a run step
 
 
-# A stand-in for a `uses:` action: gets the evaluated `with:`, returns success or failure.
-StandIn = Callable[[dict[str, str]], str]
+# A stand-in for a `uses:` action: gets the evaluated `with:`, returns success or failure,
+# alone or with the step's outputs.
+StandIn = Callable[[dict[str, str]], str | tuple[str, dict[str, str]]]
+
+
+def _stand_in(stand_in: StandIn | None, with_: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """What a stand-in made of a `uses:` step: its outcome and outputs (none: skipped)."""
+    if stand_in is None:
+        return "skipped", {}
+    result = stand_in(with_)
+    return result if isinstance(result, tuple) else (result, {})
 
 
 @dataclass
@@ -203,9 +213,8 @@ def run_composite(
         if "uses" in step:
             with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
             stand_in = (stand_ins or {}).get(step["uses"].split("@")[0])
-            outcome = stand_in(with_) if stand_in else "skipped"
+            outcome, outputs = _stand_in(stand_in, with_)
             records.append(StepRecord(name, "uses", outcome, uses=step["uses"], with_=with_))
-            outputs: dict[str, str] = {}
         else:
             record, outputs = _run_step(step, name, expressions, base_env, files, workspace)
             records.append(record)
@@ -355,9 +364,8 @@ def run_job(
             stand_in = stand_ins.get(uses.split("@")[0])
             if stand_in is None:
                 raise ValueError(f"{uses} cannot run here: give it a stand-in")
-            outcome = stand_in(with_)
+            outcome, outputs = _stand_in(stand_in, with_)
             records.append(StepRecord(name, "uses", outcome, uses=uses, with_=with_))
-            outputs = {}
         else:
             record, outputs = _run_step(step, name, expressions, env, files, repo)
             records.append(record)

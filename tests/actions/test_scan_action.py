@@ -249,7 +249,7 @@ def test_nothing_is_saved_that_this_run_did_not_make(runner):
     run = runner("requirements", cache="true")
     assert run.step_outputs["trivy"]["downloaded"] == "false"
     assert run.step("Save the Trivy download").kind == "skipped"
-    assert run.step_outputs["scan"]["db-downloaded"] == "false"
+    assert run.step_outputs["scan"]["db-cache-key"] == ""
     assert run.step("Save Trivy's DB").kind == "skipped"
     assert run.step("Restore Trivy's DB").kind == "uses"
 
@@ -367,6 +367,7 @@ def test_the_trivy_download_is_saved_exactly_when_this_run_downloaded_it():
 def test_the_db_is_saved_exactly_when_this_run_downloaded_it():
     name = "Save Trivy's DB"
     on = {"inputs": {"db-cache": "true"}}
-    assert runs(name, {**on, "scan": {"db-downloaded": "true"}})
-    assert not runs(name, {**on, "scan": {"db-downloaded": "false"}})
-    assert not runs(name, {"inputs": {"db-cache": "false"}, "scan": {"db-downloaded": "true"}})
+    key = "mlsecops-trivy-db-v1-20261208T000000Z-20261208T060000Z-" + "0" * 64
+    assert runs(name, {**on, "scan": {"db-cache-key": key}})
+    assert not runs(name, {**on, "scan": {"db-cache-key": ""}})
+    assert not runs(name, {"inputs": {"db-cache": "false"}, "scan": {"db-cache-key": key}})

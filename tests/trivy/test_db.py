@@ -10,15 +10,12 @@ tests pay for those; the others fail fast (404 MANIFEST_UNKNOWN, connection refu
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +44,8 @@ from mlsecops.trivy.db_record import (
 from mlsecops.trivy.locate import default_cache_dir
 from mlsecops.trivy.run import fatal_cause
 from tests.support.markdown import render
+from tests.support.oci_registry import Registry, write_metadata
+from tests.support.oci_registry import db_layer as make_db_layer
 from tests.support.scan_cli import load_report, one_line_error, scan_cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,20 +56,6 @@ TOO_MANY = {  # what ghcr.io answers when rate-limited (trivy-action #389, #430)
     "errors": [{"code": "TOOMANYREQUESTS", "message": "retry-after: 1s, allowed: 44000/minute"}]
 }
 UNKNOWN = {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}
-
-
-def stamp(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def write_metadata(db_dir: Path, *, updated: dt.datetime, next_update: dt.datetime) -> None:
-    metadata = {
-        "Version": 2,
-        "NextUpdate": stamp(next_update),
-        "UpdatedAt": stamp(updated),
-        "DownloadedAt": stamp(updated),
-    }
-    (db_dir / "metadata.json").write_text(json.dumps(metadata))
 
 
 def cached_db(
@@ -92,72 +77,12 @@ def cached_db(
     return cache
 
 
-def digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 @pytest.fixture(scope="session")
 def db_layer(trivy_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The trivy-db artifact's one layer (db.tar.gz), holding the test DB, built just now."""
-    tmp = tmp_path_factory.mktemp("db-layer")
-    write_metadata(tmp, updated=NOW, next_update=NOW + dt.timedelta(hours=6))
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(trivy_cache / "db" / "trivy.db", arcname="trivy.db")
-        tar.add(tmp / "metadata.json", arcname="metadata.json")
-    return buffer.getvalue()
-
-
-class Registry:
-    """Repositories on one local HTTP server, each answering its own way."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server = server
-        self.host = f"127.0.0.1:{server.port}"
-        server.expect_request("/v2/").respond_with_json({})
-
-    def repository(self, name: str) -> str:
-        return f"{self.host}/{name}/trivy-db:2"
-
-    def answering(self, name: str, status: int, body: object) -> str:
-        self.server.expect_request(f"/v2/{name}/trivy-db/manifests/2").respond_with_json(
-            body, status=status
-        )
-        return self.repository(name)
-
-    def serving(self, name: str, layer: bytes) -> str:
-        config = b"{}"
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.aquasec.trivy.config.v1+json",
-                    "digest": digest(config),
-                    "size": len(config),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip",
-                        "digest": digest(layer),
-                        "size": len(layer),
-                        "annotations": {"org.opencontainers.image.title": "db.tar.gz"},
-                    }
-                ],
-            }
-        ).encode()
-        self.server.expect_request(f"/v2/{name}/trivy-db/manifests/2").respond_with_data(
-            manifest,
-            content_type="application/vnd.oci.image.manifest.v1+json",
-            headers={"Docker-Content-Digest": digest(manifest)},
-        )
-        self.server.expect_request(f"/v2/{name}/trivy-db/blobs/{digest(layer)}").respond_with_data(
-            layer, content_type="application/octet-stream"
-        )
-        return self.repository(name)
-
-    def manifest_requests(self) -> list[str]:
-        return [r.path for r, _ in self.server.log if "/manifests/" in r.path]
+    return make_db_layer(
+        trivy_cache / "db" / "trivy.db", tmp_path_factory.mktemp("db-layer"), updated=NOW
+    )
 
 
 @pytest.fixture
