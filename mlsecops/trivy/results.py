@@ -163,7 +163,10 @@ def _inner(result: Result) -> str:
 def _renamed(result: Result, target: str, target_type: TargetType) -> Iterator[Finding]:
     # Where the finding sits inside the report's target: the package's path in an image,
     # else Trivy's own target when the report names it differently (`Python` in an image).
-    inner = _inner(result) if result.target != target else ""
+    # A file's Trivy target is the same file, named relative to what Trivy scanned: adding it
+    # would only make the location depend on the working directory the scan ran from.
+    renamed = result.target != target and target_type is TargetType.IMAGE
+    inner = _inner(result) if renamed else ""
     for finding in result.findings:
         yield replace(
             finding, target=target, target_type=target_type, location=finding.location or inner

@@ -1,7 +1,8 @@
 """SARIF that code scanning accepts from any checkout (issue 12), end to end.
 
 The real CLI (real Trivy, the test DB) scans the example projects, a repository whose file
-names hold spaces, `#`, `%`, `:` and non-ASCII letters (with models in and out of it), and
+names hold spaces, `#`, `%`, `:` and non-ASCII letters (with models in and out of it), one
+with secrets and misconfigurations (rules of ours and of Trivy), and
 two image tarballs, one with a package installed twice. Each scan runs twice: from inside,
 with relative paths, and from another directory with absolute ones. The Microsoft SARIF
 Multitool (`validate --rule-kind "Gh;Sarif"`, from npm, pinned) must report no error and no
@@ -26,6 +27,9 @@ import pytest
 
 from mlsecops.core.findings import Severity
 from mlsecops.core.rules import RULES
+from tests.secretscan.test_no_secret_in_output import BEGIN, END
+from tests.secretscan.test_secret_scan import KSERVE_PRIVILEGED
+from tests.support.fake_secrets import fake_secrets
 from tests.support.images import build_docker_archive, build_oci_tarball, python_metadata
 from tests.support.multitool import Problem, install_multitool, validate
 from tests.support.scan_cli import REPO, scan_cli
@@ -93,9 +97,24 @@ def _images(directory: Path) -> tuple[Path, Path]:
     return archive, oci
 
 
+def _deploy_repository(repo: Path) -> None:
+    """A checkout with a fake token of every secret rule, a root Dockerfile, a privileged
+    KServe service and a private key: secret and misconfiguration rules of every source."""
+    (repo / ".git").mkdir(parents=True)
+    (repo / "config #1").mkdir()
+    (repo / "config #1" / ".env").write_text("\n".join(f.line for f in fake_secrets("sarif")))
+    (repo / "Dockerfile").write_text('FROM python:3.11-slim\nCMD ["python", "serve.py"]\n')
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "isvc [prod].yaml").write_text(KSERVE_PRIVILEGED)
+    body = "\n".join("A" * 64 for _ in range(4))
+    (repo / "id_rsa").write_text(f"{BEGIN}\n{body}\n{END}\n")
+
+
 def _cases(base: Path) -> list[Case]:
     repo = base / "ws" / "weird repo"
     _weird_repository(repo)
+    deploy = base / "ws" / "deploy repo"
+    _deploy_repository(deploy)
     outside = base / "runner-temp" / "verified model"
     outside.mkdir(parents=True)
     (outside / "model.pkl").write_bytes(PAYLOAD)
@@ -115,6 +134,7 @@ def _cases(base: Path) -> list[Case]:
             (repo, [".", "--model", "models", "--model", "../../runner-temp/verified model"]),
             (base, [str(repo), "--model", str(repo / "models"), "--model", str(outside)]),
         ),
+        Case("secrets-and-misconfig", (deploy, ["."]), (base, [str(deploy)])),
         Case(
             "images",
             (repo, [".", "--image", "../../images/app image.tar",
@@ -165,6 +185,7 @@ CASES = [
     "example-clean-ml-project",
     "example-conda-ml-project",
     "names-and-models",
+    "secrets-and-misconfig",
     "images",
 ]
 
@@ -322,3 +343,19 @@ def test_the_multitool_catches_what_the_issue_reported(
     found = validate(multitool, list(expected), tmp_path)
     for bad, rule_id in expected.items():
         assert rule_id in {p.rule_id for p in found[bad] if p.level == "error"}, found[bad]
+
+
+def test_secret_and_misconfiguration_rules_of_every_source_are_described(
+    scans: dict[str, Scanned],
+) -> None:
+    run = _run(scans, "secrets-and-misconfig")
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    kinds = {r["properties"]["kind"] for r in run["results"]}
+    assert kinds == {"secret", "misconfiguration"}
+    # Ours (secret and KServe rules), Trivy's built-in secret rule and its Dockerfile check.
+    assert {"MLS-SECRET-HUGGINGFACE", "MLS-KSERVE-PRIVILEGED", "private-key", "DS-0002"} <= set(
+        rules
+    )
+    for rule in rules.values():
+        assert rule["helpUri"].startswith("https://"), rule["id"]
+        assert rule["shortDescription"]["text"] and rule["help"]["text"], rule["id"]
