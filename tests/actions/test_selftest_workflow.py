@@ -34,10 +34,12 @@ def test_the_offline_job_runs_here_and_checks_every_verdict(tmp_path: Path, triv
         "A clean project passes": "success",
         "Offline with no DB is a tool error, with a verdict": "failure",
         "A typo in an if-only boolean is a configuration error": "failure",
+        "A DB older than max-db-age-days is refused offline": "failure",
         "Every verdict and output is the documented one": "success",
     }
     assert job.actions["vulnerable"].outputs["critical"] != "0"
     assert "could not check" in job.actions["no-db"].summary
+    assert "input max-db-age-days" in job.actions["stale"].outputs["error"]
 
 
 def test_the_offline_job_uses_no_network_action_and_pins_trivy_by_hash():
