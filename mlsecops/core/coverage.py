@@ -51,7 +51,7 @@ _WORDS = {
     Unchecked.TOO_DEEP: "nested deeper than the scanner follows",
     Unchecked.TOO_LARGE: "larger than the scanner's limit",
     Unchecked.LINK_OUTSIDE: "symlink out of the scanned directory, not followed",
-    Unchecked.NEEDS_EXTRA: "needs an optional extra that is not installed",
+    Unchecked.NEEDS_EXTRA: "needs an optional extra (or a newer Python) that is not installed",
 }
 
 

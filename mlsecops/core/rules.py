@@ -158,6 +158,11 @@ RULES: tuple[Rule, ...] = (
     Rule("MLS-MODEL-UNREADABLE", _M, _U, "Model file could not be scanned",
          "Informational: the file could not be read (permissions, not a regular file, "
          "damaged). Make it readable and scan again."),
+    Rule("MLS-ARCHIVE-UNDECODED", _M, _ME, "Archive member in a compression not decoded",
+         "An archive member is compressed with a method a loader reads (Zstandard, which "
+         "zipfile, so NumPy and Keras, reads from Python 3.14 on) but the Python the scan "
+         "ran on cannot decode, so it was not checked. Scan with Python 3.14 or later, or "
+         "do not load the file."),
     Rule("MLS-ARCHIVE-DAMAGED", _M, _U, "Archive structure is damaged",
          "Informational: the zip structure is damaged; what could be read was scanned. A "
          "strict loader refuses the file, a lenient one might read it differently."),

@@ -14,6 +14,7 @@ ARCHIVE_DAMAGED = "MLS-ARCHIVE-DAMAGED"
 NUMPY_MALFORMED = "MLS-NUMPY-MALFORMED"
 TOO_DEEP = "MLS-MODEL-TOO-DEEP"
 TOO_LARGE = "MLS-MODEL-TOO-LARGE"
+UNDECODED = "MLS-ARCHIVE-UNDECODED"
 
 
 def model_finding(
@@ -54,6 +55,16 @@ def unreadable(target: str, why: str) -> Finding:
         UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
         f"This file was not scanned: {why}.",
         "Make the file readable to the scan (permissions, a complete download) and scan again.",
+    )  # fmt: skip
+
+
+def undecoded(target: str, why: str) -> Finding:
+    """A member a loader reads that this scan could not decode: MEDIUM, like a budget."""
+    return model_finding(
+        UNDECODED, Severity.MEDIUM, target, "Archive member not checked",
+        f"This archive member was not scanned: {why}.",
+        "Scan again with Python 3.14 or later (its zipfile decodes the member), or do not "
+        "load the file.",
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ NOT_CHECKED: dict[str, Unchecked] = {
     notes.UNREADABLE: Unchecked.UNREADABLE,
     notes.TOO_DEEP: Unchecked.TOO_DEEP,
     notes.TOO_LARGE: Unchecked.TOO_LARGE,
+    notes.UNDECODED: Unchecked.NEEDS_EXTRA,  # a newer Python's decoder
     notes.SYMLINK_OUTSIDE: Unchecked.LINK_OUTSIDE,
     notes.NUMPY_MALFORMED: Unchecked.UNREADABLE,
     hdf5.SKIPPED: Unchecked.NEEDS_EXTRA,

@@ -11,7 +11,9 @@ union of what they read, saying where the archive departs from a clean one:
 - compressed data is decoded to its end marker whatever sizes the headers claim (zipfile
   stops at the central directory's size, a lenient reader does not); stored data is read to
   the larger of the two sizes; CRCs and the encrypted flag are ignored, as torch ignores them;
-- deflate, bzip2 and LZMA members are decoded (zipfile reads all three);
+- deflate, bzip2 and LZMA members are decoded (zipfile reads all three), and Zstandard ones
+  where Python has a decoder (3.14+, whose zipfile reads them): elsewhere such a member is
+  said not to be checked (NotDecoded), never passed over as unreadable;
 - members that share their data (1,500 entries pointing at one deflated member) are read
   once, and the note says so.
 """
@@ -24,13 +26,14 @@ import lzma
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from mlsecops.modelscan.formats.base import TooLarge
 from mlsecops.modelscan.streams import CorruptData, Readable, Stream, file_slice, inflate
 
-STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
-METHODS = {STORED: "stored", DEFLATED: "deflate", BZIP2: "bzip2", LZMA: "LZMA"}
+STORED, DEFLATED, BZIP2, LZMA, ZSTANDARD = 0, 8, 12, 14, 93
+METHODS = {STORED: "stored", DEFLATED: "deflate", BZIP2: "bzip2", LZMA: "LZMA",
+           ZSTANDARD: "Zstandard"}  # fmt: skip
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # signature ... name length, extra length
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
@@ -48,6 +51,25 @@ _CHUNK = 1 << 20
 
 class MemberError(Exception):
     """A member whose bytes cannot be read (unsupported compression, bad header)."""
+
+
+class NotDecoded(MemberError):
+    """A member a loader reads, compressed in a way this Python cannot decode."""
+
+
+class _Decoder(Protocol):
+    """What bz2, lzma and compression.zstd decompressors have in common."""
+
+    @property
+    def eof(self) -> bool:
+        """True once the end marker was decoded."""
+
+    @property
+    def needs_input(self) -> bool:
+        """True when more compressed bytes are needed to go on."""
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        """Up to `max_length` more decoded bytes."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +165,21 @@ def open_member(handle: BinaryIO, member: Member) -> Stream:
         return _decoded(rest, bz2.BZ2Decompressor())
     if member.method == LZMA:
         return _decoded(rest, _zip_lzma(rest))
+    if member.method == ZSTANDARD:
+        return _zstd(rest)
     raise MemberError(f"compression method {member.method} is read by no Python loader")
+
+
+def _zstd(source: Readable) -> Stream:
+    """Zstandard decoded by the standard library's decoder (Python 3.14+), else NotDecoded."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise NotDecoded(
+            "it is compressed with Zstandard, which zipfile (so NumPy and Keras) reads from "
+            "Python 3.14 on; this scan ran on an older Python, which cannot decode it"
+        ) from None
+    return _decoded(source, zstd.ZstdDecompressor(), (zstd.ZstdError,))
 
 
 # -- the central directory ----------------------------------------------------------------
@@ -356,8 +392,10 @@ def _zip_lzma(source: Readable) -> lzma.LZMADecompressor:
         raise MemberError(f"the LZMA properties are invalid ({exc})") from exc
 
 
-def _decoded(source: Readable, decoder: bz2.BZ2Decompressor | lzma.LZMADecompressor) -> Stream:
-    return io.BufferedReader(_DecoderReader(source, decoder), buffer_size=1 << 16)
+def _decoded(
+    source: Readable, decoder: _Decoder, errors: tuple[type[Exception], ...] = ()
+) -> Stream:
+    return io.BufferedReader(_DecoderReader(source, decoder, errors), buffer_size=1 << 16)
 
 
 class _DecoderReader(io.RawIOBase):
@@ -367,9 +405,12 @@ class _DecoderReader(io.RawIOBase):
     _STEP = 1 << 16  # decoded bytes per step: a bomb is never held whole
     _FEED = 1 << 12  # compressed bytes per step: little is lost when a step fails
 
-    def __init__(self, source: Readable, decoder: bz2.BZ2Decompressor | lzma.LZMADecompressor):
+    def __init__(
+        self, source: Readable, decoder: _Decoder, errors: tuple[type[Exception], ...]
+    ) -> None:
         super().__init__()
         self._source, self._decoder = source, decoder
+        self._errors: tuple[type[Exception], ...] = (OSError, EOFError, lzma.LZMAError, *errors)
         self._pending = b""
         self._pos = 0
         self._error: CorruptData | None = None
@@ -403,6 +444,6 @@ class _DecoderReader(io.RawIOBase):
             return b""
         try:
             return self._decoder.decompress(data, self._STEP)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except self._errors as exc:
             self._error = CorruptData(f"the compressed data is corrupt ({exc})")
             return b""

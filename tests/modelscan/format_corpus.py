@@ -140,6 +140,9 @@ def zip_cases() -> list[Case]:
              zip_craft.archive([("model.pkl", zlib.compress(EVIL))])),
         case("gzip_member.zip", "zip holding a gzip-compressed pickle",
              zip_craft.archive([("model.joblib", _gzip(EVIL))])),
+        Case("zstd_member.npz", ".npz whose object array is Zstandard-compressed (Python 3.14 reads it)",
+             "MEDIUM", _write("zstd_member.npz", zip_craft.zstd_archive([("a.npy", npy_object(EVIL))])),
+             (), ()),
         case("shared_member.zip", "1,500 entries pointing at one deflated member",
              zip_craft.many_entries_for_one_member(one_member, 1500)),
     ]  # fmt: skip

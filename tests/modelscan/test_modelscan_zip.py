@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -79,3 +81,28 @@ def test_an_lzma_member_declaring_a_huge_dictionary_is_not_decoded(tmp_path: Pat
         ("MLS-PICKLE-DENY", "CRITICAL", ("b.pkl",)),
     ]
     assert peak < 64 << 20
+
+
+def test_a_zstandard_member_is_decoded_or_said_not_checked(tmp_path: Path) -> None:
+    # Python 3.14's zipfile (so numpy.load and Keras) reads Zstandard members.
+    data = zip_craft.zstd_archive([("model.pkl", EVIL)])
+    found = _scan(tmp_path, "zstd.zip", data)
+    if sys.version_info >= (3, 14):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert archive.read("model.pkl") == EVIL  # the crafted frame is what zipfile reads
+        assert found == [("MLS-PICKLE-DENY", "CRITICAL", ("model.pkl",))]
+    else:
+        assert found == [("MLS-ARCHIVE-UNDECODED", "MEDIUM", ("model.pkl",))]
+
+
+def test_an_undecoded_member_is_in_the_coverage_ledger(tmp_path: Path) -> None:
+    from mlsecops.core.coverage import Unchecked
+    from mlsecops.modelscan.source import ModelScan
+
+    path = tmp_path / "zstd.npz"
+    path.write_bytes(zip_craft.zstd_archive([("a.npy", EVIL)]))
+    result = ModelScan((path,)).scan()
+    if sys.version_info < (3, 14):
+        (item,) = result.coverage.not_checked
+        assert item.reason is Unchecked.NEEDS_EXTRA
+    assert result.coverage.discrepancies() == []

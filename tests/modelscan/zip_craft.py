@@ -29,6 +29,31 @@ def archive(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED) 
     return buffer.getvalue()
 
 
+ZSTANDARD = 93  # zipfile's ZIP_ZSTANDARD (Python 3.14+)
+
+
+def zstd_frame(data: bytes) -> bytes:
+    """`data` as a Zstandard frame of one raw (uncompressed) block: what any Zstandard
+    decoder reads, written without an encoder (RFC 8878, 3.1.1)."""
+    assert len(data) < 256  # a one-byte content size
+    descriptor = 0x20  # single segment: no window descriptor, a 1-byte content size
+    block = 1 | len(data) << 3  # the last block, raw
+    return b"\x28\xb5\x2f\xfd" + bytes([descriptor, len(data)]) + block.to_bytes(3, "little") + data
+
+
+def zstd_archive(members: list[tuple[str, bytes]]) -> bytes:
+    """An archive whose members are Zstandard frames, as Python 3.14's zipfile writes them."""
+    out = archive([(name, zstd_frame(data)) for name, data in members])
+    for index, (_name, data) in enumerate(members):
+        out = patch_entry(out, index, method=ZSTANDARD, file_size=len(data))
+        local = struct.unpack_from("<I", out, _entries(out)[index] + HEADER_OFFSET)[0]
+        patched = bytearray(out)
+        struct.pack_into("<H", patched, local + 8, ZSTANDARD)
+        struct.pack_into("<I", patched, local + 22, len(data))
+        out = bytes(patched)
+    return out
+
+
 def _end(data: bytes) -> int:
     return data.rindex(END)
 

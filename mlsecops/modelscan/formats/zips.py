@@ -22,7 +22,13 @@ from mlsecops.modelscan.formats.base import Context, Data, Found, Handler, TooLa
 from mlsecops.modelscan.keras_config import MARKERS, ConfigSource, config_findings, marker_findings
 from mlsecops.modelscan.pickle_findings import Loader
 from mlsecops.modelscan.streams import CorruptData, Stream
-from mlsecops.modelscan.zipread import Member, MemberError, list_members, open_member
+from mlsecops.modelscan.zipread import (
+    Member,
+    MemberError,
+    NotDecoded,
+    list_members,
+    open_member,
+)
 
 MAX_CONFIG = 8 << 20  # a Keras config.json is kilobytes, a few MB for the largest models
 MAX_SEARCH = 1 << 30  # an over-large config is byte-searched this far
@@ -58,6 +64,8 @@ def _member(handle: BinaryIO, member: Member, where: Where, context: Context) ->
         inner = stream_data(fresh, where, member.name)
         claim = "pickle" if member.name.endswith((".pkl", ".pickle")) else ""
         return context.scan(inner, claim=claim)
+    except NotDecoded as exc:
+        return where.place([notes.undecoded(where.target, str(exc))])
     except (MemberError, CorruptData) as exc:
         return where.place([notes.unreadable(where.target, f"the member is unreadable ({exc})")])
     except TooLarge as exc:  # this member only: the others are still read
