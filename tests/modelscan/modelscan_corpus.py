@@ -635,6 +635,11 @@ def write_generated_benign(root: Path) -> list[str]:
             {"__metadata__": {"format": "pt"}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
             b"\x00" * 8,
         ),
+        # A header of 384 bytes: its length field starts 80 01, like a pickle's PROTO 1.
+        "header_384.safetensors": safetensors(
+            json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})
+            .encode().ljust(384), b"\x00" * 8,
+        ),
         "local_external.onnx": onnx_model(["local_external.onnx.data"]),
         "local_external.onnx.data": b"\x00" * 4,
         "plain_dict_protocol0.pkl": pickle.dumps({"lr": 0.1, "layers": [1, 2]}, protocol=0),

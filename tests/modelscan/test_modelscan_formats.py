@@ -6,10 +6,11 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
 from format_corpus import EVIL_TEMPLATE, gguf_then_damage
 from modelscan_corpus import gguf, onnx_model, safetensors
 
-from mlsecops.modelscan import scan_models
+from mlsecops.modelscan import scan_files, scan_models
 
 
 def ids(findings: list) -> list[tuple[str, str]]:
@@ -100,3 +101,16 @@ def test_a_huge_gguf_template_is_too_large_and_never_read_whole(tmp_path: Path) 
     struct.pack_into("<Q", data, data.index(EVIL_TEMPLATE.encode()) - 8, 1 << 40)
     (tmp_path / "cut.gguf").write_bytes(bytes(data))
     assert ids(scan_models([tmp_path / "cut.gguf"])) == [("MLS-GGUF-MALFORMED", "UNKNOWN")]
+
+
+@pytest.mark.parametrize("header_length", [128, 384, 1408])
+def test_a_safetensors_header_length_that_starts_like_proto_is_safetensors(
+    header_length: int, tmp_path: Path
+) -> None:
+    # 128 = 80 00, 384 = 80 01, ...: the first bytes read as PROTO 0-5.
+    raw = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    path = tmp_path / "model-00002-of-00002.safetensors"
+    path.write_bytes(struct.pack("<Q", header_length) + raw.ljust(header_length) + bytes(8))
+    assert path.read_bytes()[0] == 0x80
+    (file,) = scan_files([path])
+    assert (file.format, file.findings) == ("safetensors", ())

@@ -16,12 +16,14 @@ from mlsecops.modelscan.formats import (
 from mlsecops.modelscan.formats.base import Handler
 
 HANDLERS: tuple[Handler, ...] = (
+    # First: a header length of 128, 384, 640... starts 80 00-05, like PROTO. No pickle
+    # hides there: the length's high bytes are zeros, which no unpickler gets past.
+    safetensors.HANDLER,
     pickles.HANDLER,
     zips.HANDLER,
     npy.HANDLER,
     hdf5.HANDLER,
     gguf.HANDLER,
-    safetensors.HANDLER,
     compressed.HANDLER,
     onnx.HANDLER,  # parses: after every format with a magic number
     pickles.OLD_PROTOCOL,  # parses: a protocol 0/1 pickle can only be told from text so
