@@ -235,9 +235,12 @@ def write_safetensors_shards(directory: Path, total: int, shard: int = 1 << 30) 
     """Shards of F32 tensors of 64 MiB each, written as the safetensors library lays them
     out (8-byte header length, JSON header padded with spaces, the data)."""
     block = os.urandom(64 << 20)
+    blocks = -(-total // len(block))  # whole blocks, rounded up: at least `total` bytes
+    per_shard = max(1, shard // len(block))
     written, number = 0, 0
-    while written < total:
-        count = min(shard, total - written) // len(block)
+    while blocks:
+        count = min(per_shard, blocks)
+        blocks -= count
         header: dict[str, object] = {"__metadata__": {"format": "pt"}}
         for index in range(count):
             span = [index * len(block), (index + 1) * len(block)]
