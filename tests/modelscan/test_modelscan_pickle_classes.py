@@ -362,3 +362,45 @@ def test_every_name_cpython_imports_from_random_opcodes_is_reported(tmp_path: Pa
 def test_a_pickle_without_proto_is_still_a_pickle(data: bytes, package: str, tmp_path) -> None:
     found = scan(tmp_path, data, "weights")
     assert ("MLS-PICKLE-DENY", package) in found
+
+
+def test_a_large_string_passed_to_thousands_of_calls_is_held_once(tmp_path: Path) -> None:
+    import tracemalloc
+
+    # A 1 MiB string memoized once, then the argument of 2,000 calls.
+    data = proto(2) + ustr("a" * (1 << 20)) + b"q\x00"
+    data += (glob("os", "system") + b"h\x00\x85R0") * 2000 + b"N."
+    tracemalloc.start()
+    try:
+        findings = scan_models([_write(tmp_path, data)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    (finding,) = findings
+    assert (finding.id, finding.properties["occurrences"]) == ("MLS-PICKLE-DENY", "2000")
+    assert len(finding.description) < 4096  # the argument is shown cut short
+    assert peak < 32 << 20
+
+
+def test_binbytes8_of_600_mb_inside_a_gzip_stops_at_the_decompressed_budget(tmp_path) -> None:
+    import tracemalloc
+    import zlib
+
+    # Written a chunk at a time: 600 MiB of zeros, gzip-compressed to under 1 MB.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
+    chunks = [compressor.compress(proto(4) + b"\x8e" + struct.pack("<Q", 600 << 20))]
+    zeros = bytes(1 << 20)
+    chunks += [compressor.compress(zeros) for _ in range(600)]
+    chunks.append(compressor.compress(b".") + compressor.flush())
+    path = _write(tmp_path, b"".join(chunks), "big.pkl.gz")
+    assert path.stat().st_size < 4 << 20
+    tracemalloc.start()
+    try:
+        findings = scan_models([path])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(f.id, f.properties.get("budget")) for f in findings] == [
+        ("MLS-PICKLE-BUDGET", "decompressed size")
+    ]
+    assert peak < 64 << 20
