@@ -366,7 +366,8 @@ def _descriptor_size(handle: BinaryIO, entry: _Entry, data_offset: int, size: in
 
 
 def _peek(handle: BinaryIO, offset: int, count: int) -> bytes:
-    if offset < 0:
+    # A 64-bit field can name an offset no file has (and seek refuses past 2**63 - 1).
+    if not 0 <= offset < 1 << 63:
         return b""
     handle.seek(offset)
     return handle.read(count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import sys
 import tracemalloc
 import zipfile
@@ -106,3 +107,15 @@ def test_an_undecoded_member_is_in_the_coverage_ledger(tmp_path: Path) -> None:
         (item,) = result.coverage.not_checked
         assert item.reason is Unchecked.NEEDS_EXTRA
     assert result.coverage.discrepancies() == []
+
+
+def test_a_zip64_locator_past_any_file_size_is_no_internal_error(tmp_path: Path) -> None:
+    # Found by the fuzzer: the locator's 64-bit offset of the zip64 end record is 2**64 - 16.
+    data = zip_craft.archive([("model.pkl", EVIL)])
+    end = data.rindex(b"PK\x05\x06")
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, (1 << 64) - 16, 1)
+    found = _scan(tmp_path, "locator.zip", data[:end] + locator + data[end:])
+    assert found == [
+        ("MLS-ARCHIVE-DAMAGED", "UNKNOWN", ()),  # the locator moved the end record
+        ("MLS-PICKLE-DENY", "CRITICAL", ("model.pkl",)),
+    ]
