@@ -115,24 +115,23 @@ def _plan(listing: Listing, trivy: Result | None) -> _Plan:
     plan = _Plan(listing, trivy)
     listed = {(normalise(p.name), p.version): p for p in trivy.packages} if trivy else {}
     declared_keys = {d.key for d in listing.packages}
-    trivy_names = {key[0] for key in listed}
     for declared in listing.packages:
         package = listed.get(declared.key)
         if package is not None:
             plan.by_trivy.append(declared)
         else:
             plan.by_checker.append(declared)
-        if declared.dev or (package is not None and package.dev):
+        trivy_dev = package is not None and package.dev and not listing.judges_dev
+        if declared.dev or trivy_dev:
             plan.dev_keys.add(declared.key)
-    plan.trivy_only = [p for key, p in listed.items() if key not in declared_keys]
-    plan.dev_keys |= {(normalise(p.name), p.version) for p in plan.trivy_only if p.dev}
-    # An item the reader could not check but Trivy listed (a uv project's own root
-    # package) was checked by Trivy, and counted among trivy_only.
-    plan.not_checked = [
-        item
-        for item in listing.not_checked
-        if not (item.reason is Unchecked.NOT_A_PACKAGE and normalise(item.name) in trivy_names)
+    # A local, VCS or virtual package (a uv project's own root, a poetry path package) is
+    # no PyPI project: Trivy lists it, but its advisories would be another project's.
+    local = {normalise(i.name) for i in listing.not_checked if i.reason is Unchecked.NOT_A_PACKAGE}
+    plan.trivy_only = [
+        p for key, p in listed.items() if key not in declared_keys and key[0] not in local
     ]
+    plan.dev_keys |= {(normalise(p.name), p.version) for p in plan.trivy_only if p.dev}
+    plan.not_checked = list(listing.not_checked)
     return plan
 
 

@@ -73,6 +73,9 @@ class Listing:
     # Trivy's findings for this file are replaced by this listing's (a resolved tree).
     replaces_trivy: bool = False
     includes: tuple[Path, ...] = ()  # files it pulls in (`-r`): they list packages too
+    # The reader knows which packages are development dependencies (the lock says, or a
+    # walk from the main group does): Trivy's own `Dev` flag is then not taken.
+    judges_dev: bool = False
 
 
 class DependencyReader(Protocol):

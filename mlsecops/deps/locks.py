@@ -11,11 +11,12 @@ for a lock Trivy said nothing about, so a malformed lock is still a usage error.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlsecops.core.coverage import NotChecked, Unchecked
-from mlsecops.deps.listing import Declared, FileKind, Listing
+from mlsecops.deps.listing import Declared, FileKind, Listing, normalise
+from mlsecops.deps.poetry_dev import dev_only, main_names
 from mlsecops.guarded.files import read_text
 from mlsecops.guarded.json_text import parse_json
 from mlsecops.guarded.limits import InputKind
@@ -25,6 +26,10 @@ _TABLE = re.compile(r"^\s*\[\[?(?P<table>[^\]]+)\]\]?\s*$")
 _STRING_KEY = re.compile(r'^(?P<key>[A-Za-z-]+)\s*=\s*"(?P<value>[^"]*)"')
 _GROUPS = re.compile(r"^groups\s*=\s*\[(?P<groups>[^\]]*)\]")
 _SOURCE = re.compile(r"^source\s*=\s*\{\s*(?P<kind>[a-z]+)\s*=")
+# A key of `[package.dependencies]`: `ray = "^2.9.0"`, `"ruamel.yaml" = {version = ...}`.
+_DEPENDENCY_KEY = re.compile(
+    r"^\s*(?P<quote>\"?)(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P=quote)\s*="
+)
 # Sources that name a local directory or a VCS checkout: nothing to look up on PyPI.
 _LOCAL_SOURCES = {"directory", "editable", "virtual", "path", "git"}
 
@@ -35,8 +40,9 @@ class _Block:
 
     line: int
     fields: dict[str, str] = field(default_factory=dict)
-    groups: tuple[str, ...] = ()
+    groups: tuple[str, ...] | None = None  # None: the lock does not say
     source: str = ""
+    dependencies: list[str] = field(default_factory=list)  # normalised names
 
 
 def _toml_blocks(text: str) -> list[_Block]:
@@ -52,7 +58,13 @@ def _toml_blocks(text: str) -> list[_Block]:
                 current = _Block(number)
                 blocks.append(current)
             continue
-        if current is None or table not in ("package", "package.source"):
+        if current is None:
+            continue
+        if table == "package.dependencies":
+            if (key := _DEPENDENCY_KEY.match(line)) is not None:
+                current.dependencies.append(normalise(key["name"]))
+            continue
+        if table not in ("package", "package.source"):
             continue
         if (found := _STRING_KEY.match(line)) is not None:
             if table == "package.source" and found["key"] == "type":
@@ -82,7 +94,8 @@ class LockReader:
         ecosystem = "poetry" if self.kind is FileKind.POETRY_LOCK else "uv"
         packages: list[Declared] = []
         skipped: list[NotChecked] = []
-        for block in _toml_blocks(text):
+        blocks = _toml_blocks(text)
+        for block in blocks:
             name, version = block.fields.get("name", ""), block.fields.get("version", "")
             if not name:
                 continue
@@ -92,11 +105,30 @@ class LockReader:
                     NotChecked(Unchecked.NOT_A_PACKAGE, target, name, block.line, detail)
                 )
                 continue
-            dev = block.fields.get("category") == "dev" or (
-                bool(block.groups) and "main" not in block.groups
-            )
-            packages.append(Declared(name, version, block.line, dev, ecosystem))
-        return Listing(path, target, self.kind, tuple(packages), tuple(skipped))
+            packages.append(Declared(name, version, block.line, False, ecosystem))
+        if self.kind is FileKind.UV_LOCK:  # uv.lock marks no package: Trivy's walk decides
+            return Listing(path, target, self.kind, tuple(packages), tuple(skipped))
+        dev = _poetry_dev(path, blocks)
+        packages = [replace(d, dev=True) if normalise(d.name) in dev else d for d in packages]
+        return Listing(path, target, self.kind, tuple(packages), tuple(skipped), judges_dev=True)
+
+
+def _poetry_dev(path: Path, blocks: list[_Block]) -> set[str]:
+    """Normalised names of a poetry.lock's development-only packages (deps/poetry_dev)."""
+    if any(b.groups is not None or "category" in b.fields for b in blocks):
+        return {
+            normalise(b.fields.get("name", ""))
+            for b in blocks
+            if b.fields.get("category") == "dev"
+            or (b.groups is not None and "main" not in b.groups)
+        }
+    main = main_names(path.parent / "pyproject.toml")
+    if main is None:
+        return set()
+    edges: dict[str, list[str]] = {}
+    for block in blocks:
+        edges.setdefault(normalise(block.fields.get("name", "")), []).extend(block.dependencies)
+    return dev_only(main, edges, edges)
 
 
 def _pipfile_listing(path: Path, target: str, text: str) -> Listing:
@@ -115,7 +147,8 @@ def _pipfile_listing(path: Path, target: str, text: str) -> Listing:
             else:
                 detail = "local, VCS or unversioned entry in the lock"
                 skipped.append(NotChecked(Unchecked.NOT_A_PACKAGE, target, name, line, detail))
-    return Listing(path, target, FileKind.PIPFILE_LOCK, tuple(packages), tuple(skipped))
+    kind = FileKind.PIPFILE_LOCK
+    return Listing(path, target, kind, tuple(packages), tuple(skipped), judges_dev=True)
 
 
 _JSON_KEY = re.compile(r'^(?P<indent>\s*)"(?P<key>[^"]+)"\s*:\s*\{')
