@@ -316,8 +316,13 @@ def test_resolve_never_runs_a_local_requirements_setup_py(
     marker = tmp_path / "setup-py-ran"
     (project / "pkg").mkdir()
     (project / "pkg" / "setup.py").write_text(SETUP_PY.format(marker=str(marker), name="pkg"))
-    (project / "requirements.txt").write_text("./pkg\n-e ./pkg\nmlserve>=1.0\n-r more.txt\n")
-    (project / "more.txt").write_text("pkg @ file:./pkg\n")
+    # Absolute too: pip runs from an empty directory, where `./pkg` would name nothing, but
+    # an absolute path or file: URL still reaches the checkout.
+    absolute = project / "pkg"
+    (project / "requirements.txt").write_text(
+        f"./pkg\n-e ./pkg\nmlserve>=1.0\n-r more.txt\n{absolute}\n"
+    )
+    (project / "more.txt").write_text(f"pkg @ file:./pkg\npkg @ {absolute.as_uri()}\n")
     out = tmp_path / "r.json"
     env = {"PIP_NO_BUILD_ISOLATION": "off"}  # so setup.py WOULD run if pip were handed it
     for extra in ((), ("--allow-source-builds",)):
@@ -325,14 +330,18 @@ def test_resolve_never_runs_a_local_requirements_setup_py(
             trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
             "--json", str(out), *extra, env=env,
         )  # fmt: skip
-        assert proc.returncode == 1, proc.stderr
         assert not marker.exists()
+        assert proc.returncode == 1, proc.stderr
         data = load_report(out)
         assert ("CVE-2018-18074", "requests") in findings_by_id(data)  # mlserve still resolved
         ledger = {(i["reason"], i["name"]) for i in data["coverage"]["not_checked"]}
         assert ("not-a-package", "./pkg") in ledger
         assert ("not-a-package", "-e ./pkg") in ledger
         assert ("not-a-package", "pkg @ file:./pkg") in ledger
+        assert ("not-a-package", str(absolute)) in ledger
+        assert ("not-a-package", f"pkg @ {absolute.as_uri()}") in ledger
+        details = {i["detail"] for i in data["coverage"]["not_checked"] if "pkg" in i["name"]}
+        assert details == {"local, VCS or URL requirement"}
 
 
 def test_pip_builds_no_sdist_unless_allowed(trivy_bin, trivy_cache, tmp_path, httpserver):
