@@ -7,7 +7,11 @@ its `trivy fs`, and any `trivy sbom` it needs). CPU is user+sys of the process t
 RUSAGE_CHILDREN), so a shared machine's load moves it less than wall time. Prints medians,
 the spread and the ratios. A benchmark prints figures; it asserts nothing.
 
-    .venv/bin/python benchmarks/bench_deps.py [--rounds 5] [--cases 200,5000,20000,poetry]
+    .venv/bin/python benchmarks/bench_deps.py [--rounds 5] [--cases empty,200,poetry,kserve]
+
+Cases: `empty` (an empty directory); 200 / 5000 / 20000 pins over a monorepo of 200
+requirements files; `poetry` (11 plain poetry.lock files); `kserve` (a kserve-like tree: 11
+poetry projects depending on a local path package, requirements files, a conda environment).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,6 +78,70 @@ def poetry_project(root: Path, locks: int = 11, per_lock: int = 400) -> Path:
         (package_dir / "pyproject.toml").write_text(
             f'[tool.poetry]\nname = "pkg{index:02d}"\nversion = "0.1.0"\n'
         )
+    return root
+
+
+def _lock_block(name: str, version: str, dependencies: dict[str, str], local: str = "") -> str:
+    """One poetry.lock `[[package]]` table, with hashes and dependencies as poetry writes."""
+    hashes = ",\n".join(
+        f'    {{file = "{name.replace("-", "_")}-{version}-py3-none-any.whl", '
+        f'hash = "sha256:{(zlib.crc32(name.encode()) * 31 + n) % 10**16:064d}"}}'
+        for n in range(4)
+    )
+    text = (
+        f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = "synthetic"\n'
+        f'optional = false\npython-versions = ">=3.8"\nfiles = [\n{hashes},\n]\n'
+    )
+    if local:
+        text += "develop = true\n"
+    if dependencies:
+        text += "\n[package.dependencies]\n"
+        text += "".join(f'{key} = "{spec}"\n' for key, spec in dependencies.items())
+    if local:
+        text += f'\n[package.source]\ntype = "directory"\nurl = "{local}"\n'
+    return text
+
+
+def kserve_project(root: Path, locks: int = 11, own: int = 60, shared: int = 340) -> Path:
+    """A kserve-like repository: `locks` model servers, each a poetry project that depends
+    on the local `kserve` package by path (Trivy cannot follow its `^` constraints), each
+    lock repeating kserve's `shared` packages next to `own` of its own; plus the dev, docs
+    and test requirements files and a conda environment real repositories have."""
+
+    def pin(package: int) -> tuple[str, str]:
+        return f"mlpkg-{package:05d}", "0.9.0" if package % 10 == 0 else "1.2.0"
+
+    core = [pin(n) for n in range(shared)]
+    for index in range(locks):
+        server = root / f"python/server{index:02d}"
+        server.mkdir(parents=True)
+        mine = [pin(shared + index * own + n) for n in range(own)]
+        kserve = _lock_block("kserve", "0.11.2", {n: "^1.0" for n, _v in core[:40]}, "../kserve")
+        blocks = [kserve]
+        for position, (name, version) in enumerate(core):
+            deps = {core[position + 40][0]: ">=1.0"} if position + 40 < len(core) else {}
+            blocks.append(_lock_block(name, version, deps))
+        blocks += [_lock_block(name, version, {}) for name, version in mine]
+        (server / "poetry.lock").write_text(
+            "\n".join(blocks) + '\n[metadata]\nlock-version = "2.0"\npython-versions = "^3.9"\n'
+        )
+        main = "".join(f'{name} = "^1.0"\n' for name, _v in mine)
+        (server / "pyproject.toml").write_text(
+            f'[tool.poetry]\nname = "server{index:02d}"\nversion = "0.1.0"\n\n'
+            '[tool.poetry.dependencies]\npython = ">=3.9,<3.12"\n'
+            'kserve = {path = "../kserve", develop = true}\n' + main
+        )
+    for name, count in (("test/requirements.txt", 30), ("docs/requirements.txt", 15)):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{n}=={v}\n" if i % 3 else f"{n}>=1.0\n" for i, (n, v) in enumerate(core[:count])]
+        (root / name).write_text("".join(lines))
+    (root / "requirements-dev.txt").write_text("".join(f"{n}=={v}\n" for n, v in core[:25]))
+    conda = "".join(f"      - {n}=={v}\n" for n, v in core[:20])
+    (root / "hack").mkdir()
+    (root / "hack/environment.yml").write_text(
+        "name: kserve-dev\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n"
+        "  - numpy=1.26.4\n  - pip\n  - pip:\n" + conda
+    )
     return root
 
 
@@ -139,7 +208,7 @@ def main() -> int:
     """Build the DB and the projects, run each case."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--cases", default="empty,200,5000,20000,poetry")
+    parser.add_argument("--cases", default="empty,200,5000,20000,poetry,kserve")
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env["PYTHONPATH"] = str(REPO)
@@ -155,6 +224,8 @@ def main() -> int:
                 project = root
             elif case == "poetry":
                 project = poetry_project(root)
+            elif case == "kserve":
+                project = kserve_project(root)
             else:
                 project = requirements_project(root, int(case))
             run_case(case, project, cache, args.rounds, env)

@@ -6,7 +6,7 @@ import json
 from importlib import metadata, resources
 
 from mlsecops.deps.conda_names import GENERATED_RESOURCE, pypi_name, table_from_grayskull
-from scripts.update_conda_mapping import generated
+from scripts.update_conda_mapping import check_upstream, generated, pinned_version
 
 
 def test_the_generated_table_is_current_with_the_pinned_conda_pypi():
@@ -51,3 +51,28 @@ def test_a_conda_name_two_projects_claim_takes_its_own_then_the_first():
         "same-name": ["cyipopt"],
         "renamed": {"opencv": "opencv-python"},
     }
+
+
+def simple_page(*versions: str) -> str:
+    links = "".join(
+        f'<a href="/f/conda_pypi-{v}-py3-none-any.whl">conda_pypi-{v}-py3-none-any.whl</a>'
+        f'<a href="/f/conda_pypi-{v}.tar.gz">conda_pypi-{v}.tar.gz</a>'
+        for v in versions
+    )
+    return f"<html><body>{links}</body></html>"
+
+
+def test_the_pin_is_checked_against_the_newest_release(httpserver, capsys):
+    # The weekly workflow's check (scripts/update_conda_mapping.py --check-upstream), here
+    # against a simple index on 127.0.0.1: a newer conda-pypi means the table is stale.
+    pinned = pinned_version()
+    assert pinned == metadata.version("conda-pypi")  # the venv holds what the table came from
+    page = httpserver.expect_request("/simple/conda-pypi/")
+    page.respond_with_data(simple_page("0.1.0", pinned, "0.9.0"), content_type="text/html")
+    assert check_upstream(httpserver.url_for("/simple/")) == 0
+    httpserver.clear()
+    newer = ".".join([*pinned.split(".")[:-1], str(int(pinned.split(".")[-1]) + 1)])
+    page = httpserver.expect_request("/simple/conda-pypi/")
+    page.respond_with_data(simple_page(pinned, newer), content_type="text/html")
+    assert check_upstream(httpserver.url_for("/simple/")) == 1
+    assert f"conda-pypi {newer} is out (pinned: {pinned})" in capsys.readouterr().out
