@@ -207,3 +207,43 @@ def test_the_main_group_is_read_from_pyproject(tmp_path, text, expected):
     pyproject.write_text(text)
     assert main_names(pyproject) == expected
     assert main_names(tmp_path / "missing.toml") is None
+
+
+TWO_VERSIONS = {
+    "poetry.lock": (
+        '[[package]]\nname = "requests"\nversion = "2.19.1"\noptional = false\n'
+        'python-versions = ">=3.7"\nfiles = []\n\n'
+        '[[package]]\nname = "requests"\nversion = "2.25.1"\noptional = false\n'
+        'python-versions = ">=3.7"\nfiles = []\n\n[metadata]\nlock-version = "2.0"\n'
+    ),
+    "uv.lock": (
+        'version = 1\nrequires-python = ">=3.11"\n\n'
+        '[[package]]\nname = "requests"\nversion = "2.19.1"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        "resolution-markers = [\"python_full_version < '3.12'\"]\n\n"
+        '[[package]]\nname = "requests"\nversion = "2.25.1"\n'
+        'source = { registry = "https://pypi.org/simple" }\n'
+        "resolution-markers = [\"python_full_version >= '3.12'\"]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("lock", sorted(TWO_VERSIONS))
+def test_two_versions_of_one_package_each_on_its_own_line(trivy_bin, trivy_cache, tmp_path, lock):
+    # Issue 14 item 6: both findings pointed at the first `requests`.
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / lock).write_text(TWO_VERSIONS[lock])
+    lines = TWO_VERSIONS[lock].splitlines()
+    version_line = {
+        lines[n + 1].split('"')[1]: n + 1 for n, text in enumerate(lines) if "requests" in text
+    }
+    out = tmp_path / "r.json"
+    proc = scan_cli(trivy_bin, trivy_cache, str(project), "--json", str(out))
+    assert proc.returncode == 1, proc.stderr
+    placed = {(f["id"], f["installed_version"], f["line"]) for f in load_report(out)["findings"]}
+    assert placed == {
+        ("CVE-2018-18074", "2.19.1", version_line["2.19.1"]),
+        ("CVE-2023-32681", "2.19.1", version_line["2.19.1"]),
+        ("CVE-2023-32681", "2.25.1", version_line["2.25.1"]),
+    }

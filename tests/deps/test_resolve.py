@@ -173,6 +173,11 @@ def test_a_file_pip_cannot_resolve_falls_back_to_its_pins(
     # --resolve, what pip would have added is "unresolved", and the other files resolve.
     (project / "requirements-gpu.txt").write_text("no-such-package==1.0\nrequests==2.19.1\n")
     (project / "requirements-extra.txt").write_text("mlserve\nno-such-package\n")
+    # What ended whole scans before (issue 14 item 2): `-e .` with no setup.py, an SSH VCS
+    # link. Neither reaches pip; the rest of the file resolves.
+    (project / "requirements-vcs.txt").write_text(
+        "-e .\n-e git+git@github.com:org/lib.git#egg=lib\nmlserve\n"
+    )
     out = tmp_path / "r.json"
     proc = scan_cli(
         trivy_bin, trivy_cache, str(project), "--resolve", "--index-url", index_url,
@@ -184,12 +189,15 @@ def test_a_file_pip_cannot_resolve_falls_back_to_its_pins(
     found = {(f["id"], f["target"]) for f in data["findings"]}
     assert ("CVE-2018-18074", gpu) in found  # the pin, checked all the same
     assert ("CVE-2023-43804", f"{project}/requirements.txt") in found  # resolved: urllib3
+    assert ("CVE-2023-43804", f"{project}/requirements-vcs.txt") in found
     notes = [n for n in data["notes"] if "pip could not resolve" in n]
     assert [n.split(":")[0].rsplit("/", 1)[-1] for n in notes] == [
         "requirements-extra.txt",
         "requirements-gpu.txt",
     ]
     assert all("no-such-package" in n for n in notes)
+    vcs = [i["name"] for i in data["coverage"]["not_checked"] if i["target"].endswith("vcs.txt")]
+    assert vcs == ["-e .", "-e git+git@github.com:org/lib.git#egg=lib"]
     unresolved = [i for i in data["coverage"]["not_checked"] if i["reason"] == "unresolved"]
     assert [(i["name"], i["line"]) for i in unresolved] == [("mlserve", 1), ("no-such-package", 2)]
     assert all(i["detail"].startswith("pip: ") for i in unresolved)
