@@ -8,6 +8,13 @@ RUSAGE_CHILDREN), so a shared machine's load moves it less than wall time. Print
 the spread and the ratios. A benchmark prints figures; it asserts nothing.
 
     .venv/bin/python benchmarks/bench_deps.py [--rounds 5] [--cases empty,200,poetry,kserve]
+        [--python VENV/bin/python]
+
+`--python` names the interpreter that runs mlsecops. The figures in the README come from a
+venv made the way the action makes its own (scripts/action/setup.sh):
+
+    python3 -m venv /tmp/action-venv
+    /tmp/action-venv/bin/pip install --no-deps --require-hashes -r requirements/action.txt
 
 Cases: `empty` (an empty directory); 200 / 5000 / 20000 pins over a monorepo of 200
 requirements files; `poetry` (11 plain poetry.lock files); `kserve` (a kserve-like tree: 11
@@ -221,6 +228,8 @@ def main() -> int:
     args = parser.parse_args()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     env["PYTHONPATH"] = str(REPO)
+    # As users run it: the warm-up writes the .pyc files every later run reads.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="bench-deps-") as tmp:
         work = Path(tmp)
         cache = work / "cache"
