@@ -194,8 +194,12 @@ def main() -> None:
         small_files_bench(args.small_files, largest, args.rounds, args.dir, args.keep)
         return
 
-    jobs = len(os.sched_getaffinity(0))
-    work = Path(tempfile.mkdtemp(prefix="bench-hash-", dir=args.dir))
+    large_files_bench(args.rounds, args.dir, args.keep)
+
+
+def large_files_bench(rounds: int, where: Path | None, keep: bool) -> None:
+    """`hash` of a model of large shards against sha256sum and the hashlib reference."""
+    work = Path(tempfile.mkdtemp(prefix="bench-hash-", dir=where))
     model = work / "model"
     model.mkdir()
     try:
@@ -208,82 +212,10 @@ def main() -> None:
         total = sum(path.stat().st_size for path in files)
         print(f"model: {len(files)} files, {total / 2**20:.0f} MiB, in {model}")
         warm(files)
-
-        largest_first = sorted(files, key=lambda p: p.stat().st_size, reverse=True)
-        names = [str(p.relative_to(model)) for p in largest_first]
-        python = sys.executable
-        contenders: dict[str, Callable[[], Run]] = {
-            "mlsecops hash": lambda: run(
-                [python, "-m", "mlsecops", "hash", str(model), "--manifest", str(work / "m.json")],
-                work,
-            ),
-            "  (startup)": lambda: run([python, "-m", "mlsecops", "--version"], work),
-            "sha256sum": lambda: run(["sha256sum", "--", *names], model),
-            "xargs -P sha256sum": lambda: run(
-                ["xargs", "-0", "-P", str(jobs), "-n", "1", "sha256sum", "--"],
-                model,
-                stdin="\0".join(names).encode() + b"\0",
-            ),
-            "hashlib reference": lambda: run(
-                [python, "-c", REFERENCE, str(model), str(jobs)], work
-            ),
-        }
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        peaks: dict[str, list[float]] = {name: [] for name in contenders}
-        cpu: dict[str, list[float]] = {name: [] for name in contenders}
-        inner: list[float] = []
-        order = list(contenders)
-        for round_ in range(args.rounds):
-            for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
-                result = contenders[name]()
-                times[name].append(result.seconds)
-                peaks[name].append(result.peak_rss_mib)
-                cpu[name].append(result.cpu_seconds)
-                if name == "mlsecops hash":
-                    # "hashed N files, B bytes, in S s (J jobs)": the time spent hashing.
-                    inner.append(float(result.stdout.split(" in ")[1].split(" s ")[0]))
-            print(
-                f"round {round_ + 1}/{args.rounds}: "
-                + ", ".join(f"{name.strip()} {times[name][-1]:.3f}" for name in order)
-            )
-
-        print(f"\n{'':22}{'median s':>10}{'min s':>9}{'MiB/s':>8}{'CPU s':>8}{'peak RSS MiB':>14}")
-        for name in contenders:
-            median = statistics.median(times[name])
-            rate = f"{total / 2**20 / median:8.0f}" if "startup" not in name else f"{'':8}"
-            print(
-                f"{name:22}{median:10.3f}{min(times[name]):9.3f}{rate}"
-                f"{statistics.median(cpu[name]):8.2f}{max(peaks[name]):14.1f}"
-            )
-        peak = max(peaks["mlsecops hash"])
-        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        print(f"mlsecops time inside the hash (its own report): {statistics.median(inner):.3f} s")
-        # Medians say what a typical run sees; on a shared machine other jobs inflate them,
-        # and the best of the rounds is the closer measure of the code itself. Both shown.
-        print(f"\n{'':40}{'median':>8}{'best':>8}  target")
-        for label, ratio, target, goal in [
-            (
-                "speed-up over sequential sha256sum",
-                _ratio("sha256sum", "mlsecops hash"),
-                ">= 3",
-                3.0,
-            ),
-            (
-                "mlsecops / hashlib reference",
-                _ratio("mlsecops hash", "hashlib reference"),
-                "<= 1.25",
-                -1.25,
-            ),
-            (
-                "speed-up over xargs -P sha256sum",
-                _ratio("xargs -P sha256sum", "mlsecops hash"),
-                "",
-                0.0,
-            ),
-        ]:
-            values = ratio(times)
-            verdict = "" if not goal else " ".join(_mark(v, goal) for v in values)
-            print(f"{label:40}{values[0]:8.2f}{values[1]:8.2f}  {target:8} {verdict}")
+        runs = interleave(large_contenders(model, work, files), rounds)
+        print_large_table(runs, total)
+        times = {name: [r.seconds for r in done] for name, done in runs.items()}
+        print_ratios(times, LARGE_RATIOS)
         hashing = [t - s for t, s in zip(times["mlsecops hash"], times["  (startup)"], strict=True)]
         reference = times["hashlib reference"]
         print(
@@ -291,12 +223,105 @@ def main() -> None:
             f"{statistics.median(hashing) / statistics.median(reference):8.2f}"
             f"{min(hashing) / min(reference):8.2f}  (startup measured in the same round)"
         )
+        peak = max(r.peak_rss_mib for r in runs["mlsecops hash"])
         print(f"{'mlsecops peak RSS (MiB)':40}{peak:8.1f}{'':8}  < 200    {_mark(peak, -200)}")
     finally:
-        if args.keep:
+        if keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def large_contenders(model: Path, work: Path, files: list[Path]) -> dict[str, Callable[[], Run]]:
+    """Each way of hashing the large model, as a command to run once per round."""
+    jobs = len(os.sched_getaffinity(0))
+    largest_first = sorted(files, key=lambda p: p.stat().st_size, reverse=True)
+    names = [str(p.relative_to(model)) for p in largest_first]
+    python = sys.executable
+    return {
+        "mlsecops hash": lambda: run(
+            [python, "-m", "mlsecops", "hash", str(model), "--manifest", str(work / "m.json")],
+            work,
+        ),
+        "  (startup)": lambda: run([python, "-m", "mlsecops", "--version"], work),
+        "sha256sum": lambda: run(["sha256sum", "--", *names], model),
+        "xargs -P sha256sum": lambda: run(
+            ["xargs", "-0", "-P", str(jobs), "-n", "1", "sha256sum", "--"],
+            model,
+            stdin="\0".join(names).encode() + b"\0",
+        ),
+        "hashlib reference": lambda: run([python, "-c", REFERENCE, str(model), str(jobs)], work),
+    }
+
+
+def print_large_table(runs: dict[str, list[Run]], total: int) -> None:
+    """Median and best time, throughput, CPU and peak memory of each contender."""
+    print(f"\n{'':22}{'median s':>10}{'min s':>9}{'MiB/s':>8}{'CPU s':>8}{'peak RSS MiB':>14}")
+    for name, done in runs.items():
+        seconds = [r.seconds for r in done]
+        median = statistics.median(seconds)
+        rate = f"{total / 2**20 / median:8.0f}" if "startup" not in name else f"{'':8}"
+        print(
+            f"{name:22}{median:10.3f}{min(seconds):9.3f}{rate}"
+            f"{statistics.median(r.cpu_seconds for r in done):8.2f}"
+            f"{max(r.peak_rss_mib for r in done):14.1f}"
+        )
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    # "hashed N files, B bytes, in S s (J jobs)": the time spent hashing, by its own report.
+    inner = [float(r.stdout.split(" in ")[1].split(" s ")[0]) for r in runs["mlsecops hash"]]
+    print(f"mlsecops time inside the hash (its own report): {statistics.median(inner):.3f} s")
+
+
+Ratio = Callable[[dict[str, list[float]]], tuple[float, float]]
+
+
+# The ratios the targets are about: (label, ratio, target shown, goal for _mark; 0: none).
+LARGE_RATIOS: list[tuple[str, Ratio, str, float]] = [
+    (
+        "speed-up over sequential sha256sum",
+        _ratio("sha256sum", "mlsecops hash"),
+        ">= 3",
+        3.0,
+    ),
+    (
+        "mlsecops / hashlib reference",
+        _ratio("mlsecops hash", "hashlib reference"),
+        "<= 1.25",
+        -1.25,
+    ),
+    (
+        "speed-up over xargs -P sha256sum",
+        _ratio("xargs -P sha256sum", "mlsecops hash"),
+        "",
+        0.0,
+    ),
+]
+SMALL_RATIOS: list[tuple[str, Ratio, str, float]] = [
+    (
+        "hash / hashlib reference",
+        _ratio("mlsecops hash", "hashlib reference"),
+        "<= 1.1",
+        -1.1,
+    ),
+    (
+        "verify / hashlib reference",
+        _ratio("mlsecops verify", "hashlib reference"),
+        "<= 1.1",
+        -1.1,
+    ),
+    ("hash / sequential sha256sum", _ratio("mlsecops hash", "sha256sum"), "< 1", -1.0),
+]
+
+
+def print_ratios(times: dict[str, list[float]], rows: list[tuple[str, Ratio, str, float]]) -> None:
+    """Each ratio, median and best, marked against its goal (0: no goal)."""
+    # Medians say what a typical run sees; on a shared machine other jobs inflate them,
+    # and the best of the rounds is the closer measure of the code itself. Both shown.
+    print(f"\n{'':40}{'median':>8}{'best':>8}  target")
+    for label, ratio, target, goal in rows:
+        values = ratio(times)
+        verdict = "" if not goal else " ".join(_mark(v, goal) for v in values)
+        print(f"{label:40}{values[0]:8.2f}{values[1]:8.2f}  {target:8} {verdict}")
 
 
 def interleave(contenders: dict[str, Callable[[], Run]], rounds: int) -> dict[str, list[Run]]:
@@ -351,26 +376,7 @@ def small_files_bench(
                 f"{max(seconds):9.3f}{statistics.median(r.cpu_seconds for r in done):8.2f}"
                 f"{max(r.peak_rss_mib for r in done):10.1f}"
             )
-        times = {name: [r.seconds for r in done] for name, done in runs.items()}
-        print(f"\n{'':40}{'median':>8}{'best':>8}  target")
-        for label, ratio, target, goal in [
-            (
-                "hash / hashlib reference",
-                _ratio("mlsecops hash", "hashlib reference"),
-                "<= 1.1",
-                -1.1,
-            ),
-            (
-                "verify / hashlib reference",
-                _ratio("mlsecops verify", "hashlib reference"),
-                "<= 1.1",
-                -1.1,
-            ),
-            ("hash / sequential sha256sum", _ratio("mlsecops hash", "sha256sum"), "< 1", -1.0),
-        ]:
-            values = ratio(times)
-            marks = " ".join(_mark(v, goal) for v in values)
-            print(f"{label:40}{values[0]:8.2f}{values[1]:8.2f}  {target:8} {marks}")
+        print_ratios({name: [r.seconds for r in done] for name, done in runs.items()}, SMALL_RATIOS)
         for name in ("mlsecops hash", "mlsecops verify"):
             peak = max(r.peak_rss_mib for r in runs[name])
             print(f"{name + ' peak RSS (MiB)':40}{peak:8.1f}{'':8}  < 100    {_mark(peak, -100)}")

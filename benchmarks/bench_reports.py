@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PACKAGES = 5000
 FINDINGS = 20000
@@ -59,42 +60,7 @@ def make_report(path: Path, seed: int = 7) -> None:
         }
         for i in range(PACKAGES)
     ]
-    vulns = []
-    for n in range(FINDINGS):
-        i = n % PACKAGES
-        severity = rng.choice(SEVERITIES)
-        score = round(rng.uniform(0.1, 10.0), 1)
-        vulns.append(
-            {
-                "VulnerabilityID": f"CVE-2024-{n:05d}",
-                "PkgID": packages[i]["ID"],
-                "PkgName": packages[i]["Name"],
-                "PkgIdentifier": packages[i]["Identifier"],
-                "InstalledVersion": packages[i]["Version"],
-                "FixedVersion": f"1.{i % 10}.{1 + n % 3}" if n % 7 else "",
-                "Status": "fixed" if n % 7 else "affected",
-                "SeveritySource": "ghsa",
-                "PrimaryURL": f"https://avd.aquasec.com/nvd/cve-2024-{n:05d}",
-                "DataSource": {"ID": "ghsa", "Name": "GitHub Security Advisory pip"},
-                "Title": f"package-{i}: synthetic issue {n} in request parsing",
-                "Description": "A synthetic description of a vulnerability. " * 8,
-                "Severity": severity,
-                "CweIDs": ["CWE-79"],
-                "VendorSeverity": {"ghsa": SEVERITIES.index(severity) + 1},
-                "CVSS": {
-                    "ghsa": {
-                        "V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
-                        "V3Score": score,
-                    }
-                },
-                "References": [
-                    f"https://github.com/advisories/GHSA-{n:04d}-xxxx-yyyy",
-                    f"https://nvd.nist.gov/vuln/detail/CVE-2024-{n:05d}",
-                ],
-                "PublishedDate": "2024-01-01T00:00:00Z",
-                "LastModifiedDate": "2024-02-01T00:00:00Z",
-            }
-        )
+    vulns = [_vulnerability(n, packages[n % PACKAGES], rng) for n in range(FINDINGS)]
     report = {
         "SchemaVersion": 2,
         "CreatedAt": "2026-11-30T00:00:00Z",
@@ -111,6 +77,42 @@ def make_report(path: Path, seed: int = 7) -> None:
         ],
     }
     path.write_text(json.dumps(report))
+
+
+def _vulnerability(n: int, package: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """Trivy's JSON of the n-th synthetic vulnerability, in `package`."""
+    i = n % PACKAGES
+    severity = rng.choice(SEVERITIES)
+    score = round(rng.uniform(0.1, 10.0), 1)
+    return {
+        "VulnerabilityID": f"CVE-2024-{n:05d}",
+        "PkgID": package["ID"],
+        "PkgName": package["Name"],
+        "PkgIdentifier": package["Identifier"],
+        "InstalledVersion": package["Version"],
+        "FixedVersion": f"1.{i % 10}.{1 + n % 3}" if n % 7 else "",
+        "Status": "fixed" if n % 7 else "affected",
+        "SeveritySource": "ghsa",
+        "PrimaryURL": f"https://avd.aquasec.com/nvd/cve-2024-{n:05d}",
+        "DataSource": {"ID": "ghsa", "Name": "GitHub Security Advisory pip"},
+        "Title": f"package-{i}: synthetic issue {n} in request parsing",
+        "Description": "A synthetic description of a vulnerability. " * 8,
+        "Severity": severity,
+        "CweIDs": ["CWE-79"],
+        "VendorSeverity": {"ghsa": SEVERITIES.index(severity) + 1},
+        "CVSS": {
+            "ghsa": {
+                "V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+                "V3Score": score,
+            }
+        },
+        "References": [
+            f"https://github.com/advisories/GHSA-{n:04d}-xxxx-yyyy",
+            f"https://nvd.nist.gov/vuln/detail/CVE-2024-{n:05d}",
+        ],
+        "PublishedDate": "2024-01-01T00:00:00Z",
+        "LastModifiedDate": "2024-02-01T00:00:00Z",
+    }
 
 
 def timed(command: list[str]) -> float:

@@ -26,9 +26,10 @@ MODEL_ROOT = "MODELROOT"  # + 1, 2, ...: model roots given outside the repositor
 
 def display_path(path: Path, base: Path | None = None) -> str:
     """`path` relative to `base` (default: the working directory) with `/`, else absolute."""
-    cwd = os.getcwd()
+    # Strings, not Path objects: this runs for every file shown, and Path costs several times more.
+    cwd = os.getcwd()  # noqa: PTH109 - a string, see above
     root = _resolved(cwd) if base is None else os.path.realpath(base)
-    absolute = os.path.normpath(os.path.join(cwd, path))
+    absolute = os.path.normpath(os.path.join(cwd, path))  # noqa: PTH118 - a string, see above
     if absolute == root:
         return "."
     if absolute.startswith(root.rstrip("/") + "/"):
@@ -49,9 +50,9 @@ def source_root(scanned: Path, workspace: Path | None = None) -> Path:
     scanned path is inside it; else the git top level of the scanned path; else the
     scanned directory itself.
     """
-    target = _absolute(scanned)
-    if workspace is not None and _relative(target, _absolute(workspace)) is not None:
-        return _absolute(workspace)
+    target = absolute_as_given(scanned)
+    if workspace is not None and _relative(target, absolute_as_given(workspace)) is not None:
+        return absolute_as_given(workspace)
     return git_top_level(target) or (target if target.is_dir() else target.parent)
 
 
@@ -113,9 +114,11 @@ class SourceRoots:
     ) -> SourceRoots:
         """The roots of one scan: `scanned` is the project path, `models` the --model paths."""
         model_roots = tuple(
-            dict.fromkeys(_absolute(m) if m.is_dir() else _absolute(m).parent for m in models)
+            dict.fromkeys(
+                absolute_as_given(m) if m.is_dir() else absolute_as_given(m).parent for m in models
+            )
         )
-        images = tuple((name, _absolute(path)) for name, path in image_files)
+        images = tuple((name, absolute_as_given(path)) for name, path in image_files)
         return cls(source_root(scanned, workspace), model_roots, images)
 
     @property
@@ -132,7 +135,7 @@ class SourceRoots:
     def place(self, target: str) -> Place | None:
         """A file target (as `display_path` gave it) relative to the first base holding
         it; None for a file outside every base."""
-        absolute = _absolute(Path(target))
+        absolute = absolute_as_given(Path(target))
         for base in self.bases:
             relative = _relative(absolute, base.path)
             if relative is not None:
@@ -149,9 +152,9 @@ class SourceRoots:
         return relative if relative else path.name
 
 
-def _absolute(path: Path) -> Path:
-    # Lexical (no symlinks resolved), so that a path keeps the spelling it was given in.
-    return Path(os.path.abspath(path))
+def absolute_as_given(path: Path | str) -> Path:
+    """`path` made absolute lexically: no symlink resolved, so it keeps its spelling."""
+    return Path(os.path.abspath(path))  # noqa: PTH100 - resolve() would follow symlinks
 
 
 def _relative(path: Path, base: Path) -> str | None:
@@ -183,9 +186,9 @@ def write_text_atomic(path: Path, text: str | Iterable[str]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             for piece in [text] if isinstance(text, str) else text:
                 handle.write(piece)
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except OSError as exc:
         if tmp is not None:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                Path(tmp).unlink()
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}", "check the path") from exc

@@ -58,7 +58,7 @@ from mlsecops.trivy.run import Trivy, TrivyOptions
 class ScanRequest:
     """Everything `mlsecops scan` and the action's inputs can ask for."""
 
-    project: Path = Path(".")
+    project: Path = Path()
     images: tuple[str, ...] = ()
     models: tuple[Path, ...] = ()
     fail_on: str | None = None  # None: the policy's `fail-on`, else HIGH

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -88,7 +87,7 @@ def test_a_symlinked_spelling_of_the_root_still_matches(tmp_path: Path):
     real = tmp_path / "real"
     (real / "sub").mkdir(parents=True)
     link = tmp_path / "link"
-    os.symlink(real, link)
+    link.symlink_to(real)
     roots = SourceRoots(link)
     assert roots.place(str(real / "sub" / "f.txt")) == Place(SRCROOT, "sub/f.txt")
 
@@ -103,7 +102,7 @@ def test_display_path_is_relative_to_the_working_directory(tmp_path: Path, monke
     monkeypatch.chdir(real)
     assert display_path(Path("models/a.pkl")) == "models/a.pkl"
     assert display_path(real / "models" / ".." / "b.pkl") == "b.pkl"
-    assert display_path(Path(".")) == "."
+    assert display_path(Path()) == "."
     assert display_path(tmp_path / "other.pkl") == f"{tmp_path}/other.pkl"
     assert display_path(real / "models" / "a.pkl", base=real / "models") == "a.pkl"
     monkeypatch.chdir(link)  # entered through a link: the working directory is the real one

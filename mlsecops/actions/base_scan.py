@@ -71,7 +71,7 @@ def _prepare(env: Mapping[str, str], workspace: Path, base: Path) -> str | None:
 
 def _scan(inputs: Inputs, workspace: Path, base: Path, report: Path) -> str | None:
     """Scan the same project path at the base commit; why no report was made, or None."""
-    project = _relative_project(inputs.path("path") or Path("."), workspace)
+    project = _relative_project(inputs.path("path") or Path(), workspace)
     if project is None:
         return f"path {inputs.text('path')} is outside the workspace: no scan at the base commit"
     # The base's own policy does not matter: what existed is what Trivy found, ignored or not.

@@ -7,7 +7,6 @@ never a silent `false` that turns a check off.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from mlsecops.actions.inputs import Inputs
 from mlsecops.errors import UsageError
 from mlsecops.integrity.manifest import normalize_digest
 from mlsecops.integrity.signing import check_key
+from mlsecops.paths import absolute_as_given
 
 KEY_VARIABLE = "MLSECOPS_HMAC_KEY"
 # What upload-artifact refuses in a name, plus path tricks: the name becomes a directory.
@@ -58,7 +58,7 @@ def read_config(environ: Mapping[str, str]) -> Config:
         return Config(
             mode,
             name,
-            model_path=Path(os.path.abspath(model)),
+            model_path=absolute_as_given(model),
             sha256sum=Inputs(environ).flag("sha256sum"),
             sbom=Inputs(environ).flag("sbom"),
             attest=Inputs(environ).flag("attest"),

@@ -61,7 +61,7 @@ def read_config(env: Mapping[str, str]) -> ScanActionConfig:
     normalize_version(inputs.text("trivy-version"))
     own_cache_dir = inputs.path("trivy-cache-dir")
     scan = ScanRequest(
-        project=inputs.path("path") or Path("."),
+        project=inputs.path("path") or Path(),
         images=inputs.items("images"),
         models=tuple(Path(m) for m in inputs.items("models")),
         fail_on=fail_on,

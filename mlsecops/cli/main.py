@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole `mlsecops` command line: scan, hash and verify, each with its flags."""
     from mlsecops.cli.parser import OneLineParser
 
     parser = OneLineParser(prog="mlsecops", description="Security checkpoints for ML pipelines.")
@@ -34,16 +35,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
-    from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS
-    from mlsecops.core.gate import FAIL_ON_CHOICES
-    from mlsecops.reports import DEFAULT_SARIF_CATEGORY
-
     scan = commands.add_parser(
         "scan",
         help="scan a project's dependencies, container images and model files",
         description="Scan the project at PATH with Trivy (and the model scanner), then gate on "
         "severity. Exit 0 passed, 1 findings at or above --fail-on, 2 usage error, 3 tool error.",
     )
+    _add_targets(scan)
+    _add_report_flags(scan)
+    _add_trivy_flags(scan)
+    _add_dependency_flags(scan)
+    _add_baseline_flags(scan)
+    scan.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the verdict line, not the table"
+    )
+    scan.set_defaults(handler=_cmd_scan)
+
+
+def _add_targets(scan: argparse.ArgumentParser) -> None:
+    """What is scanned, and how the gate judges it."""
+    from mlsecops.core.gate import FAIL_ON_CHOICES
+
     scan.add_argument("path", nargs="?", default=".", type=Path, help="project dir (default .)")
     scan.add_argument(
         "--image",
@@ -83,6 +95,12 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     scan.add_argument(
         "--policy", type=Path, metavar="FILE", help="policy file (default: PATH/.mlsecops.yml)"
     )
+
+
+def _add_report_flags(scan: argparse.ArgumentParser) -> None:
+    """The reports a scan writes besides the table on stdout."""
+    from mlsecops.reports import DEFAULT_SARIF_CATEGORY
+
     scan.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
     scan.add_argument("--sarif", type=Path, metavar="FILE", help="write SARIF 2.1.0 here")
     scan.add_argument(
@@ -123,6 +141,12 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         action="store_true",
         help="print GitHub workflow-command annotations for the worst findings",
     )
+
+
+def _add_trivy_flags(scan: argparse.ArgumentParser) -> None:
+    """Which Trivy runs, and the vulnerability DB it may use."""
+    from mlsecops.core.db_status import DEFAULT_MAX_AGE_DAYS
+
     scan.add_argument(
         "--trivy", metavar="PATH", help="trivy binary to use (default: trivy on PATH)"
     )
@@ -166,6 +190,10 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         help="date a DB no record vouches for by its own metadata.json, which whoever wrote "
         "the cache dir can forge: only for a cache dir no one else writes (air-gapped)",
     )
+
+
+def _add_dependency_flags(scan: argparse.ArgumentParser) -> None:
+    """Which dependency files are read, and how far requirements are resolved."""
     scan.add_argument(
         "--resolve",
         action="store_true",
@@ -201,6 +229,10 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         help="repeatable: dependency files whose repo-relative path matches are not scanned "
         "(adds to the policy's `exclude`)",
     )
+
+
+def _add_baseline_flags(scan: argparse.ArgumentParser) -> None:
+    """Comparison with an earlier report: new findings vs existing ones."""
     scan.add_argument(
         "--baseline",
         type=Path,
@@ -213,10 +245,6 @@ def _add_scan(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         action="store_true",
         help="only findings that are not in the --baseline report fail the gate",
     )
-    scan.add_argument(
-        "-q", "--quiet", action="store_true", help="print only the verdict line, not the table"
-    )
-    scan.set_defaults(handler=_cmd_scan)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:

@@ -48,18 +48,22 @@ class ScanOutcome:
 
     @property
     def passed(self) -> bool:
+        """True when nothing fails the gate: the exit code is 0."""
         return not self._failing
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
+        """The findings no policy entry ignores: those counted and gated."""
         return tuple(f for f in self.findings if not f.ignored)
 
     @property
     def ignored_findings(self) -> tuple[Finding, ...]:
+        """The findings a policy entry ignores, shown with its reason but never failing."""
         return tuple(f for f in self.findings if f.ignored)
 
     @property
     def has_baseline(self) -> bool:
+        """True when the scan was compared with an earlier report."""
         return bool(self.baseline_source)
 
     @property

@@ -13,10 +13,9 @@ _PART = re.compile(r"\d+|[A-Za-z]+")
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key: numbers compare as numbers; text sorts before numbers (1.0rc1 < 1.0.1)."""
-    key: list[tuple[int, int | str]] = []
-    for part in _PART.findall(version):
-        key.append((1, int(part)) if part.isdigit() else (0, part.lower()))
-    return tuple(key)
+    return tuple(
+        (1, int(part)) if part.isdigit() else (0, part.lower()) for part in _PART.findall(version)
+    )
 
 
 def fixed_versions(text: str) -> list[str]:

@@ -36,6 +36,8 @@ _BRACKET_VERSION = re.compile(r"version\s*=\s*['\"]?(?P<version>[^'\",\]]+)")
 
 @dataclass(frozen=True)
 class CondaDependency:
+    """One dependency line of an environment.yml, conda's or its `pip:` section's."""
+
     name: str  # as written, channel dropped
     spec: str  # the version part as written ("=1.26", ">=1.24", "" for none)
     line: int
@@ -45,6 +47,8 @@ class CondaDependency:
 
 @dataclass(frozen=True)
 class Environment:
+    """What an environment.yml declares: its dependencies and the pip lines naming none."""
+
     path: Path
     dependencies: tuple[CondaDependency, ...]
     unchecked_pip: tuple[tuple[str, int], ...] = ()  # pip: lines naming no package (-r, URLs)

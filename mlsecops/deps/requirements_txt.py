@@ -41,6 +41,8 @@ _LINE_OPTION = re.compile(r"\s--?[A-Za-z]")
 
 @dataclass(frozen=True)
 class Requirement:
+    """One requirement line of a requirements file, as written and as pinned."""
+
     name: str  # as written
     spec: str  # the version part as written: "==2.19.1", ">=1.24", "@ https://...", ""
     line: int
@@ -55,11 +57,14 @@ class Requirement:
 
     @property
     def key(self) -> str:
+        """The name as PyPI compares it (PEP 503: lower case, runs of `-_.` as `-`)."""
         return normalise(self.name)
 
 
 @dataclass(frozen=True)
 class RequirementsFile:
+    """A requirements file read: its requirements, the files it pulls in, and its options."""
+
     path: Path
     requirements: tuple[Requirement, ...]
     includes: tuple[tuple[str, int], ...] = ()  # `-r` files and their line

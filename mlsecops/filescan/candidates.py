@@ -59,7 +59,8 @@ def scanners_with_work(
         subdirs[:] = [
             d
             for d in subdirs
-            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped
+            # os.walk's strings, joined as strings: this runs for every directory of the project
+            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped  # noqa: PTH118
         ]
         for name in files:
             path = Path(directory, name)
@@ -90,7 +91,8 @@ def large_text_files(
         subdirs[:] = [
             d
             for d in subdirs
-            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped
+            # os.walk's strings, joined as strings: this runs for every directory of the project
+            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped  # noqa: PTH118
         ]
         for name in files:
             path = Path(directory, name)

@@ -22,6 +22,8 @@ class GitHubApiError(MlsecopsError):
 
 
 class GitHubApi:
+    """GitHub's REST API with one token: retries with backoff, one session, a timeout per call."""
+
     def __init__(
         self,
         api_url: str,

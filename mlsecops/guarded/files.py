@@ -36,9 +36,9 @@ def check_regular(
     For files another program reads (Trivy): checked here so that a FIFO never reaches it.
     """
     try:
-        status = os.stat(path)
+        status = path.stat()
     except FileNotFoundError as exc:
-        broken = os.path.islink(path)
+        broken = path.is_symlink()
         raise UsageError(
             f"{kind.noun} {path} " + ("is a broken symlink" if broken else "not found"),
             "check the path" + (" or the symlink's target" if broken else ""),

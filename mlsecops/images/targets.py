@@ -22,6 +22,8 @@ from mlsecops.guarded.limits import InputKind, size_limit
 
 
 class ImageSource(enum.Enum):
+    """What an `--image` argument names: each one reaches Trivy in its own way."""
+
     REFERENCE = "reference"  # pulled by Trivy from a registry or the local Docker engine
     DOCKER_ARCHIVE = "docker-archive"  # `docker save` output, plain or gzipped
     OCI_LAYOUT = "oci-layout"  # an OCI image layout directory
@@ -30,6 +32,8 @@ class ImageSource(enum.Enum):
 
 @dataclass(frozen=True)
 class ImageTarget:
+    """An `--image` argument, checked: what it is and, for a local image, its path."""
+
     name: str  # what the user wrote: a reference or a path
     source: ImageSource
     path: Path | None = None

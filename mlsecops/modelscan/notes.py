@@ -39,6 +39,7 @@ def model_finding(
 
 
 def unknown(target: str, head: bytes, what: str = "") -> Finding:
+    """A file among the models in no format the scanner reads: reported, never silently skipped."""
     shown = what or f"data starting with {head[:8].hex(' ')}"
     return model_finding(
         UNKNOWN_FORMAT, Severity.UNKNOWN, target,
@@ -51,6 +52,7 @@ def unknown(target: str, head: bytes, what: str = "") -> Finding:
 
 
 def unreadable(target: str, why: str) -> Finding:
+    """A model file the scan could not read (permissions, I/O error): not checked, said so."""
     return model_finding(
         UNREADABLE, Severity.UNKNOWN, target, "Model file could not be scanned",
         f"This file was not scanned: {why}.",
@@ -71,6 +73,7 @@ def undecoded(target: str, why: str) -> Finding:
 def too_deep(target: str, location: str, levels: int) -> Finding:
     # MEDIUM, not informational: no model format nests archives and pickles this deep, so
     # data hidden past the limit is a likely evasion, and a loader would still reach it.
+    """Data nested past the scanner's depth limit: not checked, and suspicious by itself."""
     return model_finding(
         TOO_DEEP, Severity.MEDIUM, target, "Nested data not scanned",
         f"This data sits inside more than {levels} levels of archives and pickles, deeper "
@@ -124,6 +127,7 @@ def symlink_outside(target: str, problem: str) -> Finding:
 
 
 def damaged(target: str, note: str) -> Finding:
+    """A zip archive whose structure is inconsistent; what could be read was still scanned."""
     return model_finding(
         ARCHIVE_DAMAGED, Severity.UNKNOWN, target, "Archive structure is damaged",
         f"In this zip archive {note}. What was found there was still scanned; a strict loader "
@@ -133,6 +137,7 @@ def damaged(target: str, note: str) -> Finding:
 
 
 def numpy_malformed(target: str, why: str) -> Finding:
+    """A .npy file whose header cannot be read, so its array was not checked."""
     return model_finding(
         NUMPY_MALFORMED, Severity.UNKNOWN, target, "NumPy file header could not be read",
         f"The .npy header could not be read ({why}), so the array was not checked.",

@@ -198,40 +198,58 @@ def _note_event(event: Event, rules: Rules, tally: _Tally, label: str) -> None:
 
 def _judge_use(use: _Use, rules: Rules, source: PickleSource) -> Finding | None:
     verdict = rules.judge(use.module, use.name)
-    dotted = f"{use.module}.{use.name}"
-    called = Action.CALL in use.first
     if verdict.trust is Trust.DENY:
-        action = next(a for a in _ORDER if a in use.first)
-        what = use.call_text or dotted
-        return _use_finding(
-            use,
-            action,
-            DENY,
-            Severity.CRITICAL,
-            source,
-            title=f"Pickle {'calls' if called else 'uses'} dangerous {dotted}",
-            description=(
-                f"Loading this file {_VERBS[action]} {what}, which {verdict.why}. "
-                "Nothing else is needed for it to run: opening the file is enough."
-            ),
-        )
+        return _denied_use(use, verdict.why, source)
     if Action.SETATTR in use.first:
-        return _use_finding(
-            use,
-            Action.SETATTR,
-            SETATTR,
-            Severity.HIGH,
-            source,
-            title=f"Pickle overwrites attributes of {dotted}",
-            description=(
-                f"BUILD is applied to {dotted} itself, so loading replaces attributes of that "
-                "module or class for the rest of the process: a way to plant code in a "
-                "library without calling anything."
-            ),
-        )
+        return _setattr_use(use, source)
+    called = Action.CALL in use.first
     if verdict.trust is Trust.ALLOW or (verdict.trust is Trust.INSTANCE and not called):
         return None
-    if called:
+    return _unlisted_use(use, source)
+
+
+def _denied_use(use: _Use, why: str, source: PickleSource) -> Finding:
+    """A deny-listed global, however the pickle uses it: CRITICAL."""
+    dotted = f"{use.module}.{use.name}"
+    called = Action.CALL in use.first
+    action = next(a for a in _ORDER if a in use.first)
+    what = use.call_text or dotted
+    return _use_finding(
+        use,
+        action,
+        DENY,
+        Severity.CRITICAL,
+        source,
+        title=f"Pickle {'calls' if called else 'uses'} dangerous {dotted}",
+        description=(
+            f"Loading this file {_VERBS[action]} {what}, which {why}. "
+            "Nothing else is needed for it to run: opening the file is enough."
+        ),
+    )
+
+
+def _setattr_use(use: _Use, source: PickleSource) -> Finding:
+    """BUILD applied to a module or class itself: its attributes are replaced on load."""
+    dotted = f"{use.module}.{use.name}"
+    return _use_finding(
+        use,
+        Action.SETATTR,
+        SETATTR,
+        Severity.HIGH,
+        source,
+        title=f"Pickle overwrites attributes of {dotted}",
+        description=(
+            f"BUILD is applied to {dotted} itself, so loading replaces attributes of that "
+            "module or class for the rest of the process: a way to plant code in a "
+            "library without calling anything."
+        ),
+    )
+
+
+def _unlisted_use(use: _Use, source: PickleSource) -> Finding:
+    """A global on neither list: called HIGH, instantiated or imported MEDIUM."""
+    dotted = f"{use.module}.{use.name}"
+    if Action.CALL in use.first:
         return _use_finding(
             use,
             Action.CALL,

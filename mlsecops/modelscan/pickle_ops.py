@@ -864,8 +864,7 @@ def _escape_decode(data: bytes) -> bytes:
 
 
 def _items(kind: str, values: list[object]) -> Items:
-    items = Items(kind, values[:KEEP], len(values))
-    return items
+    return Items(kind, values[:KEEP], len(values))
 
 
 def _summary(kind: str, data: bytes) -> LargeData:

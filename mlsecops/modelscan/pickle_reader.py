@@ -40,7 +40,8 @@ MAX_ANOMALIES = 100  # frame disagreements described (one is enough to report th
 class Readable(Protocol):
     """What a Reader reads from: a file, a zip member, a decompressor."""
 
-    def read(self, size: int = ..., /) -> bytes: ...
+    def read(self, size: int = ..., /) -> bytes:
+        """Up to `size` bytes (all that is left by default); b"" at the end."""
 
 
 class Truncated(Exception):

@@ -22,6 +22,8 @@ RULES_RESOURCE = "modelscan-rules.yml"
 
 
 class Trust(enum.Enum):
+    """How far the rules trust a global a pickle names."""
+
     DENY = "deny"  # known dangerous: any use is CRITICAL
     ALLOW = "allow"  # known safe to import, call and instantiate
     INSTANCE = "instance"  # safe to create through NEWOBJ/BUILD, not to call
@@ -30,6 +32,8 @@ class Trust(enum.Enum):
 
 @dataclass(frozen=True)
 class Verdict:
+    """The rules' judgement of one global, and why (for a denied one, what it can do)."""
+
     trust: Trust
     why: str = ""
 
@@ -262,8 +266,10 @@ def _aliases(module: str, name: str) -> list[tuple[str, str]]:
         if part in _BUILTINS_NAMES:
             found.append(("builtins", ".".join(parts[start + 1 :])))
             continue
-        for end in range(start + 1, len(parts) + 1):
-            found.append((".".join(parts[start:end]), ".".join(parts[end:])))
+        found.extend(
+            (".".join(parts[start:end]), ".".join(parts[end:]))
+            for end in range(start + 1, len(parts) + 1)
+        )
     return found
 
 

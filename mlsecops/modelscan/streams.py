@@ -19,16 +19,27 @@ from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 
-# What the pickle machine reads; open files, BufferedReader and the gzip/bz2/lzma readers fit.
 class Stream(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
-    def readline(self, size: int = ..., /) -> bytes: ...
-    def tell(self) -> int: ...
-    def peek(self, size: int, /) -> bytes: ...
+    """What the pickle machine reads; open files, BufferedReader and the gzip/bz2/lzma fit."""
+
+    def read(self, size: int = ..., /) -> bytes:
+        """Up to `size` bytes (all that is left by default); b"" at the end."""
+
+    def readline(self, size: int = ..., /) -> bytes:
+        """Bytes up to and including the next newline, at most `size`."""
+
+    def tell(self) -> int:
+        """How many bytes were read so far."""
+
+    def peek(self, size: int, /) -> bytes:
+        """The bytes ahead without consuming them (at least one, unless at the end)."""
 
 
 class Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
+    """Anything with read(): the source a decompressor pulls its compressed bytes from."""
+
+    def read(self, size: int = ..., /) -> bytes:
+        """Up to `size` bytes (all that is left by default); b"" at the end."""
 
 
 class CorruptData(ValueError):
@@ -49,9 +60,11 @@ class SliceReader(io.RawIOBase):
         self._pos = 0
 
     def readable(self) -> bool:
+        """Always: this stream is for reading only."""
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        """Fill `buffer` from the window; 0 at its end."""
         count = min(len(buffer), self._length - self._pos)
         if count <= 0:
             return 0
@@ -62,6 +75,7 @@ class SliceReader(io.RawIOBase):
         return len(data)
 
     def tell(self) -> int:
+        """The position in the data this stream yields."""
         return self._pos
 
 
@@ -77,9 +91,11 @@ class InflateReader(io.RawIOBase):
         self._error: CorruptData | None = None  # raised once the bytes before it are read
 
     def readable(self) -> bool:
+        """Always: this stream is for reading only."""
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        """Fill `buffer` with inflated bytes; 0 at the stream's end, CorruptData on bad data."""
         while not self._pending:
             if self._error is not None:
                 raise self._error
@@ -98,6 +114,7 @@ class InflateReader(io.RawIOBase):
         return count
 
     def tell(self) -> int:
+        """The position in the data this stream yields."""
         return self._pos
 
     def _inflate(self, chunk: bytes) -> bytes:
@@ -144,6 +161,7 @@ class _Guarded(io.RawIOBase):
         self._pos = 0
 
     def readable(self) -> bool:
+        """Always: this stream is for reading only."""
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
@@ -164,6 +182,7 @@ class _Guarded(io.RawIOBase):
         return count
 
     def tell(self) -> int:
+        """The position in the data this stream yields."""
         return self._pos
 
     def _salvage(self, step: int) -> bytes:
@@ -203,6 +222,7 @@ class _Prefixed:
 
 
 def buffered(raw: io.RawIOBase) -> io.BufferedReader:
+    """A peekable reader over `raw`, reading it 64 KiB at a time."""
     return io.BufferedReader(raw, buffer_size=1 << 16)
 
 

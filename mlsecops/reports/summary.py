@@ -34,6 +34,8 @@ MAX_FIX_LINES = 100
 
 @dataclass(frozen=True)
 class Upgrade:
+    """One package to upgrade in one file: the version that fixes every failing finding in it."""
+
     package: str
     target: str
     installed: str

@@ -21,6 +21,8 @@ SARIF_FLOORS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 
 @dataclass(frozen=True)
 class ReportRequest:
+    """Which reports to write and where; every file is optional."""
+
     json_file: Path | None = None
     sarif_file: Path | None = None
     sarif_floor: str | None = None  # None: LOW
@@ -33,11 +35,14 @@ class ReportRequest:
 
 @dataclass(frozen=True)
 class WrittenReports:
+    """What the callers show besides the files: annotation lines and the summary text."""
+
     annotation_lines: tuple[str, ...]
     summary_text: str  # also used for the PR comment
 
 
 def parse_sarif_floor(text: str | None) -> Severity:
+    """The lowest severity written to SARIF (default LOW); a UsageError for a bad name."""
     name = (text or "LOW").strip().upper()
     if name not in SARIF_FLOORS:
         raise UsageError(

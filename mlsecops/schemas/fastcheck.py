@@ -36,69 +36,104 @@ class UnsupportedSchema(Exception):
 
 def compile_schema(schema: dict[str, Any]) -> Check:
     """A function telling whether an instance is valid against `schema` (a root schema)."""
-    defs: dict[str, Any] = schema.get("$defs", {})
-    compiled_defs: dict[str, Check] = {}
+    return _Compiler(schema.get("$defs", {})).build(schema)
 
-    def ref_check(ref: str) -> Check:
-        if not ref.startswith("#/$defs/") or ref.removeprefix("#/$defs/") not in defs:
-            raise UnsupportedSchema(f"$ref {ref!r}: only local #/$defs/ references")
+
+class _Compiler:
+    """Turns schema nodes into checks: one method per keyword that builds sub-schemas,
+    `_SIMPLE` for those that need only their value."""
+
+    def __init__(self, defs: dict[str, Any]) -> None:
+        self.defs = defs
+        self.compiled_defs: dict[str, Check] = {}
+
+    def build(self, node: dict[str, Any]) -> Check:
+        """The check of one schema node: every keyword it has must hold."""
+        return _all_of(
+            [
+                self.keyword_check(keyword, value, node)
+                for keyword, value in node.items()
+                if keyword not in _ANNOTATIONS and keyword != "$defs"
+            ]
+        )
+
+    def keyword_check(self, keyword: str, value: Any, node: dict[str, Any]) -> Check:
+        """The check of one keyword; a keyword not implemented refuses the whole schema."""
+        simple = _SIMPLE.get(keyword)
+        if simple is not None:
+            return simple(value)
+        method = _KEYWORDS.get(keyword)
+        if method is None:
+            raise UnsupportedSchema(f"keyword {keyword!r} is not implemented")
+        return method(self, value, node)
+
+    def ref(self, value: Any, node: dict[str, Any]) -> Check:
+        """`$ref` to a local definition, compiled on first use (so recursion terminates)."""
+        ref = str(value)
         name = ref.removeprefix("#/$defs/")
+        if not ref.startswith("#/$defs/") or name not in self.defs:
+            raise UnsupportedSchema(f"$ref {ref!r}: only local #/$defs/ references")
 
         def check(v: Any) -> bool:
-            # Compiled on first use, so a recursive definition does not recurse forever here.
-            if name not in compiled_defs:
-                compiled_defs[name] = build(defs[name])
-            return compiled_defs[name](v)
+            if name not in self.compiled_defs:
+                self.compiled_defs[name] = self.build(self.defs[name])
+            return self.compiled_defs[name](v)
 
         return check
 
-    def build(node: dict[str, Any]) -> Check:
-        checks = [
-            keyword_check(keyword, value, node)
-            for keyword, value in node.items()
-            if keyword not in _ANNOTATIONS and keyword != "$defs"
-        ]
-        return _all_of(checks)
+    def properties(self, value: Any, node: dict[str, Any]) -> Check:
+        """Each named property present must match its schema."""
+        return _properties({name: self.build(sub) for name, sub in value.items()})
 
-    def keyword_check(keyword: str, value: Any, node: dict[str, Any]) -> Check:
-        if keyword == "type":
-            kinds = [_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
-            return kinds[0] if len(kinds) == 1 else lambda v: any(kind(v) for kind in kinds)
-        if keyword == "enum":
-            return lambda v: any(_same(v, option) for option in value)
-        if keyword == "const":
-            return lambda v: _same(v, value)
-        if keyword == "minLength":
-            return lambda v: not isinstance(v, str) or len(v) >= value
-        if keyword == "minimum":
-            return lambda v: not _TYPES["number"](v) or v >= value
-        if keyword == "pattern":
-            regex = re.compile(value)
-            return lambda v: not isinstance(v, str) or regex.search(v) is not None
-        if keyword == "required":
-            return lambda v: not isinstance(v, dict) or all(k in v for k in value)
-        if keyword == "properties":
-            return _properties({name: build(sub) for name, sub in value.items()})
-        if keyword == "additionalProperties":
-            known = set(node.get("properties", {}))
-            if value is True:
-                return lambda v: True
-            extra: Check = build(value) if isinstance(value, dict) else (lambda _v: False)
-            return lambda v: (
-                not isinstance(v, dict)
-                or all(extra(item) for k, item in v.items() if k not in known)
-            )
-        if keyword == "propertyNames":
-            name_check = build(value)
-            return lambda v: not isinstance(v, dict) or all(name_check(k) for k in v)
-        if keyword == "items":
-            item_check = build(value)
-            return lambda v: not isinstance(v, list) or all(map(item_check, v))
-        if keyword == "$ref":
-            return ref_check(value)
-        raise UnsupportedSchema(f"keyword {keyword!r} is not implemented")
+    def additional_properties(self, value: Any, node: dict[str, Any]) -> Check:
+        """Properties not named in the node's `properties`: allowed, refused, or checked."""
+        known = set(node.get("properties", {}))
+        if value is True:
+            return lambda v: True
+        extra: Check = self.build(value) if isinstance(value, dict) else (lambda _v: False)
+        return lambda v: (
+            not isinstance(v, dict) or all(extra(item) for k, item in v.items() if k not in known)
+        )
 
-    return build(schema)
+    def property_names(self, value: Any, node: dict[str, Any]) -> Check:
+        """Every key of an object must match the schema."""
+        name_check = self.build(value)
+        return lambda v: not isinstance(v, dict) or all(name_check(k) for k in v)
+
+    def items(self, value: Any, node: dict[str, Any]) -> Check:
+        """Every element of an array must match the schema."""
+        item_check = self.build(value)
+        return lambda v: not isinstance(v, list) or all(map(item_check, v))
+
+
+def _type_check(value: Any) -> Check:
+    kinds = [_TYPES[t] for t in ([value] if isinstance(value, str) else value)]
+    return kinds[0] if len(kinds) == 1 else lambda v: any(kind(v) for kind in kinds)
+
+
+def _pattern_check(value: Any) -> Check:
+    regex = re.compile(value)
+    return lambda v: not isinstance(v, str) or regex.search(v) is not None
+
+
+# Keywords whose check needs only the keyword's value.
+_SIMPLE: dict[str, Callable[[Any], Check]] = {
+    "type": _type_check,
+    "enum": lambda value: lambda v: any(_same(v, option) for option in value),
+    "const": lambda value: lambda v: _same(v, value),
+    "minLength": lambda value: lambda v: not isinstance(v, str) or len(v) >= value,
+    "minimum": lambda value: lambda v: not _TYPES["number"](v) or v >= value,
+    "pattern": _pattern_check,
+    "required": lambda value: lambda v: not isinstance(v, dict) or all(k in v for k in value),
+}
+# Keywords whose check builds sub-schemas (or reads the rest of the node).
+_KEYWORDS: dict[str, Callable[[_Compiler, Any, dict[str, Any]], Check]] = {
+    "$ref": _Compiler.ref,
+    "properties": _Compiler.properties,
+    "additionalProperties": _Compiler.additional_properties,
+    "propertyNames": _Compiler.property_names,
+    "items": _Compiler.items,
+}
 
 
 # The two checks every object and array runs, as plain loops: a generator per call would

@@ -44,21 +44,27 @@ class BaselineEntry:
 
     @property
     def moved_key(self) -> tuple[str, ...]:
+        """The finding's identity wherever it sits: kind, id and package."""
         return (self.kind, self.id, normalise(self.package))
 
     @property
     def exact_key(self) -> tuple[str, ...]:
+        """The finding's identity in its place: the moved key plus target and archive member."""
         return (*self.moved_key, self.target, *self.member)
 
 
 @dataclass(frozen=True)
 class Baseline:
+    """An earlier report's findings, and the file they came from."""
+
     source: str
     entries: tuple[BaselineEntry, ...]
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """The findings marked new or existing, the baseline's fixed ones, and notes on the match."""
+
     findings: tuple[Finding, ...]  # each marked new or existing
     fixed: tuple[BaselineEntry, ...]  # in the baseline, found no more
     notes: tuple[str, ...] = ()

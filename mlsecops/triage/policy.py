@@ -71,6 +71,8 @@ _Loader.yaml_implicit_resolvers = {
 
 @dataclass(frozen=True)
 class IgnoreEntry:
+    """One `ignore:` entry of the policy file: an id, why, and how far it reaches."""
+
     id: str
     reason: str
     package: str = ""
@@ -90,9 +92,11 @@ class IgnoreEntry:
         return {key: value for key, value in marks.items() if value}
 
     def expired(self, today: dt.date) -> bool:
+        """True after the entry's `expires` date: it then matches nothing."""
         return self.expires is not None and today > self.expires
 
     def matches(self, finding: Finding) -> bool:
+        """True when the entry covers `finding`: same id, and its package and target if given."""
         if finding.id != self.id:
             return False
         if self.package and normalise(finding.package) != normalise(self.package):
@@ -102,6 +106,8 @@ class IgnoreEntry:
 
 @dataclass(frozen=True)
 class Policy:
+    """The policy file read: ignores, gate settings and report settings."""
+
     source: str = ""  # the file it came from; "" for the empty default policy
     fail_on: str | None = None  # every kind not in fail_on_by_kind
     fail_on_by_kind: tuple[tuple[Kind, str], ...] = ()

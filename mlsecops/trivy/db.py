@@ -359,8 +359,8 @@ def _download(binary: Path, cache_dir: Path, repository: str, timeout: float) ->
         db_dir = cache_dir / "db"
         db_dir.mkdir(exist_ok=True)
         # The DB before its metadata: a crash in between leaves a DB that merely looks old.
-        os.replace(fetched / "trivy.db", db_dir / "trivy.db")
-        os.replace(fetched / "metadata.json", db_dir / "metadata.json")
+        (fetched / "trivy.db").replace(db_dir / "trivy.db")
+        (fetched / "metadata.json").replace(db_dir / "metadata.json")
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -214,8 +214,8 @@ def install(
         final = install_path(install_dir, version, target)
         final.parent.mkdir(parents=True, exist_ok=True)
         # The archive stays beside the binary: later runs check the binary against it.
-        os.replace(archive, final.parent / name)
-        os.replace(staged, final)
+        archive.replace(final.parent / name)
+        staged.replace(final)
         return final
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

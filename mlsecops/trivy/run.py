@@ -41,6 +41,8 @@ _MAX_CAUSE = 500
 
 @dataclass(frozen=True)
 class TrivyOptions:
+    """How every Trivy run is made: the binary, its cache dir, offline or not, a time limit."""
+
     binary: Path
     cache_dir: Path | None = None
     offline: bool = False
@@ -96,6 +98,7 @@ class Trivy:
         return self._run(["image", *_image_flags(scanners)], reference, cwd)
 
     def sbom(self, sbom: Path, cwd: Path) -> TrivyRun:
+        """`trivy sbom` on a CycloneDX file: its components' vulnerabilities."""
         return self._run(["sbom", "--scanners", "vuln"], str(sbom), cwd)
 
     def _common_flags(self, output: Path, list_packages: bool) -> list[str]:

@@ -189,13 +189,7 @@ def run_composite(
     unknown = set(inputs) - set(defaults)
     if unknown:
         raise ValueError(f"inputs not declared in {action_file}: {sorted(unknown)}")
-    contexts: dict[str, Any] = {
-        "inputs": {},
-        "steps": {},
-        "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
-        "github": {"token": "test-token", "workspace": str(workspace), **(github or {})},
-        "env": {},
-    }
+    contexts = _contexts(runner_temp, {"workspace": str(workspace), **(github or {})})
     expressions = Expressions(contexts, job_failed=False)
     contexts["inputs"] = {
         name: expressions.substitute(inputs.get(name, default))
@@ -211,18 +205,12 @@ def run_composite(
             records.append(StepRecord(name, "skipped", "skipped"))
             continue
         if "uses" in step:
-            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
-            stand_in = (stand_ins or {}).get(step["uses"].split("@")[0])
-            outcome, outputs = _stand_in(stand_in, with_)
-            records.append(StepRecord(name, "uses", outcome, uses=step["uses"], with_=with_))
+            # A composite's `uses:` without a stand-in is recorded as skipped.
+            record, outputs = _stand_in_step(step, name, expressions, stand_ins or {}, "skipped")
         else:
             record, outputs = _run_step(step, name, expressions, base_env, files, workspace)
-            records.append(record)
-            outcome = record.outcome
-        if step.get("id"):
-            contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
-        if outcome == "failure" and not step.get("continue-on-error"):
-            expressions.job_failed = True
+        records.append(record)
+        _finish_step(contexts, expressions, step, outputs, record.outcome)
     outputs = {
         name: expressions.substitute(str(spec.get("value", "")))
         for name, spec in action.get("outputs", {}).items()
@@ -235,6 +223,54 @@ def run_composite(
         expressions.job_failed,
         step_outputs,
     )
+
+
+def _contexts(runner_temp: Path, github: dict[str, Any]) -> dict[str, Any]:
+    """The expression contexts a step starts with; `steps` fills in as steps run."""
+    return {
+        "steps": {},
+        "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
+        "github": {"token": "test-token", **github},
+        "env": {},
+    }
+
+
+def _with(step: dict[str, Any], expressions: Expressions) -> dict[str, str]:
+    return {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
+
+
+def _stand_in_step(
+    step: dict[str, Any],
+    name: str,
+    expressions: Expressions,
+    stand_ins: dict[str, StandIn],
+    missing: str | None,
+) -> tuple[StepRecord, dict[str, str]]:
+    """A `uses:` step played by its stand-in; without one, `missing` is its outcome
+    (None: it cannot run here, an error)."""
+    uses = str(step["uses"])
+    with_ = _with(step, expressions)
+    stand_in = stand_ins.get(uses.split("@")[0])
+    if stand_in is None:
+        if missing is None:
+            raise ValueError(f"{uses} cannot run here: give it a stand-in")
+        return StepRecord(name, "uses", missing, uses=uses, with_=with_), {}
+    outcome, outputs = _stand_in(stand_in, with_)
+    return StepRecord(name, "uses", outcome, uses=uses, with_=with_), outputs
+
+
+def _finish_step(
+    contexts: dict[str, Any],
+    expressions: Expressions,
+    step: dict[str, Any],
+    outputs: dict[str, str],
+    outcome: str,
+) -> None:
+    """What a finished step leaves for the next: its outputs and outcome, and a failed job."""
+    if step.get("id"):
+        contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
+    if outcome == "failure" and not step.get("continue-on-error"):
+        expressions.job_failed = True
 
 
 def _runner_files(runner_temp: Path) -> dict[str, Path]:
@@ -327,12 +363,7 @@ def run_job(
         "actions/setup-python": lambda with_: "success",
         **(stand_ins or {}),
     }
-    contexts: dict[str, Any] = {
-        "steps": {},
-        "runner": {"os": "Linux", "arch": "X64", "temp": str(runner_temp)},
-        "github": {"token": "test-token", "workspace": str(repo), "ref": "refs/heads/main"},
-        "env": {},
-    }
+    contexts = _contexts(runner_temp, {"workspace": str(repo), "ref": "refs/heads/main"})
     expressions = Expressions(contexts, job_failed=False)
     files = _runner_files(runner_temp)
     files["GITHUB_STEP_SUMMARY"].write_text("")
@@ -346,7 +377,7 @@ def run_job(
             continue
         uses = str(step.get("uses", ""))
         if uses.startswith("./"):
-            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
+            with_ = _with(step, expressions)
             run = run_composite(
                 repo / uses,
                 with_,
@@ -356,22 +387,13 @@ def run_job(
                 stand_ins=stand_ins,
             )
             outcome = "failure" if run.failed else "success"
-            records.append(StepRecord(name, "uses", outcome, uses=uses, with_=with_))
+            record = StepRecord(name, "uses", outcome, uses=uses, with_=with_)
             actions[step.get("id", name)] = run
             outputs = dict(run.outputs)
         elif uses:
-            with_ = {k: expressions.substitute(_to_str(v)) for k, v in step.get("with", {}).items()}
-            stand_in = stand_ins.get(uses.split("@")[0])
-            if stand_in is None:
-                raise ValueError(f"{uses} cannot run here: give it a stand-in")
-            outcome, outputs = _stand_in(stand_in, with_)
-            records.append(StepRecord(name, "uses", outcome, uses=uses, with_=with_))
+            record, outputs = _stand_in_step(step, name, expressions, stand_ins, None)
         else:
             record, outputs = _run_step(step, name, expressions, env, files, repo)
-            records.append(record)
-            outcome = record.outcome
-        if step.get("id"):
-            contexts["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
-        if outcome == "failure" and not step.get("continue-on-error"):
-            expressions.job_failed = True
+        records.append(record)
+        _finish_step(contexts, expressions, step, outputs, record.outcome)
     return JobRun(records, actions, expressions.job_failed)

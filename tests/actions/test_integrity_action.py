@@ -383,7 +383,7 @@ def test_main_maps_errors_to_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["verify"], verify_env) == 2  # no download dir: never the working directory
     assert "MLSECOPS_DOWNLOAD_DIR is not a directory" in capsys.readouterr().out
     model = make_hf_model(tmp_path / "model")
-    os.symlink("/etc/passwd", model / "passwd")
+    (model / "passwd").symlink_to("/etc/passwd")
     env = _env(mode="generate", model_path=str(model), artifact_name="m", retention_days="7")
     assert main(["generate"], env) == 2
     assert "passwd -> /etc/passwd" in capsys.readouterr().out

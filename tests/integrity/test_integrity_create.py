@@ -1,3 +1,5 @@
+"""integrity/create: `mlsecops hash` lists each file with its size and SHA-256, digested."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -121,8 +123,8 @@ def test_an_empty_directory_is_a_model_with_no_files(tmp_path: Path) -> None:
 
 def test_symlinks_are_refused_naming_each_link(tmp_path: Path) -> None:
     model = make_hf_model(tmp_path / "model")
-    os.symlink("/etc/passwd", model / "nested" / "passwd")
-    os.symlink("config.json", model / "alias.json")
+    (model / "nested" / "passwd").symlink_to("/etc/passwd")
+    (model / "alias.json").symlink_to("config.json")
     with pytest.raises(UsageError) as caught:
         hash_model(model, None, jobs=2)
     assert "alias.json -> config.json" in caught.value.problem
@@ -131,7 +133,7 @@ def test_symlinks_are_refused_naming_each_link(tmp_path: Path) -> None:
 
 def test_a_symlink_as_the_model_itself_is_refused(tmp_path: Path) -> None:
     make_hf_model(tmp_path / "model")
-    os.symlink(tmp_path / "model", tmp_path / "link")
+    (tmp_path / "link").symlink_to(tmp_path / "model")
     with pytest.raises(UsageError, match="symlinks"):
         hash_model(tmp_path / "link", None, jobs=2)
 
@@ -194,7 +196,7 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(
 def test_outputs_inside_the_model_are_refused(tmp_path: Path) -> None:
     model = make_hf_model(tmp_path / "model")
     single = write(tmp_path / "final.onnx", b"x")
-    os.symlink(model / "nested", tmp_path / "sneaky")
+    (tmp_path / "sneaky").symlink_to(model / "nested")
     for target, output in [
         (model, model / "manifest.json"),
         (model, model / "nested" / "deeper" / "m.json"),

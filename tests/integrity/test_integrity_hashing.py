@@ -1,3 +1,5 @@
+"""integrity/hashing: files streamed through one reused buffer per worker, largest first."""
+
 from __future__ import annotations
 
 import contextlib

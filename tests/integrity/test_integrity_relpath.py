@@ -1,3 +1,5 @@
+"""integrity/relpath: which names a manifest may hold, and how one is shown on one line."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,3 +1,5 @@
+"""Manifest signatures (HMAC over the canonical bytes): the right key verifies, any edit fails."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,3 +1,5 @@
+"""integrity/tree: a model's files listed and opened without ever following a symlink."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +16,8 @@ def test_scan_lists_every_file_hidden_and_nested_and_nothing_is_followed(tmp_pat
     model = make_hf_model(tmp_path / "model")
     outside = write(tmp_path / "outside" / "secret.txt", b"secret")
     (model / "empty dir").mkdir()
-    os.symlink(outside, model / "link-to-file")
-    os.symlink(outside.parent, model / "nested" / "link-to-dir")
+    (model / "link-to-file").symlink_to(outside)
+    (model / "nested" / "link-to-dir").symlink_to(outside.parent)
     os.mkfifo(model / "pipe")
     with ModelRoot(model) as root:
         tree = root.scan()
@@ -54,7 +56,7 @@ def test_a_single_file_model_is_its_name(tmp_path: Path) -> None:
 
 def test_a_symlink_given_as_the_model_is_seen_not_followed(tmp_path: Path) -> None:
     target = write(tmp_path / "real.onnx", b"onnx")
-    os.symlink(target, tmp_path / "model.onnx")
+    (tmp_path / "model.onnx").symlink_to(target)
     with ModelRoot(tmp_path / "model.onnx") as root:
         tree = root.scan()
     assert tree.files == {} and tree.symlinks == {"model.onnx": str(target)}
@@ -72,8 +74,8 @@ def test_open_file_refuses_to_leave_the_root(tmp_path: Path) -> None:
 def test_open_file_never_follows_a_symlink_file_or_parent(tmp_path: Path) -> None:
     model = make_hf_model(tmp_path / "model")
     outside = write(tmp_path / "outside" / "secret.txt", b"secret")
-    os.symlink(outside, model / "link.txt")
-    os.symlink(outside.parent, model / "linkdir")
+    (model / "link.txt").symlink_to(outside)
+    (model / "linkdir").symlink_to(outside.parent)
     with ModelRoot(model) as root:
         with pytest.raises(UsageError, match=r"cannot read link\.txt"):
             root.open_file("link.txt")

@@ -1,3 +1,5 @@
+"""integrity/verify: every way a model can differ from its manifest is found and reported."""
+
 from __future__ import annotations
 
 import contextlib
@@ -89,7 +91,7 @@ def _swap(model: Path) -> None:
 
 def _replace_with_symlink(model: Path) -> None:
     (model / "tokenizer.json").unlink()
-    os.symlink("/etc/passwd", model / "tokenizer.json")
+    (model / "tokenizer.json").symlink_to("/etc/passwd")
 
 
 def _replace_with_directory(model: Path) -> None:
@@ -154,7 +156,7 @@ TAMPERS: dict[str, tuple[Callable[[Path], object], dict[str, list[tuple[str, str
         {"symlinks": [("tokenizer.json", "symlink to '/etc/passwd' (never followed)")]},
     ),
     "symlink added": (
-        lambda m: os.symlink("config.json", m / "nested" / "alias.json"),
+        lambda m: (m / "nested" / "alias.json").symlink_to("config.json"),
         {"symlinks": [("nested/alias.json", "symlink to 'config.json' (never followed)")]},
     ),
     "file replaced by a directory": (
@@ -200,7 +202,7 @@ def test_a_symlinked_directory_leading_outside_is_never_entered(
     tmp_path: Path, model: Path, manifest: Manifest
 ) -> None:
     outside = write(tmp_path / "outside" / "outside-secret.bin", b"secret")
-    os.symlink(outside.parent, model / "nested" / "more")
+    (model / "nested" / "more").symlink_to(outside.parent)
     with recording() as touched:
         verdict = verify_model(model, manifest, jobs=2)
     assert _groups(verdict) == {
@@ -262,7 +264,7 @@ def test_the_model_kind_must_match(tmp_path: Path, model: Path, manifest: Manife
             ("(model)", "the model is not a directory, but the manifest describes a directory")
         ]
     }
-    os.symlink(model, tmp_path / "link")
+    (tmp_path / "link").symlink_to(model)
     assert list(_groups(verify_model(tmp_path / "link", manifest, jobs=2))) == ["symlinks"]
 
 

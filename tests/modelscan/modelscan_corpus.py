@@ -521,6 +521,11 @@ def _symlinked_onnx(root: Path) -> None:
 
 
 def container_cases() -> list[Case]:
+    return [*_pickle_container_cases(), *_format_cases()]
+
+
+def _pickle_container_cases() -> list[Case]:
+    """A payload pickle inside torch zips, NumPy files and compressed streams, some damaged."""
     evil = reduce_pickle("os", "system")
     stored = torch_zip(evil)
     npy = npy_object(evil)
@@ -565,6 +570,12 @@ def container_cases() -> list[Case]:
              "CRITICAL", _write("truncated_gzip_member.zip",
                                 zip_bytes({"model.pkl.gz": _gzip(PAYLOAD_FIRST)[:-12]})),
              ("os.system",), ("MLS-PICKLE-DENY", "MLS-PICKLE-MALFORMED")),
+    ]  # fmt: skip
+
+
+def _format_cases() -> list[Case]:
+    """Code or paths hidden in the other formats' own structures: Keras, ONNX, safetensors, GGUF."""
+    return [
         Case("lambda.keras", ".keras with a Lambda layer", "HIGH",
              _write("lambda.keras", keras_zip([DENSE, LAMBDA])), ("Lambda layer backdoor",),
              ("MLS-KERAS-LAMBDA",)),

@@ -28,7 +28,7 @@ def test_case_is_reported(item: Case, corpus: Path, monkeypatch: pytest.MonkeyPa
     findings = scan_models([Path(item.name)])
     assert findings, f"nothing reported for {item.technique}"
     assert max(f.severity for f in findings) >= Severity[item.expect]
-    assert {p for p in item.packages} <= {f.package for f in findings}
+    assert set(item.packages) <= {f.package for f in findings}
     assert set(item.rules) <= {f.id for f in findings}
     for finding in findings:
         assert finding.kind is Kind.MODEL

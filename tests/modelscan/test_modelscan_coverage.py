@@ -67,7 +67,7 @@ def test_the_ledger_says_why_each_file_was_not_checked(corpus: Path, monkeypatch
 def test_onnx_external_data_is_checked_not_unknown(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     write_generated_benign(tmp_path)
-    coverage = ModelScan((Path("."),)).scan().coverage
+    coverage = ModelScan((Path(),)).scan().coverage
     assert coverage.not_checked == ()
     assert "local_external.onnx.data" in {f.path for f in coverage.files}
 

@@ -70,7 +70,7 @@ def test_symlinks_inside_the_directory_are_scanned_once(tmp_path: Path, monkeypa
     (tmp_path / "real.bin").write_bytes(reduce_pickle("os", "system"))
     (tmp_path / "alias.pt").symlink_to("real.bin")
     monkeypatch.chdir(tmp_path)
-    findings = scan_models([Path(".")])
+    findings = scan_models([Path()])
     assert [f.id for f in findings] == ["MLS-PICKLE-DENY"]
 
 
@@ -80,7 +80,7 @@ def test_unknown_binary_is_informational_and_text_is_silent(tmp_path: Path, monk
     (tmp_path / "config.json").write_text('{"hidden_size": 8}')
     (tmp_path / "empty.bin").write_bytes(b"")
     monkeypatch.chdir(tmp_path)
-    (finding,) = scan_models([Path(".")])
+    (finding,) = scan_models([Path()])
     assert (finding.id, finding.target, finding.severity) == (
         "MLS-MODEL-UNKNOWN-FORMAT",
         "blob.dat",
@@ -92,7 +92,7 @@ def test_version_control_directories_are_skipped(tmp_path: Path, monkeypatch) ->
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "objects").write_bytes(bytes(range(256)))
     monkeypatch.chdir(tmp_path)
-    assert scan_models([Path(".")]) == []
+    assert scan_models([Path()]) == []
 
 
 def test_unreadable_file_is_informational(tmp_path: Path, monkeypatch) -> None:
@@ -107,7 +107,7 @@ def test_unreadable_file_is_informational(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(Path, "open", refuse)
     monkeypatch.chdir(tmp_path)
-    (finding,) = scan_models([Path(".")])
+    (finding,) = scan_models([Path()])
     assert (finding.id, finding.target) == ("MLS-MODEL-UNREADABLE", "secret.pt")
     assert "Permission denied" in finding.description
 
@@ -132,7 +132,7 @@ def test_a_colon_in_a_file_or_member_name_stays_in_that_name(tmp_path: Path, mon
     (tmp_path / "v1:final.pkl").write_bytes(payload)
     (tmp_path / "v2:a.zip").write_bytes(zip_bytes({"x:y.zip": zip_bytes({"a:b.pkl": payload})}))
     monkeypatch.chdir(tmp_path)
-    found = sorted((f.target, f.member) for f in scan_models([Path(".")]))
+    found = sorted((f.target, f.member) for f in scan_models([Path()]))
     assert found == [("v1:final.pkl", ()), ("v2:a.zip", ("x:y.zip", "a:b.pkl"))]
 
 
@@ -163,7 +163,7 @@ def test_a_fifo_is_reported_not_opened(tmp_path: Path, monkeypatch) -> None:
     # Opening a FIFO would block the scan forever.
     os.mkfifo(tmp_path / "pipe.bin")
     monkeypatch.chdir(tmp_path)
-    (finding,) = scan_models([Path(".")])
+    (finding,) = scan_models([Path()])
     assert (finding.id, finding.target) == ("MLS-MODEL-UNREADABLE", "pipe.bin")
     assert "not a regular file" in finding.description
 
@@ -198,7 +198,7 @@ def test_compressed_text_is_quiet_and_compressed_binary_is_unknown(
     (tmp_path / "blob.xz").write_bytes(lzma.compress(bytes(range(256)) * 4))
     (tmp_path / "model.pkl.bz2").write_bytes(bz2.compress(reduce_pickle("os", "system")))
     monkeypatch.chdir(tmp_path)
-    assert ids(scan_models([Path(".")])) == [
+    assert ids(scan_models([Path()])) == [
         ("MLS-MODEL-UNKNOWN-FORMAT", "blob.xz"),
         ("MLS-PICKLE-DENY", "model.pkl.bz2"),
     ]
@@ -212,7 +212,7 @@ def test_old_protocol_pickle_without_magic_is_told_from_text(tmp_path: Path, mon
     # Binary data that reads as a NEWOBJ of two constants, then stops: names no global.
     (tmp_path / "tensor.bin").write_bytes(b"K\x07]\x81\x07\x00\xfe\x01\x02")
     monkeypatch.chdir(tmp_path)
-    assert ids(scan_models([Path(".")])) == [
+    assert ids(scan_models([Path()])) == [
         ("MLS-MODEL-UNKNOWN-FORMAT", "tensor.bin"),
         ("MLS-PICKLE-CALL", "junk_after_call"),
         ("MLS-PICKLE-DENY", "weights"),
@@ -255,7 +255,7 @@ def test_keras_configs_judge_module_references(tmp_path: Path, monkeypatch) -> N
     (tmp_path / "b.keras").write_bytes(keras_zip([DENSE, custom]))
     monkeypatch.chdir(tmp_path)
     found = sorted(
-        (f.id, f.severity.name, f.package, f.target, f.member) for f in scan_models([Path(".")])
+        (f.id, f.severity.name, f.package, f.target, f.member) for f in scan_models([Path()])
     )
     assert found == [
         ("MLS-KERAS-CUSTOM-OBJECT", "HIGH", "acme.layers.Gate", "b.keras", ("config.json",)),
@@ -282,7 +282,7 @@ def test_hugging_face_chat_templates_are_checked(tmp_path: Path, monkeypatch) ->
     (tmp_path / "clean").mkdir()
     (tmp_path / "clean" / "tokenizer_config.json").write_text(json.dumps({"chat_template": safe}))
     monkeypatch.chdir(tmp_path)
-    found = sorted((f.id, f.target, f.package, f.severity.name) for f in scan_models([Path(".")]))
+    found = sorted((f.id, f.target, f.package, f.severity.name) for f in scan_models([Path()]))
     assert found == [
         ("MLS-CHAT-TEMPLATE", "chat_template.jinja", "chat_template.jinja", "HIGH"),
         ("MLS-CHAT-TEMPLATE", "named/tokenizer_config.json", "chat_template tool_use", "HIGH"),

@@ -285,7 +285,7 @@ def test_non_utf8_file_names_are_reported_not_a_crash(trivy_bin, trivy_cache, tm
 
     project = tmp_path / "project"
     project.mkdir()
-    os.mkdir(bytes(project) + b"/sub\xfe")
+    Path(os.fsdecode(bytes(project) + b"/sub\xfe")).mkdir()
     (Path(os.fsdecode(bytes(project) + b"/sub\xfe")) / "requirements.txt").write_text(
         "requests==2.19.1\n"
     )

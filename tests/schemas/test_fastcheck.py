@@ -22,9 +22,11 @@ def mutations(value: Any) -> list[Any]:
     out: list[Any] = []
 
     def walk(node: Any, setter) -> None:  # setter(new) returns a mutated root copy
-        for replacement in (None, 7, -1, "", "X", True, 1.5, [], {}):
-            if replacement != node or type(replacement) is not type(node):
-                out.append(setter(replacement))
+        out.extend(
+            setter(replacement)
+            for replacement in (None, 7, -1, "", "X", True, 1.5, [], {})
+            if replacement != node or type(replacement) is not type(node)
+        )
         if isinstance(node, dict):
             for key in list(node):
                 out.append(setter({k: v for k, v in node.items() if k != key}))

@@ -91,8 +91,14 @@ def plant(root: Path) -> tuple[Path, Path, list[Planted]]:
     project, models = root / "ml", root / "ml" / "models"
     for directory in (project / "notebooks", project / "configs", project / "deploy", models):
         directory.mkdir(parents=True)
-    planted: list[Planted] = []
+    planted = [*_plant_files(project), *_plant_models(models)]
+    image, in_image = _plant_image(root)
+    return project, image, [*planted, *in_image]
 
+
+def _plant_files(project: Path) -> list[Planted]:
+    """Secrets in the project's text files: .env, a notebook, configs, a Dockerfile, a key."""
+    planted: list[Planted] = []
     env = fake_secrets("dotenv")
     (project / ".env").write_text("\n".join(f.line for f in env) + "\n")
     planted += [_from(f, ".env") for f in env]
@@ -136,7 +142,12 @@ def plant(root: Path) -> tuple[Path, Path, list[Planted]]:
     body = _private_key(random.Random("private key"))
     (project / "id_rsa").write_text(f"{BEGIN}\n{body}\n{END}\n")
     planted += [Planted("private-key", "id_rsa", line) for line in body.splitlines()]
+    return planted
 
+
+def _plant_models(models: Path) -> list[Planted]:
+    """Secrets inside model files: a pickle's values and call, Keras config, GGUF metadata."""
+    planted: list[Planted] = []
     pickled = fake_secrets("pickle")
     config = {"lr": 0.001, **{f.name: f.value for f in pickled}}
     (models / "config.pkl").write_bytes(pickle.dumps(config, protocol=4))
@@ -152,7 +163,11 @@ def plant(root: Path) -> tuple[Path, Path, list[Planted]]:
     langsmith = fake_secret("MLS-SECRET-LANGSMITH", "gguf")
     (models / "model.gguf").write_bytes(_gguf({"general.source": langsmith.line}))
     planted.append(_from(langsmith, "models/model.gguf"))
+    return planted
 
+
+def _plant_image(root: Path) -> tuple[Path, list[Planted]]:
+    """An image with secrets in a layer's files and in its config's environment."""
     layer = fake_secret("MLS-SECRET-HUGGINGFACE", "layer")
     aws = fake_secret("MLS-SECRET-AWS-SECRET-KEY", "layer")
     neptune = fake_secret("MLS-SECRET-NEPTUNE", "image-env")
@@ -166,8 +181,7 @@ def plant(root: Path) -> tuple[Path, Path, list[Planted]]:
         },
         env=[neptune.line],
     )
-    planted += [_from(f, str(image)) for f in (layer, aws, neptune)]
-    return project, image, planted
+    return image, [_from(f, str(image)) for f in (layer, aws, neptune)]
 
 
 def leaks(outputs: dict[str, str], planted: list[Planted]) -> list[tuple[str, str, str]]:

@@ -185,7 +185,7 @@ def _text(value: object) -> str:
     return str(value)
 
 
-_FIELDS = {f for f in Advisory.__dataclass_fields__}
+_FIELDS = set(Advisory.__dataclass_fields__)
 
 
 def advisory_from_dict(entry: Mapping[str, Any]) -> Advisory:
