@@ -295,6 +295,8 @@ def _base_env(
         "GITHUB_REPOSITORY": "octo/ml-project",
         "GITHUB_EVENT_NAME": "push",
         "CI": "true",
+        # Coverage's own variables, so that Python the steps start is measured too.
+        **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
         **(extra_env or {}),
     }
 
