@@ -196,7 +196,7 @@ class _Scanner:
     def _scan_one(self, path: Path, target: str) -> FileScan:
         handler = None
         try:
-            status = os.stat(path)
+            status = path.stat()
             if not stat.S_ISREG(status.st_mode):
                 # A FIFO or device would block or never end; no loader reads models from one.
                 return FileScan(target, (notes.unreadable(target, "it is not a regular file"),))

@@ -43,8 +43,10 @@ def walk(root: Path) -> Iterator[tuple[Path, str, str]]:
                 continue
             yield from _link(path, real_root)
         # Reversed onto the stack: the first subdirectory is walked first.
-        for entry in reversed(subdirs):
-            pending.append((here / entry.name, f"{real_here.rstrip('/')}/{entry.name}"))
+        pending.extend(
+            (here / entry.name, f"{real_here.rstrip('/')}/{entry.name}")
+            for entry in reversed(subdirs)
+        )
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
