@@ -20,8 +20,14 @@ from mlsecops.core.findings import TargetType
 from mlsecops.core.inventory import Inventory
 from mlsecops.core.scanners import ALL_SCANNERS, Scanner
 from mlsecops.core.source import SourceResult
+from mlsecops.errors import ToolError
 from mlsecops.images.layers import Spot, read_prefixes
-from mlsecops.images.targets import ImageSource, ImageTarget, extract_oci_tarball
+from mlsecops.images.targets import (
+    ImageSource,
+    ImageTarget,
+    check_tarball,
+    extract_oci_tarball,
+)
 from mlsecops.secretscan.trivy_secrets import secret_findings
 from mlsecops.trivy.packages import image_inventory, inventory_packages
 from mlsecops.trivy.results import SecretHit, TrivyRun
@@ -86,9 +92,16 @@ class ImageScan:
             yield extract_oci_tarball(image.path, Path(tmp))
 
     def _run(self, local: Path | None) -> TrivyRun:
+        """Trivy's run on the image; a refused archive we had not read in full is read now,
+        so that a corrupt one is a usage error with our reason, not Trivy's failure."""
         if local is None:
             return self.trivy.image_reference(self.image.name, self.cwd, self.scanners)
-        return self.trivy.image_input(local, self.cwd, self.scanners)
+        try:
+            return self.trivy.image_input(local, self.cwd, self.scanners)
+        except ToolError:
+            if not self.image.checked_in_full:
+                check_tarball(local)
+            raise
 
 
 def _layer_prefixes(run: TrivyRun, image: Path) -> dict[Spot, str]:

@@ -12,8 +12,10 @@ import io
 import os
 import re
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from mlsecops.errors import UsageError
 from mlsecops.guarded.files import check_regular
@@ -37,6 +39,9 @@ class ImageTarget:
     name: str  # what the user wrote: a reference or a path
     source: ImageSource
     path: Path | None = None
+    # False for a gzipped `docker save` archive told by its first header alone: the rest
+    # is checked only if Trivy refuses it (`check_tarball`), so corrupt stays exit 2.
+    checked_in_full: bool = True
 
 
 def classify_image(arg: str) -> ImageTarget:
@@ -52,6 +57,8 @@ def classify_image(arg: str) -> ImageTarget:
     if os.path.lexists(path):
         # A FIFO or a device named like a tarball is refused before anything opens it.
         check_regular(path, InputKind.IMAGE_TARBALL)
+        if _corrupt_unless(lambda: _classic_docker_gzip(path), path):
+            return ImageTarget(arg, ImageSource.DOCKER_ARCHIVE, path.resolve(), False)
         return ImageTarget(arg, _tarball_kind(path), path.resolve())
     if _looks_like_path(arg):
         raise UsageError(
@@ -81,21 +88,19 @@ class _Contents:
     manifest: bytes | None  # None: no manifest.json in the archive
 
 
-def _tarball_kind(path: Path) -> ImageSource:
-    """Read the tarball's index to tell docker-archive from OCI, refusing anything corrupt.
+def check_tarball(path: Path) -> None:
+    """Read all of a tarball told by its first header, refusing anything corrupt (exit 2).
 
-    A gzipped `docker save` archive in the classic layout is told by its first header
-    alone: reading it all here would gunzip it once more than Trivy does (its half of the
-    cost). Trivy reads all of it, and refuses a missing manifest.json or layer itself.
+    Called only when Trivy refused the archive: a gzipped `docker save` archive is read in
+    full by Trivy alone on the way that works (gunzipping it here too would double the
+    cost), and here on the way that fails, so that a bad input still gets our reason.
     """
-    try:
-        if _classic_docker_gzip(path):
-            return ImageSource.DOCKER_ARCHIVE
-        contents = _read_contents(path)
-    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
-        raise UsageError(
-            f"image tarball {path} is corrupt or not a tar archive ({exc})", _FIX
-        ) from exc
+    _tarball_kind(path)
+
+
+def _tarball_kind(path: Path) -> ImageSource:
+    """Read the tarball's index to tell docker-archive from OCI, refusing anything corrupt."""
+    contents = _corrupt_unless(lambda: _read_contents(path), path)
     if contents.manifest is not None:
         _check_docker_manifest(contents, path)
         return ImageSource.DOCKER_ARCHIVE
@@ -105,6 +110,19 @@ def _tarball_kind(path: Path) -> ImageSource:
         f"image tarball {path} is neither a docker-archive (manifest.json) nor an OCI layout",
         _FIX,
     )
+
+
+_T = TypeVar("_T")
+
+
+def _corrupt_unless(read: Callable[[], _T], path: Path) -> _T:
+    """`read()`, with any error reading the archive as the one-line corrupt-tarball error."""
+    try:
+        return read()
+    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+        raise UsageError(
+            f"image tarball {path} is corrupt or not a tar archive ({exc})", _FIX
+        ) from exc
 
 
 def _classic_docker_gzip(path: Path) -> bool:

@@ -43,14 +43,23 @@ def test_a_gzipped_docker_save_archive_is_told_by_its_first_header(tmp_path: Pat
     assert classify_image(str(whole)).source is ImageSource.DOCKER_ARCHIVE
 
 
-def test_trivy_refuses_what_the_first_header_could_not_check(
+def test_what_the_first_header_could_not_check_is_checked_when_trivy_refuses_it(
     trivy_bin: Path, trivy_cache: Path, tmp_path: Path
 ) -> None:
     plain = build_docker_archive(tmp_path / "image.tar", **IMAGE)
     broken = _repack(plain, tmp_path / "no-layer.tar.gz", drop=_layer_name(plain))
-    proc = scan_cli(trivy_bin, trivy_cache, str(tmp_path), "--image", str(broken), timeout=120)
-    assert proc.returncode == 3, proc.stdout + proc.stderr  # never a pass: Trivy's error
-    assert "layer.tar not found" in proc.stderr and "Traceback" not in proc.stderr
+    assert classify_image(str(broken)).checked_in_full is False
+    blob = {"opt/model.bin": random.Random(7).randbytes(2**20)}  # not compressible
+    whole = build_docker_archive(tmp_path / "i.tar.gz", gzip=True, extra_files=blob, **IMAGE)
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert classify_image(str(cut)).checked_in_full is False
+    for bad, reason in ((broken, "not found"), (cut, "corrupt or not a tar archive")):
+        proc = scan_cli(trivy_bin, trivy_cache, str(tmp_path), "--image", str(bad), timeout=120)
+        # Never a pass, and the same exit and reason as a tarball read in full up front.
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert reason in proc.stderr and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 def test_other_gzipped_tarballs_are_read_through_once_and_checked(tmp_path: Path) -> None:
