@@ -7,6 +7,7 @@ Only the CLI (and the action's entrypoint) turns these into exit codes; the core
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from collections.abc import Callable
 
@@ -66,6 +67,15 @@ def run_guarded(body: Callable[[], int], say: Callable[[str], None]) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout left early (`| head -1`): nothing more can go there, and the
+        # run did not deliver all it had to say, so it is not a pass either.
+        _stdout_to_devnull()
+        say(
+            "stdout was closed before all output was written (the program reading it "
+            "ended early); read the whole output, or use --json/--manifest files"
+        )
+        return EXIT_TOOL
     except Exception as error:  # a bug: still one line, the trace only when asked for
         if os.environ.get("MLSECOPS_DEBUG"):
             traceback.print_exc()
@@ -74,3 +84,15 @@ def run_guarded(body: Callable[[], int], say: Callable[[str], None]) -> int:
             "(set MLSECOPS_DEBUG=1 for the traceback and report it)"
         )
         return EXIT_TOOL
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush on exit does not
+    raise the broken pipe a second time (as an "Exception ignored" trace)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (captured): nothing to point anywhere
+        pass
+    finally:
+        os.close(devnull)

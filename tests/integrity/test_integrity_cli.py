@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -168,3 +171,26 @@ def test_the_key_comes_from_a_set_long_enough_variable() -> None:
             key_from_environ("K", environ)
     with pytest.raises(UsageError, match=r"^--key-env K: the key is 6 bytes, fewer than 16"):
         key_from_environ("K", {"K": "secret"})
+
+
+def test_a_reader_that_leaves_early_is_one_line_and_no_pass(tmp_path: Path, model: Path) -> None:
+    # `mlsecops hash ... | head -1`: the reader of stdout is gone before the digest is printed.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlsecops", "hash", str(model), "--manifest", "m.json"],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "stdout was closed before all output was written" in proc.stderr
+    assert "internal error" not in proc.stderr and "Exception ignored" not in proc.stderr
