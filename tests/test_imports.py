@@ -13,7 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _modules_after(code: str) -> set[str]:
-    """The modules a fresh Python has imported after running `code` (the repo on its path)."""
+    """The modules a fresh Python has imported after running `code` (the repo on its path),
+    less those it had before (the coverage measurement of the test run imports some itself)."""
+    return _modules_of(code) - _modules_of("")
+
+
+def _modules_of(code: str) -> set[str]:
+    """Every module a fresh Python holds after running `code`."""
     done = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"],
         cwd=ROOT,
