@@ -26,6 +26,16 @@ from mlsecops.trivy.db_record import (
 from tests.support.oci_registry import write_metadata
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now_is_when_the_test_runs() -> None:
+    """NOW as each test starts, not when the module was collected: a long suite on a busy
+    machine runs a test many minutes after collection, which would age every key."""
+    global NOW  # the tests read it as a constant
+    NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 SUFFIX = "-123456-1-0a1b2c3d"  # the action's cache-suffix: run id, attempt, random
 
 
