@@ -5,11 +5,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,31 +22,12 @@ from mlsecops.integrity.hashing import (
     hash_files,
 )
 from mlsecops.integrity.tree import ModelRoot
-
-# Every name os.open was called with in this process while recording (an audit hook: the
-# real calls, nothing replaced).
-_opened: list[str] = []
-_recording = False
+from tests.support.audit import recording
 
 
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _recording and event == "open":
-        _opened.append(str(args[0]))
-
-
-sys.addaudithook(_audit)
-
-
-@contextlib.contextmanager
-def recording_opens() -> Iterator[list[str]]:
-    """The names opened in the block, in order."""
-    global _recording
-    _opened.clear()
-    _recording = True
-    try:
-        yield _opened
-    finally:
-        _recording = False
+def recording_opens() -> contextlib.AbstractContextManager[list[str]]:
+    """Every name os.open was called with in the block, in order."""
+    return recording("open")
 
 
 def _expected(data: bytes) -> FileDigest:

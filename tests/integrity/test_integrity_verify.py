@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import os
 import re
 import shutil
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,33 +24,10 @@ from mlsecops.integrity.manifest import (
 from mlsecops.integrity.signing import sign
 from mlsecops.integrity.verify import Difference, Verdict, verify_model
 from tests.integrity.integrity_models import make_hf_model, write
+from tests.support.audit import recording
 
 SHARD1 = "model-00001-of-00002.safetensors"
 SHARD2 = "model-00002-of-00002.safetensors"
-
-# Paths opened or listed by this process while recording (see the audit hook below).
-_touched: list[str] = []
-_recording = False
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if _recording and event in ("open", "os.scandir", "os.listdir", "os.readlink"):
-        _touched.append(str(args[0]))
-
-
-sys.addaudithook(_audit)
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[list[str]]:
-    """Every path opened, listed or readlink'ed in the block (by name, as passed)."""
-    global _recording
-    _touched.clear()
-    _recording = True
-    try:
-        yield _touched
-    finally:
-        _recording = False
 
 
 @pytest.fixture
@@ -203,7 +177,7 @@ def test_a_symlinked_directory_leading_outside_is_never_entered(
 ) -> None:
     outside = write(tmp_path / "outside" / "outside-secret.bin", b"secret")
     (model / "nested" / "more").symlink_to(outside.parent)
-    with recording() as touched:
+    with recording("open", "os.scandir", "os.listdir", "os.readlink") as touched:
         verdict = verify_model(model, manifest, jobs=2)
     assert _groups(verdict) == {
         "symlinks": [("nested/more", f"symlink to {str(outside.parent)!r} (never followed)")]
@@ -310,7 +284,7 @@ def test_traversal_entries_are_refused_before_anything_is_read(
         manifest,
         files=(*manifest.files, FileEntry(entry, 6, hashlib.sha256(b"secret").hexdigest())),
     )
-    with recording() as touched:
+    with recording("open", "os.scandir", "os.listdir", "os.readlink") as touched:
         verdict = verify_model(model, hostile, jobs=2)
     assert not verdict.passed
     assert (entry, UNSAFE_ENTRIES[entry]) in _groups(verdict)["manifest"]
@@ -320,7 +294,7 @@ def test_traversal_entries_are_refused_before_anything_is_read(
 def test_repeated_and_unordered_entries_are_refused(model: Path, manifest: Manifest) -> None:
     repeated = dataclasses.replace(manifest, files=(*manifest.files, manifest.files[-1]))
     unordered = dataclasses.replace(manifest, files=tuple(reversed(manifest.files)))
-    with recording() as touched:
+    with recording("open", "os.scandir", "os.listdir", "os.readlink") as touched:
         assert _groups(verify_model(model, repeated, jobs=2))["manifest"] == [
             (manifest.files[-1].path, "listed 2 times")
         ]

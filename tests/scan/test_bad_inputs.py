@@ -164,30 +164,20 @@ def test_size_limit_names_the_limit_and_how_to_raise_it(trivy_bin, trivy_cache, 
     assert_one_line(proc, 2, "MLSECOPS_MAX_REQUIREMENTS_BYTES='lots' is not a size in bytes")
 
 
-def test_policy_flag_naming_a_fifo(trivy_bin, trivy_cache, tmp_path):
-    fifo(tmp_path / "policy.yml")
+@pytest.mark.parametrize(
+    ("flag", "name", "what"),
+    [
+        ("--policy", "policy.yml", "policy file"),
+        ("--baseline", "base.json", "baseline report"),
+        ("--image", "image.tar", "image tarball"),
+    ],
+)
+def test_a_flag_naming_a_fifo(trivy_bin, trivy_cache, tmp_path, flag, name, what):
+    fifo(tmp_path / name)
     proc = scan_cli(
-        trivy_bin,
-        trivy_cache,
-        str(tmp_path),
-        "--policy",
-        str(tmp_path / "policy.yml"),
-        timeout=TIMEOUT,
+        trivy_bin, trivy_cache, str(tmp_path), flag, str(tmp_path / name), timeout=TIMEOUT
     )
-    assert_one_line(proc, 2, "policy file", "is a FIFO")
-
-
-def test_baseline_fifo_is_refused(trivy_bin, trivy_cache, tmp_path):
-    fifo(tmp_path / "base.json")
-    proc = scan_cli(
-        trivy_bin,
-        trivy_cache,
-        str(tmp_path),
-        "--baseline",
-        str(tmp_path / "base.json"),
-        timeout=TIMEOUT,
-    )
-    assert_one_line(proc, 2, "baseline report", "is a FIFO")
+    assert_one_line(proc, 2, what, "is a FIFO")
 
 
 def test_deep_baseline_makes_every_finding_new_with_a_note(trivy_bin, trivy_cache, tmp_path):
@@ -225,19 +215,6 @@ def test_docker_archive_manifest_of_the_wrong_types(trivy_bin, trivy_cache, tmp_
     _image_tar(image, manifest)
     proc = scan_cli(trivy_bin, trivy_cache, str(tmp_path), "--image", str(image), timeout=TIMEOUT)
     assert_one_line(proc, 2, "image tarball", "manifest.json")
-
-
-def test_image_tarball_that_is_a_fifo(trivy_bin, trivy_cache, tmp_path):
-    fifo(tmp_path / "image.tar")
-    proc = scan_cli(
-        trivy_bin,
-        trivy_cache,
-        str(tmp_path),
-        "--image",
-        str(tmp_path / "image.tar"),
-        timeout=TIMEOUT,
-    )
-    assert_one_line(proc, 2, "image tarball", "is a FIFO")
 
 
 def _verify(model: Path, manifest: Path) -> subprocess.CompletedProcess[str]:

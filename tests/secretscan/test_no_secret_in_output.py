@@ -29,8 +29,13 @@ from pytest_httpserver import HTTPServer
 import entrypoint
 from tests.actions.composite import read_outputs
 from tests.actions.test_entrypoint import comment_env, github_env, pr_event
-from tests.support.fake_secrets import WINDOW, FakeSecret, fake_secret, fake_secrets
-from tests.support.images import build_docker_archive
+from tests.support.fake_secrets import (
+    WINDOW,
+    FakeSecret,
+    build_secret_image,
+    fake_secret,
+    fake_secrets,
+)
 from tests.support.scan_cli import load_report, scan_cli
 
 BEGIN, END = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"
@@ -171,16 +176,7 @@ def _plant_image(root: Path) -> tuple[Path, list[Planted]]:
     layer = fake_secret("MLS-SECRET-HUGGINGFACE", "layer")
     aws = fake_secret("MLS-SECRET-AWS-SECRET-KEY", "layer")
     neptune = fake_secret("MLS-SECRET-NEPTUNE", "image-env")
-    image = build_docker_archive(
-        root / "image.tar",
-        dpkg=[("bash", "bash", "5.2.15-2+b2")],
-        python_packages=[("requests", "2.19.1")],
-        extra_files={
-            "root/.cache/huggingface/token": f"{layer.token}\n".encode(),
-            "app/.env": f"{aws.line}\n".encode(),
-        },
-        env=[neptune.line],
-    )
+    image = build_secret_image(root / "image.tar", token=layer, dotenv=aws, env=neptune)
     return image, [_from(f, str(image)) for f in (layer, aws, neptune)]
 
 

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from mlsecops.filescan.candidates import MAX_SECRET_FILE
-from tests.support.fake_secrets import FakeSecret, fake_secret, fake_secrets, leaked
+from tests.support.fake_secrets import (
+    FakeSecret,
+    build_secret_image,
+    fake_secret,
+    fake_secrets,
+    leaked,
+)
 from tests.support.images import build_docker_archive, build_oci_layout
 from tests.support.scan_cli import load_report, one_line_error, scan_cli
 
@@ -164,16 +170,7 @@ def test_secrets_in_image_layers_and_in_the_image_config(trivy_bin, trivy_cache,
     hf = fake_secret("MLS-SECRET-HUGGINGFACE", "layer")
     aws = fake_secret("MLS-SECRET-AWS-ACCESS-KEY", "layer")
     groq = fake_secret("MLS-SECRET-GROQ", "env")
-    image = build_docker_archive(
-        tmp_path / "image.tar",
-        dpkg=[("bash", "bash", "5.2.15-2+b2")],
-        python_packages=[("requests", "2.19.1")],
-        extra_files={
-            "root/.cache/huggingface/token": f"{hf.token}\n".encode(),
-            "app/.env": f"{aws.line}\n".encode(),
-        },
-        env=[groq.line],
-    )
+    image = build_secret_image(tmp_path / "image.tar", token=hf, dotenv=aws, env=groq)
     project = tmp_path / "empty"
     project.mkdir()
 

@@ -16,6 +16,9 @@ import random
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from .images import build_docker_archive
 
 _ALNUM = string.ascii_letters + string.digits
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -141,3 +144,20 @@ def leaked(text: str, secret: FakeSecret) -> bool:
     """True when any 8 characters in a row of the token's random part occur in `text`."""
     random_part = secret.token[secret.fixed :]
     return any(random_part[i : i + WINDOW] in text for i in range(len(random_part) - WINDOW + 1))
+
+
+def build_secret_image(
+    path: Path, *, token: FakeSecret, dotenv: FakeSecret, env: FakeSecret
+) -> Path:
+    """A docker archive with secrets where ML images leak them: `token` as a Hugging Face
+    token file and `dotenv` in an app's `.env` (both in a layer), `env` in the config's ENV."""
+    return build_docker_archive(
+        path,
+        dpkg=[("bash", "bash", "5.2.15-2+b2")],
+        python_packages=[("requests", "2.19.1")],
+        extra_files={
+            "root/.cache/huggingface/token": f"{token.token}\n".encode(),
+            "app/.env": f"{dotenv.line}\n".encode(),
+        },
+        env=[env.line],
+    )
