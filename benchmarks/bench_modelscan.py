@@ -54,14 +54,16 @@ TOOLS = ("mlsecops", "picklescan", "modelscan", "ModelAudit", "fickling")
 TIMEOUT = 600
 
 
-def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a tool; a time-out is a failed run (exit code 124)."""
+def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a tool, its output discarded (only exit codes and report files are read; `cat`
+    of gigabytes must not be held); a time-out is a failed run (exit code 124)."""
     try:
         return subprocess.run(
-            command, capture_output=True, text=True, cwd=cwd, check=False, timeout=TIMEOUT
-        )
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
+            check=False, timeout=TIMEOUT,
+        )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(command, 124, "", "timed out")
+        return subprocess.CompletedProcess(command, 124)
 
 
 # -- verdicts -----------------------------------------------------------------------------
@@ -316,16 +318,24 @@ def main() -> int:
             parser.error(f"{args.tools_bin / tool} is missing: pip install {tool} into that venv")
     work = Path(tempfile.mkdtemp(prefix="bench-modelscan-"))
     try:
+        # Each part is printed (and written) as soon as it is done: a failure in the long
+        # large-model part must not lose the corpus figures.
         lines = [] if args.skip_corpus else corpus_report(args, work)
+        _emit(lines, lines, args.out)
         if args.large:
-            lines += ["", *large_report(args, work)]
+            large = ["", *large_report(args, work)]
+            lines += large
+            _emit(large, lines, args.out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
     return 0
+
+
+def _emit(new: list[str], everything: list[str], out: Path | None) -> None:
+    """Print the lines of the part just done; write every line so far to `out`."""
+    print("\n".join(new), flush=True)
+    if out:
+        out.write_text("\n".join(everything) + "\n")
 
 
 if __name__ == "__main__":
