@@ -122,11 +122,11 @@ def verdicts(bin_dir: Path) -> dict[str, Callable[[Path], str]]:
     }
 
 
-def commands(bin_dir: Path, path: Path) -> dict[str, list[str]]:
+def commands(bin_dir: Path, path: Path, report: Path) -> dict[str, list[str]]:
     """Each tool's command for a whole directory (or file); fickling: None, one per file."""
     return {
         "mlsecops": [sys.executable, "-m", "mlsecops", "scan", "--model", str(path),
-                     "--fail-on", "NONE", "--json", "report.json"],
+                     "--fail-on", "NONE", "--json", str(report)],
         "picklescan": [str(bin_dir / "picklescan"), "--path", str(path)],
         "modelscan": [str(bin_dir / "modelscan"), "-p", str(path)],
         "ModelAudit": [str(bin_dir / "modelaudit"), "scan", "--no-cache", "-q", str(path)],
@@ -152,7 +152,10 @@ def tool_times(bin_dir: Path, path: Path, repeat: int, work: Path) -> dict[str, 
     empty = work / "cwd"
     empty.mkdir(exist_ok=True)
     times = {
-        tool: timed(command, repeat, cwd=empty) for tool, command in commands(bin_dir, path).items()
+        # The report goes outside the empty directory: a JSON file there is work for the
+        # secret scanner, which is Trivy's, and every later run would then fetch Trivy.
+        tool: timed(command, repeat, cwd=empty)
+        for tool, command in commands(bin_dir, path, work / "report.json").items()
     }
     files = [p for p in sorted(path.rglob("*")) if p.is_file()] if path.is_dir() else [path]
     start = time.perf_counter()
