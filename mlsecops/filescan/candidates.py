@@ -11,7 +11,7 @@ Dockerfile or a YAML / JSON / Terraform / Helm file.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mlsecops.core.scanners import Scanner
@@ -55,6 +55,19 @@ def scanners_with_work(
     skipped = {os.path.realpath(path) for path in skip}
     if _inside_any(os.path.realpath(project), skipped):
         return frozenset()  # `--model .`: every file here is the model scanner's
+    for path in _files(project, skipped):
+        if Scanner.MISCONFIG in wanted and is_config_file(path.name):
+            found.add(Scanner.MISCONFIG)
+        if Scanner.SECRET in wanted - found and _is_text_file(path):
+            found.add(Scanner.SECRET)
+        if found == wanted:
+            return frozenset(found)
+    return frozenset(found)
+
+
+def _files(project: Path, skipped: set[str]) -> Iterator[Path]:
+    """Every file under `project`, `.git` and the `skipped` real paths left out (one pruned
+    walk for both questions asked of the project's files)."""
     for directory, subdirs, files in os.walk(project):
         subdirs[:] = [
             d
@@ -64,15 +77,8 @@ def scanners_with_work(
         ]
         for name in files:
             path = Path(directory, name)
-            if os.path.realpath(path) in skipped:
-                continue
-            if Scanner.MISCONFIG in wanted and is_config_file(name):
-                found.add(Scanner.MISCONFIG)
-            if Scanner.SECRET in wanted - found and _is_text_file(path):
-                found.add(Scanner.SECRET)
-            if found == wanted:
-                return frozenset(found)
-    return frozenset(found)
+            if not skipped or os.path.realpath(path) not in skipped:
+                yield path
 
 
 def _inside_any(path: str, directories: set[str]) -> bool:
@@ -87,19 +93,11 @@ def large_text_files(
     what the secret scan leaves out, and says so."""
     skipped = {os.path.realpath(path) for path in skip}
     found = []
-    for directory, subdirs, files in os.walk(project):
-        subdirs[:] = [
-            d
-            for d in subdirs
-            # os.walk's strings, joined as strings: this runs for every directory of the project
-            if d != ".git" and os.path.realpath(os.path.join(directory, d)) not in skipped  # noqa: PTH118
-        ]
-        for name in files:
-            path = Path(directory, name)
-            try:
-                big = not path.is_symlink() and path.stat().st_size > limit
-            except OSError:
-                continue
-            if big and os.path.realpath(path) not in skipped and _is_text_file(path):
-                found.append(path.relative_to(project))
+    for path in _files(project, skipped):
+        try:
+            big = not path.is_symlink() and path.stat().st_size > limit
+        except OSError:
+            continue
+        if big and _is_text_file(path):
+            found.append(path.relative_to(project))
     return sorted(found)
