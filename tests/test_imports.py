@@ -5,6 +5,7 @@ Each check runs in a fresh interpreter (this process has imported everything alr
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _modules_after(code: str) -> set[str]:
-    """The modules a fresh Python has imported after running `code` (the repo on its path),
-    less those it had before (the coverage measurement of the test run imports some itself)."""
-    return _modules_of(code) - _modules_of("")
+    """The modules a fresh Python has imported after running `code` (the repo on its path).
 
-
-def _modules_of(code: str) -> set[str]:
-    """Every module a fresh Python holds after running `code`."""
+    Run unmeasured, without coverage's variables: a measured process imports coverage (and
+    json, dataclasses, ...) itself, which would hide what the command imports.
+    """
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_PROCESS_")}
     done = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"],
         cwd=ROOT,
+        env=environ,
         capture_output=True,
         text=True,
         check=True,
